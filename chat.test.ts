@@ -1,0 +1,147 @@
+/**
+ * The Chat service end to end: real server and client processes for every
+ * stack pair, real signals, short timings (3 messages 150 ms apart).
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { buildEntries, type Entry } from "./lab/build.ts";
+import { type LabCase, type LabSettings, labCases } from "./lab/cases.ts";
+import { spawnChild, stopAllChildren } from "./lab/child-process.ts";
+import { freePort } from "./lab/free-port.ts";
+import { runCell } from "./lab/run-cell.ts";
+import { stackPairs } from "./lab/stacks.ts";
+
+const settings: LabSettings = {
+  count: 3,
+  intervalMs: 150,
+  keepalive: { intervalMs: 300, timeoutMs: 300 },
+  deadlineMs: 1000,
+  // "Still waiting 2 s later" is what a hang means here.
+  watchdogMs: 2000,
+  ctrlCDelayMs: 200,
+};
+
+const byId = (id: string): LabCase => {
+  const found = labCases.find((c) => c.id === id);
+  assert.ok(found, `case ${id}`);
+  return found;
+};
+
+before(buildEntries);
+after(stopAllChildren);
+
+for (const { server, client } of stackPairs()) {
+  const run = (id: string) => runCell({ labCase: byId(id), server, client, settings });
+  // A dropped connection: Node turns it into RST_STREAM(CANCEL), which connect-node reads as
+  // canceled; grpc-js reads the same event as unavailable "Connection dropped" (see README).
+  const crashCode = client.client === "connect" ? "canceled" : "unavailable";
+
+  describe(`${client.id} against the ${server.id} server`, { concurrency: true }, () => {
+    test("normal: ok with 3 messages", async () => {
+      const r = await run("normal");
+      assert.equal(r.code, "ok", r.message);
+      assert.equal(r.received, 3);
+    });
+    test("no server: unavailable", async () => {
+      const r = await run("no-server");
+      assert.equal(r.code, "unavailable", r.message);
+      assert.equal(r.received, 0);
+    });
+    test(`SIGKILL of the server after message 1: ${crashCode}`, async () => {
+      const r = await run("crash");
+      assert.equal(r.code, crashCode, r.message);
+      assert.equal(r.received, 1);
+    });
+    test("SIGTERM with grace: ok with all 3 messages", async () => {
+      const r = await run("shutdown-graceful");
+      assert.equal(r.code, "ok", r.message);
+      assert.equal(r.received, 3);
+    });
+    test('SIGTERM with zero grace: unavailable "server shutting down"', async () => {
+      const r = await run("shutdown-abrupt");
+      assert.equal(r.code, "unavailable", r.message);
+      assert.match(r.message, /server shutting down/);
+      assert.equal(r.received, 1);
+    });
+    test("SIGSTOP after message 1: the client is still waiting 2 s later", async () => {
+      const r = await run("suspend");
+      assert.equal(r.code, "hang");
+      assert.equal(r.hung, true);
+      assert.equal(r.received, 1);
+    });
+    test("SIGSTOP with keepalive 300/300 ms: unavailable within 1.5 s", async () => {
+      const r = await run("suspend+keepalive");
+      assert.equal(r.code, "unavailable", r.message);
+      assert.ok(r.detectMs !== null && r.detectMs < 1500, `detected after ${r.detectMs} ms`);
+    });
+    test("SIGSTOP with a deadline: deadline_exceeded", async () => {
+      const r = await run("suspend+deadline");
+      assert.equal(r.code, "deadline_exceeded", r.message);
+    });
+    test("SIGINT to the client while the server is suspended: canceled, exit within 500 ms", async () => {
+      const r = await run("suspend+ctrl-c");
+      assert.equal(r.code, "canceled", r.message);
+      assert.ok(r.exitMs !== null && r.exitMs < 500, `exited ${r.exitMs} ms after SIGINT`);
+    });
+  });
+}
+
+describe("servers stop working for a client that left", { concurrency: true }, () => {
+  for (const entry of ["server", "peers/grpc-js-server"] as const) {
+    test(`${entry}: the handler ends at once when the client is interrupted`, async () => {
+      // 5 s between messages: a handler that kept sleeping would log nothing for 5 s.
+      const server = spawnChild({ entry, args: ["--port", "0", "--interval-ms", "5000"] });
+      try {
+        const port = /:(\d+) /.exec((await server.waitForLine(/^listening on /, 10_000)).text)?.[1];
+        const client = spawnChild({ entry: "client", args: ["--port", String(port)] });
+        await client.waitForLine(/message 1:/, 10_000);
+        client.signal("SIGINT");
+        const gone = await server.waitForLine(/^stream 1 client gone: canceled/, 1500);
+        assert.ok(gone);
+        assert.equal((await client.exited).code, 1);
+      } finally {
+        await server.stop();
+      }
+    });
+  }
+});
+
+describe("bad command lines: one line on stderr, exit 2", { concurrency: true }, () => {
+  const cases: [Entry, string[], RegExp][] = [
+    ["server", ["--port", "70000"], /--port must be a whole number from 0 to 65535/],
+    ["server", ["--interval-ms", "-5"], /--interval-ms must be a whole number >= 0/],
+    ["server", ["--bogus"], /Unknown option '--bogus'/],
+    ["peers/grpc-js-server", ["--count", "many"], /--count must be a whole number/],
+    ["client", ["--protocol", "carrier-pigeon"], /--protocol must be one of grpc, connect, grpc-web/],
+    ["client", ["--timeout-ms", "soon"], /--timeout-ms must be a whole number/],
+    ["peers/grpc-js-client", ["--protocol", "connect"], /--protocol must be one of grpc/],
+    ["peers/grpc-js-client", ["stray"], /positional argument/],
+  ];
+  for (const [entry, args, message] of cases) {
+    test(`${entry} ${args.join(" ")}`, async () => {
+      const child = spawnChild({ entry, args });
+      const exit = await child.exited;
+      assert.equal(exit.code, 2);
+      const stderr = child.stderr().trim();
+      assert.equal(stderr.split("\n").length, 1, stderr);
+      assert.match(stderr, message);
+    });
+  }
+  for (const entry of ["server", "peers/grpc-js-server"] as const) {
+    test(`${entry}: a port in use`, async () => {
+      const port = await freePort();
+      const first = spawnChild({ entry: "server", args: ["--port", String(port)] });
+      try {
+        await first.waitForLine(/^listening on /, 10_000);
+        const second = spawnChild({ entry, args: ["--port", String(port)] });
+        assert.equal((await second.exited).code, 2);
+        assert.match(
+          second.stderr().trim(),
+          new RegExp(`^[a-z-]+: --port ${port}: 127.0.0.1:${port} is already in use$`),
+        );
+      } finally {
+        await first.stop();
+      }
+    });
+  }
+});

@@ -1,0 +1,165 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import { bundlePath, type Entry } from "./build.ts";
+
+/** One line a child printed, with the moment it arrived (performance.now()). */
+export interface Line {
+  text: string;
+  at: number;
+}
+
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  at: number;
+}
+
+export interface ChildOptions {
+  /** Which program to run (its bundle in dist/). */
+  entry: Entry;
+  /** Its command-line flags. */
+  args: string[];
+}
+
+export interface Child {
+  readonly pid: number;
+  readonly entry: Entry;
+  /** Every stdout line so far. */
+  readonly lines: readonly Line[];
+  /** Everything printed on stderr so far. */
+  readonly stderr: () => string;
+  /** The first stdout line matching `pattern`, past or future; rejects when the child exits first or after timeoutMs. */
+  waitForLine(pattern: RegExp, timeoutMs: number): Promise<Line>;
+  /** Settles when the process has exited. */
+  readonly exited: Promise<Exit>;
+  /** The exit, once it happened. */
+  readonly exit: Exit | undefined;
+  /** Sends a signal (ignored once the process has exited). SIGSTOP/SIGCONT are tracked for stop(). */
+  signal(signal: NodeJS.Signals): void;
+  /** Ends the process for sure: SIGCONT first (a stopped process ignores everything but SIGKILL until it runs again), then SIGKILL. */
+  stop(): Promise<Exit>;
+}
+
+/** Every child still running, so that one call can end them all (Ctrl-C, errors, test teardown). */
+const running = new Set<Child>();
+
+/**
+ * Starts one of the project's programs as a real process of its own: the
+ * pid we get is the pid we signal (no tsx wrapper process in between).
+ */
+export function spawnChild(options: ChildOptions): Child {
+  const proc: ChildProcess = spawn(process.execPath, [bundlePath(options.entry), ...options.args], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  // A failed spawn shows up as pid undefined below; the event must not go unhandled.
+  proc.on("error", () => {});
+  const lines: Line[] = [];
+  const waiters = new Set<(line: Line) => void>();
+  let stderr = "";
+  let exit: Exit | undefined;
+  proc.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+    stderr += chunk;
+  });
+  const stdoutDone = new Promise<void>((resolve) => {
+    const reader = createInterface({ input: proc.stdout as NodeJS.ReadableStream });
+    reader.on("line", (text) => {
+      const line = { text, at: performance.now() };
+      lines.push(line);
+      for (const waiter of waiters) waiter(line);
+    });
+    reader.on("close", resolve);
+  });
+  const exited = new Promise<Exit>((resolve) => {
+    proc.on("exit", (code, signal) => {
+      exit = { code, signal, at: performance.now() };
+    });
+    // "close" waits for stdout to drain too, so every line is in `lines` by then.
+    proc.on("close", () => {
+      void stdoutDone.then(() => {
+        running.delete(child);
+        exit ??= { code: proc.exitCode, signal: proc.signalCode, at: performance.now() };
+        resolve(exit);
+      });
+    });
+  });
+
+  const child: Child = {
+    pid: proc.pid ?? -1,
+    entry: options.entry,
+    lines,
+    stderr: () => stderr,
+    exited,
+    get exit() {
+      return exit;
+    },
+    waitForLine(pattern, timeoutMs) {
+      const seen = lines.find((line) => pattern.test(line.text));
+      if (seen) return Promise.resolve(seen);
+      return new Promise<Line>((resolve, reject) => {
+        const done = () => {
+          clearTimeout(timer);
+          waiters.delete(waiter);
+        };
+        const waiter = (line: Line) => {
+          if (!pattern.test(line.text)) return;
+          done();
+          resolve(line);
+        };
+        const timer = setTimeout(() => {
+          done();
+          reject(new Error(`${options.entry} printed no line matching ${pattern} within ${timeoutMs} ms`));
+        }, timeoutMs);
+        waiters.add(waiter);
+        void exited.then((e) => {
+          if (!waiters.has(waiter)) return;
+          done();
+          const why = stderr.trim().split("\n").pop() ?? "";
+          reject(
+            new Error(
+              `${options.entry} exited (${e.code ?? e.signal}) before printing ${pattern}${why ? `: ${why}` : ""}`,
+            ),
+          );
+        });
+      });
+    },
+    signal(signal) {
+      if (exit || proc.exitCode !== null || proc.signalCode !== null) return;
+      try {
+        proc.kill(signal);
+      } catch {
+        // Gone between the check and the kill: nothing to signal.
+      }
+    },
+    async stop() {
+      child.signal("SIGCONT");
+      child.signal("SIGKILL");
+      return exited;
+    },
+  };
+  if (proc.pid === undefined) {
+    throw new Error(`could not start ${options.entry}`);
+  }
+  running.add(child);
+  return child;
+}
+
+/** Ends every child still running (SIGCONT, then SIGKILL) and waits for them. */
+export async function stopAllChildren(): Promise<void> {
+  await Promise.all([...running].map((child) => child.stop()));
+}
+
+/**
+ * The synchronous version, for process "exit" handlers where nothing can be
+ * awaited: every child gets SIGCONT then SIGKILL.
+ */
+export function killAllChildrenNow(): void {
+  for (const child of running) {
+    child.signal("SIGCONT");
+    child.signal("SIGKILL");
+  }
+}
+
+/** How many children are running now. */
+export function runningChildren(): number {
+  return running.size;
+}

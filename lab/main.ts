@@ -1,0 +1,181 @@
+/**
+ * The liveness lab: every case against every server/client/protocol pair,
+ * several times, faults injected at message 1, one comparison table.
+ *
+ *   npm run lab                      # the full matrix (see README)
+ *   npm run lab -- --quick --check   # ~10x faster timings, fail on surprises
+ */
+import { mkdir, writeFile } from "node:fs/promises";
+import { availableParallelism } from "node:os";
+import * as path from "node:path";
+import { type Flags, intFlag, parseFlags, runCli, stringFlag, UsageError } from "../lib/cli.ts";
+import { buildEntries } from "./build.ts";
+import { defaultSettings, type LabSettings, labCases, quickSettings } from "./cases.ts";
+import { killAllChildrenNow, runningChildren, stopAllChildren } from "./child-process.ts";
+import { createProgress } from "./progress.ts";
+import { htmlReport } from "./report-html.ts";
+import { comparisonTable, legend, markdownReport } from "./report-markdown.ts";
+import type { LabResults } from "./results.ts";
+import { runLab } from "./run-lab.ts";
+import { clientStacks, serverStacks, stackPairs } from "./stacks.ts";
+import { checkFailures, summarizeCell } from "./summary.ts";
+import { libraryVersions } from "./versions.ts";
+
+/** Picks catalogue entries by a comma list of ids ("connect" also picks every "connect/..." id). */
+function pick<T extends { id: string }>(flags: Flags, name: string, all: readonly T[]): T[] {
+  const raw = flags[name];
+  if (typeof raw !== "string") return [...all];
+  const wanted = raw
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const unknown = wanted.filter((w) => !all.some((item) => item.id === w || item.id.startsWith(`${w}/`)));
+  if (unknown.length > 0 || wanted.length === 0) {
+    throw new UsageError(
+      `--${name}: unknown ${unknown.map((u) => `"${u}"`).join(", ") || "(empty)"}; choose from ${all.map((i) => i.id).join(", ")}`,
+    );
+  }
+  return all.filter((item) => wanted.some((w) => item.id === w || item.id.startsWith(`${w}/`)));
+}
+
+function readSettings(flags: Flags): LabSettings {
+  const base = flags.quick ? quickSettings : defaultSettings;
+  let keepalive = base.keepalive;
+  if (typeof flags.keepalive === "string") {
+    const m = /^(\d+)\/(\d+)$/.exec(flags.keepalive);
+    if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) {
+      throw new UsageError(`--keepalive must be INTERVAL/TIMEOUT in ms, e.g. 500/500, got "${flags.keepalive}"`);
+    }
+    keepalive = { intervalMs: Number(m[1]), timeoutMs: Number(m[2]) };
+  }
+  const intervalMs = intFlag(flags, "interval-ms", { default: base.intervalMs, min: 1 });
+  const deadlineMs = intFlag(flags, "deadline-ms", { default: base.deadlineMs, min: 1 });
+  // A hang is only a hang if every remedy would have fired by then.
+  const slowestRemedy = Math.max(keepalive.intervalMs + keepalive.timeoutMs, deadlineMs);
+  const watchdogMs = intFlag(flags, "watchdog-ms", { default: Math.max(base.watchdogMs, 2 * slowestRemedy), min: 1 });
+  if (watchdogMs <= slowestRemedy) {
+    throw new UsageError(
+      `--watchdog-ms must exceed the slowest remedy's bound (${slowestRemedy} ms), got ${watchdogMs}`,
+    );
+  }
+  return { ...base, intervalMs, keepalive, deadlineMs, watchdogMs, ctrlCDelayMs: base.ctrlCDelayMs };
+}
+
+runCli("lab", async () => {
+  const flags = parseFlags({
+    program: "lab",
+    summary: "run every liveness case against every client, server and protocol, and compare",
+    flags: {
+      cases: { type: "string", help: `comma list of cases: ${labCases.map((c) => c.id).join(", ")}`, default: "all" },
+      servers: {
+        type: "string",
+        help: `comma list of servers: ${serverStacks.map((s) => s.id).join(", ")}`,
+        default: "all",
+      },
+      clients: {
+        type: "string",
+        help: `comma list of clients: ${clientStacks.map((c) => c.id).join(", ")}`,
+        default: "all",
+      },
+      repeat: { type: "string", help: "runs per cell", default: "3 (quick: 1)" },
+      jobs: { type: "string", help: "runs at once", default: "2 per core" },
+      quick: { type: "boolean", help: "all timings about 10x shorter" },
+      "interval-ms": { type: "string", help: "pause between two server messages", default: "1000 (quick: 100)" },
+      keepalive: {
+        type: "string",
+        help: "client PING interval/timeout for +keepalive cases",
+        default: "500/500 (quick: 100/100)",
+      },
+      "deadline-ms": { type: "string", help: "client deadline for +deadline cases", default: "1500 (quick: 400)" },
+      "watchdog-ms": {
+        type: "string",
+        help: "after the fault, a client still waiting this long has hung",
+        default: "2x the slowest remedy",
+      },
+      out: { type: "string", help: "folder for results.json, report.md, report.html", default: "lab-report" },
+      check: { type: "boolean", help: "exit 1 when an outcome is outside the stated ones" },
+      json: { type: "boolean", help: "print results.json to stdout (progress and table go to stderr)" },
+    },
+  });
+  const cases = pick(flags, "cases", labCases);
+  const servers = pick(flags, "servers", serverStacks);
+  const clients = pick(flags, "clients", clientStacks);
+  const pairs = stackPairs(servers, clients);
+  if (pairs.length === 0)
+    throw new UsageError("--servers and --clients leave no pair that can talk (grpc-js serves gRPC only)");
+  // --quick is a fast look: one run per cell unless told otherwise. Spawning is what a run costs
+  // (~0.2 s of CPU per Node process), and three runs of every cell do not fit 20 s on 2 cores.
+  const repeat = intFlag(flags, "repeat", { default: flags.quick ? 1 : 3, min: 1, max: 100 });
+  const jobs = intFlag(flags, "jobs", { default: 2 * availableParallelism(), min: 1, max: 64 });
+  const settings = readSettings(flags);
+  const outDir = stringFlag(flags, "out", "lab-report");
+  const console_ = flags.json ? process.stderr : process.stdout;
+
+  // Ctrl-C or SIGTERM mid-run: no new runs, every process we started ends (stopped ones included).
+  const interrupt = new AbortController();
+  process.on("exit", killAllChildrenNow);
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.on(signal, () => {
+      if (interrupt.signal.aborted) process.exit(130);
+      interrupt.abort();
+      process.stderr.write(`\nlab: ${signal}: ending ${runningChildren()} process(es)\n`);
+      void stopAllChildren().then(() => process.exit(signal === "SIGINT" ? 130 : 143));
+    });
+  }
+
+  await buildEntries();
+  const startedAt = new Date();
+  const start = performance.now();
+  const progress = createProgress({ stream: console_ });
+  const cells = await runLab(
+    { cases, pairs, repeat, jobs, settings },
+    {
+      signal: interrupt.signal,
+      onRun: (done, total, cell) => {
+        const run = cell.runs[cell.runs.length - 1];
+        const time = run.detectMs !== null ? ` ${run.detectMs} ms` : "";
+        progress.update(
+          done,
+          total,
+          `${cell.case} ${cell.server}<-${cell.client}/${cell.protocol}: ${run.code}${time}`,
+        );
+      },
+    },
+  );
+  progress.end();
+  if (interrupt.signal.aborted) return;
+
+  const results: LabResults = {
+    meta: {
+      startedAt: startedAt.toISOString(),
+      node: process.version,
+      versions: libraryVersions(),
+      settings: { ...settings, repeat, jobs, quick: flags.quick === true },
+      wallMs: Math.round(performance.now() - start),
+    },
+    cells,
+  };
+  await mkdir(outDir, { recursive: true });
+  await writeFile(path.join(outDir, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
+  await writeFile(path.join(outDir, "report.md"), markdownReport(results, labCases));
+  await writeFile(path.join(outDir, "report.html"), htmlReport(results, labCases));
+
+  console_.write(`${comparisonTable(cells)}\n\n${legend.map((l) => `  ${l.replace(/`/g, "")}`).join("\n")}\n\n`);
+  const departures = cells.filter((cell) => summarizeCell(cell).departs).length;
+  console_.write(
+    `${cells.length} cells x ${repeat} runs in ${(results.meta.wallMs / 1000).toFixed(1)} s; ` +
+      `${departures} cell(s) depart from the gRPC rules. Report: ${path.join(outDir, "report.html")} (and report.md, results.json)\n`,
+  );
+  if (flags.json) process.stdout.write(`${JSON.stringify(results)}\n`);
+  if (flags.check) {
+    const failures = checkFailures(cells);
+    if (failures.length > 0) {
+      process.stderr.write(
+        `lab: --check: ${failures.length} cell(s) outside the stated outcomes:\n${failures.map((f) => `  ${f}`).join("\n")}\n`,
+      );
+      process.exitCode = 1;
+    } else {
+      console_.write("lab: --check: every outcome is one of the stated ones\n");
+    }
+  }
+});

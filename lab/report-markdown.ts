@@ -1,0 +1,111 @@
+import type { LabCase } from "./cases.ts";
+import type { CellResult, LabResults } from "./results.ts";
+import { type CellSummary, cellName, disagreeingCells, summarizeCell } from "./summary.ts";
+
+export const legend = [
+  "`*` departs from what the gRPC rules call for (the reason is given below when it is known)",
+  "`!` outside the outcomes stated for this stack: `--check` fails on it",
+  "`~` racy: runs of the same cell ended differently",
+  "`≠` disagrees with the other stacks in the same row",
+];
+
+/** The text in one table cell: outcome, detection time, markers. */
+export function cellText(cell: CellResult, summary: CellSummary, disagrees: boolean): string {
+  const time =
+    summary.detectMs === null
+      ? ""
+      : summary.detectRange && summary.detectRange[0] !== summary.detectRange[1] && cell.runs.length > 1
+        ? ` ${summary.detectMs} ms (${summary.detectRange[0]}–${summary.detectRange[1]})`
+        : ` ${summary.detectMs} ms`;
+  const marks = [summary.departs && "*", summary.unexpected && "!", summary.racy && "~", disagrees && "≠"]
+    .filter(Boolean)
+    .join("");
+  return `${summary.outcome}${time}${marks ? ` ${marks}` : ""}`;
+}
+
+/** Columns in order of first appearance: one per server/client/protocol. */
+export function columns(cells: readonly CellResult[]): string[] {
+  return [...new Set(cells.map(cellName))];
+}
+
+/** Rows in catalogue order: one per case. */
+export function rows(cells: readonly CellResult[]): Map<string, CellResult[]> {
+  const byCase = new Map<string, CellResult[]>();
+  for (const cell of cells) byCase.set(cell.case, [...(byCase.get(cell.case) ?? []), cell]);
+  return byCase;
+}
+
+/** The comparison table: rows are cases, columns are server<-client/protocol. */
+export function comparisonTable(cells: readonly CellResult[]): string {
+  const cols = columns(cells);
+  const lines = [`| case | ${cols.join(" | ")} |`, `|---|${cols.map(() => "---").join("|")}|`];
+  for (const [id, rowCells] of rows(cells)) {
+    const disagree = disagreeingCells(rowCells);
+    const byCol = new Map(rowCells.map((cell) => [cellName(cell), cell]));
+    const texts = cols.map((col) => {
+      const cell = byCol.get(col);
+      return cell ? cellText(cell, summarizeCell(cell), disagree.has(cell)) : "–";
+    });
+    lines.push(`| ${id} | ${texts.join(" | ")} |`);
+  }
+  return lines.join("\n");
+}
+
+/** Per case: what was done, the rule, and every departure, disagreement and race, explained. */
+export function caseNotes(cells: readonly CellResult[], catalogue: readonly LabCase[]): string {
+  const out: string[] = [];
+  for (const [id, rowCells] of rows(cells)) {
+    const labCase = catalogue.find((c) => c.id === id);
+    const first = rowCells[0];
+    out.push(
+      `### ${id}`,
+      "",
+      `${labCase?.summary ?? ""}. Rule: ${first.expected.rule.join(" or ")} (${first.expected.cite}).`,
+      "",
+    );
+    const disagree = disagreeingCells(rowCells);
+    for (const cell of rowCells) {
+      const s = summarizeCell(cell);
+      const notes: string[] = [];
+      if (s.departs) {
+        const why = cell.expected.departures.map((d) => d.why).join("; ");
+        notes.push(`departs from the rule${why ? `: ${why}` : " (no known reason: look into it)"}`);
+      }
+      if (s.unexpected) notes.push(`outside the stated outcomes (${cell.expected.allowed.join(", ")})`);
+      if (s.racy) notes.push(`racy: ${s.outcome} over ${cell.runs.length} runs`);
+      if (disagree.has(cell)) notes.push("disagrees with the other stacks");
+      const messages = [...new Set(cell.runs.map((r) => r.message).filter(Boolean))];
+      if (notes.length > 0 || messages.length > 0) {
+        const said = messages.length > 0 ? ` Message: ${messages.map((m) => `"${m.slice(0, 120)}"`).join(", ")}.` : "";
+        out.push(`- ${cellName(cell)}: ${s.outcome}.${notes.length > 0 ? ` ${notes.join("; ")}.` : ""}${said}`);
+      }
+    }
+    out.push("");
+  }
+  return out.join("\n");
+}
+
+/** report.md: the table, its legend, the run's settings and versions, and the notes per case. */
+export function markdownReport(results: LabResults, catalogue: readonly LabCase[]): string {
+  const { meta } = results;
+  const versions = Object.entries(meta.versions)
+    .map(([name, version]) => `${name} ${version}`)
+    .join(", ");
+  return [
+    "# Liveness lab report",
+    "",
+    `Run ${meta.startedAt} on Node ${meta.node} (${versions}), ${Math.round(meta.wallMs / 100) / 10} s.`,
+    `Settings: \`${JSON.stringify(meta.settings)}\`.`,
+    "",
+    "Each cell: the code the client ended with, and the median time from the fault to the client's result",
+    "(min–max over the runs); for `normal` and `no-server`, from the client's start. `hang`: still waiting when the watchdog fired.",
+    "",
+    comparisonTable(results.cells),
+    "",
+    ...legend.map((line) => `- ${line}`),
+    "",
+    "## Cases",
+    "",
+    caseNotes(results.cells, catalogue),
+  ].join("\n");
+}

@@ -1,0 +1,26 @@
+/** One run of one cell, as results.json keeps it. */
+export interface RunRecord {
+  /** The client's code name ("ok", "unavailable", ...), or "hang" when the watchdog fired. */
+  code: string;
+  /** The client's error message ("" on ok and on hang). */
+  message: string;
+  /** Messages the client received. */
+  received: number;
+  /** Ms from the fault (its last step; the client's start when there is none) to the client's result; null on hang. */
+  detectMs: number | null;
+  /** The watchdog fired with the client still waiting. */
+  hung: boolean;
+  /** Ms from the same moment to the client's process exit (on hang: to its forced end). */
+  exitMs: number | null;
+  /** What happened when, in ms since the client was started: for the timelines. */
+  timeline: Timeline;
+}
+
+export interface Timeline {
+  /** Arrival of each message. */
+  messagesMs: number[];
+  /** Each fault step. */
+  faults: { target: string; signal: string; atMs: number }[];
+  /** The client's result line, or the watchdog firing on a hang. */
+  endMs: number;
+}

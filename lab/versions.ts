@@ -1,0 +1,20 @@
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { projectRoot } from "./build.ts";
+
+/** The libraries whose behaviour the lab observes. */
+const observed = ["@connectrpc/connect", "@connectrpc/connect-node", "@grpc/grpc-js", "@bufbuild/protobuf"];
+
+/** Installed versions of the observed libraries, read from node_modules (what actually ran). */
+export function libraryVersions(): Record<string, string> {
+  return Object.fromEntries(
+    observed.map((name) => {
+      try {
+        const manifest = JSON.parse(readFileSync(path.join(projectRoot, "node_modules", name, "package.json"), "utf8"));
+        return [name, String(manifest.version)];
+      } catch {
+        return [name, "not installed"];
+      }
+    }),
+  );
+}

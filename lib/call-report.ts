@@ -1,0 +1,86 @@
+import { codeName } from "./status-code.ts";
+
+/**
+ * The one JSON object a client prints as its last stdout line with --json,
+ * and the record the lab keeps per run.
+ */
+export interface CallResult {
+  /** Which client stack made the call: "connect" or "grpc-js". */
+  client: string;
+  /** The wire protocol: "grpc", "connect" or "grpc-web". */
+  protocol: string;
+  /** The status code's name as the Connect protocol writes it, e.g. "unavailable". */
+  code: string;
+  /** The same code as a gRPC status number. */
+  grpcCode: number;
+  /** The error message, "" on ok. */
+  message: string;
+  /** How many messages arrived. */
+  received: number;
+  /** Ms from the start of the call to the first message, or null if none came. */
+  firstMessageMs: number | null;
+  /** Ms from the start of the call to its end. */
+  elapsedMs: number;
+  /** Ms from the start of the call to each message's arrival. */
+  arrivalsMs: number[];
+}
+
+export interface CallReporterOptions {
+  /** Client stack name for the result record. */
+  client: string;
+  /** Protocol for the result record. */
+  protocol: string;
+  /** host:port called, for the first line. */
+  target: string;
+  /** Print the result record as the last stdout line. Default: false. */
+  json?: boolean;
+}
+
+export interface CallReporter {
+  /** Records and prints the arrival of a message. */
+  message(index: number, text: string, sentAt: Date | undefined): void;
+  /** Prints the summary (and the JSON record) and returns the exit status: 0 on ok, 1 otherwise. */
+  finish(code: number, message: string): number;
+}
+
+/**
+ * Prints what a client sees, the same way for every client stack, so that
+ * their outputs can be compared line by line and parsed by the lab.
+ * Message lines read `[   12 ms] message 1: ...`.
+ */
+export function createCallReporter(options: CallReporterOptions): CallReporter {
+  const start = performance.now();
+  const arrivalsMs: number[] = [];
+  const since = () => Math.round(performance.now() - start);
+  process.stdout.write(
+    `calling ${options.target} with ${options.client}, protocol ${options.protocol} (pid ${process.pid})\n`,
+  );
+  return {
+    message(index, text, sentAt) {
+      const ms = since();
+      arrivalsMs.push(ms);
+      const sent = sentAt ? ` (server sent it at ${sentAt.toISOString().slice(11, 23)})` : "";
+      process.stdout.write(`[${String(ms).padStart(6)} ms] message ${index}: ${JSON.stringify(text)}${sent}\n`);
+    },
+    finish(code, message) {
+      const elapsedMs = since();
+      const result: CallResult = {
+        client: options.client,
+        protocol: options.protocol,
+        code: codeName(code),
+        grpcCode: code,
+        message,
+        received: arrivalsMs.length,
+        firstMessageMs: arrivalsMs[0] ?? null,
+        elapsedMs,
+        arrivalsMs,
+      };
+      const detail = message ? ` ${JSON.stringify(message)}` : "";
+      process.stdout.write(
+        `[${String(elapsedMs).padStart(6)} ms] ended: ${result.code} (${code})${detail}, ${result.received} message(s) received\n`,
+      );
+      if (options.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+      return code === 0 ? 0 : 1;
+    },
+  };
+}

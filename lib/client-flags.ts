@@ -1,0 +1,53 @@
+import { choiceFlag, type FlagSpecs, type Flags, intFlag, optionalIntFlag, stringFlag } from "./cli.ts";
+
+export const protocols = ["grpc", "connect", "grpc-web"] as const;
+export type Protocol = (typeof protocols)[number];
+
+/** The flags both Chat clients take, so a run can be repeated with the other stack. */
+export const clientFlags: FlagSpecs = {
+  host: { type: "string", help: "server address", default: "127.0.0.1" },
+  port: { type: "string", help: "server port", default: "50051" },
+  protocol: { type: "string", help: `wire protocol: ${protocols.join(", ")}`, default: "grpc" },
+  name: { type: "string", help: "name sent in the request", default: "alice" },
+  text: { type: "string", help: "text sent in the request", default: "are you there?" },
+  "ping-interval-ms": { type: "string", help: "HTTP/2 keepalive: PING after this long without data", default: "off" },
+  "ping-timeout-ms": {
+    type: "string",
+    help: "HTTP/2 keepalive: connection dead if a PING is unanswered this long",
+    default: "15000 (connect), 20000 (grpc-js)",
+  },
+  "timeout-ms": { type: "string", help: "deadline for the whole call", default: "none" },
+  json: { type: "boolean", help: "print the result as one JSON object on the last stdout line" },
+};
+
+export interface ClientSettings {
+  host: string;
+  port: number;
+  protocol: Protocol;
+  name: string;
+  text: string;
+  pingIntervalMs: number | undefined;
+  pingTimeoutMs: number | undefined;
+  timeoutMs: number | undefined;
+  json: boolean;
+}
+
+/** Reads and checks the client flags; throws a UsageError naming a bad one. */
+export function readClientSettings(flags: Flags, allowed: readonly Protocol[] = protocols): ClientSettings {
+  return {
+    host: stringFlag(flags, "host", "127.0.0.1"),
+    port: intFlag(flags, "port", { default: 50051, min: 1, max: 65535 }),
+    protocol: choiceFlag(flags, "protocol", allowed, "grpc"),
+    name: stringFlag(flags, "name", "alice"),
+    text: stringFlag(flags, "text", "are you there?"),
+    pingIntervalMs: optionalIntFlag(flags, "ping-interval-ms", { min: 1 }),
+    pingTimeoutMs: optionalIntFlag(flags, "ping-timeout-ms", { min: 1 }),
+    timeoutMs: optionalIntFlag(flags, "timeout-ms", { min: 1 }),
+    json: flags.json === true,
+  };
+}
+
+/** host:port with brackets around an IPv6 address, as URLs and grpc-js targets want it. */
+export function authority(host: string, port: number): string {
+  return `${host.includes(":") ? `[${host}]` : host}:${port}`;
+}

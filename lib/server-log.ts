@@ -1,0 +1,47 @@
+/**
+ * The lines both servers print on stdout, one per event, so that a user (or
+ * a script) can follow a stream from either server the same way. The
+ * `listening on HOST:PORT` line is printed once the server accepts
+ * connections; scripts wait for it.
+ */
+export interface ServerLog {
+  listening(host: string, port: number, implementation: string): void;
+  streamStarted(id: number, peer: string, protocol: string): void;
+  sent(id: number, index: number, count: number): void;
+  /** The stream ended from the server's side: ok, or an error it sent. */
+  ended(id: number, code: string, message?: string): void;
+  /** The client left (cancel, deadline, reset, connection lost). */
+  clientGone(id: number, code: string, message?: string): void;
+  shutdown(phase: string): void;
+}
+
+export interface ServerLogOptions {
+  /** Drop the per-message lines (for throughput runs). Default: false. */
+  quiet?: boolean;
+}
+
+export function createServerLog(options: ServerLogOptions = {}): ServerLog {
+  const out = (line: string) => process.stdout.write(`${line}\n`);
+  const detail = (message?: string) => (message ? ` ${JSON.stringify(message)}` : "");
+  return {
+    listening(host, port, implementation) {
+      const shown = host.includes(":") ? `[${host}]` : host;
+      out(`listening on ${shown}:${port} (pid ${process.pid}, ${implementation})`);
+    },
+    streamStarted(id, peer, protocol) {
+      out(`stream ${id} started: peer ${peer}, protocol ${protocol}`);
+    },
+    sent(id, index, count) {
+      if (!options.quiet) out(`stream ${id} sent message ${index}/${count}`);
+    },
+    ended(id, code, message) {
+      out(`stream ${id} ended: ${code}${detail(message)}`);
+    },
+    clientGone(id, code, message) {
+      out(`stream ${id} client gone: ${code}${detail(message)}`);
+    },
+    shutdown(phase) {
+      out(`shutdown: ${phase}`);
+    },
+  };
+}

@@ -1,0 +1,124 @@
+/**
+ * The Chat server on grpc-js (gRPC protocol only), with the same flags and
+ * printed lines as server.ts, so either can stand behind a client.
+ *
+ *   node --import tsx peers/grpc-js-server.ts --port 50051
+ *
+ * SIGTERM or SIGINT: tryShutdown (GOAWAY, in-flight streams finish) within
+ * --grace-ms; then the streams still running end with unavailable "server
+ * shutting down" (as server.ts does) and forceShutdown closes the rest.
+ */
+import { once } from "node:events";
+import * as grpc from "@grpc/grpc-js";
+import type { ChatRequest, ChatResponse } from "../gen/chat_pb.ts";
+import { chatReplies } from "../lib/chat-replies.ts";
+import { intFlag, parseFlags, runCli, stringFlag, UsageError } from "../lib/cli.ts";
+import { chatServiceDefinition } from "../lib/grpc-js-chat.ts";
+import { serverFlags } from "../lib/server-flags.ts";
+import { createServerLog } from "../lib/server-log.ts";
+import { codeName } from "../lib/status-code.ts";
+
+type ChatCall = grpc.ServerWritableStream<ChatRequest, ChatResponse>;
+
+/** Why a handler's signal was aborted: the reason tells the log line which one. */
+const shuttingDown = { code: grpc.status.UNAVAILABLE, details: "server shutting down" };
+
+// grpc-js logs its own one-line errors to stderr; ours say the same once. GRPC_VERBOSITY still wins.
+if (!process.env.GRPC_VERBOSITY) grpc.setLogVerbosity(grpc.logVerbosity.NONE);
+
+runCli("grpc-js-server", async () => {
+  const flags = parseFlags({
+    program: "grpc-js-server",
+    summary: "the Chat service on grpc-js (gRPC over h2c)",
+    flags: serverFlags,
+  });
+  const host = stringFlag(flags, "host", "127.0.0.1");
+  const port = intFlag(flags, "port", { default: 50051, max: 65535 });
+  const count = intFlag(flags, "count", { default: 3, min: 1 });
+  const intervalMs = intFlag(flags, "interval-ms", { default: 2000 });
+  const graceMs = intFlag(flags, "grace-ms", { default: 5000 });
+  const log = createServerLog({ quiet: flags.quiet === true });
+
+  let nextId = 1;
+  /** Running calls, each with the controller that stops its handler. */
+  const active = new Map<ChatCall, AbortController>();
+
+  async function chat(call: ChatCall): Promise<void> {
+    const id = nextId++;
+    const abort = new AbortController();
+    active.set(call, abort);
+    // grpc-js reports a client that left (cancel, deadline, lost connection) as "cancelled".
+    call.on("cancelled", () => abort.abort(call.getDeadline() <= new Date() ? "deadline_exceeded" : "canceled"));
+    log.streamStarted(id, call.getPeer(), "grpc");
+    try {
+      for await (const response of chatReplies(call.request, { count, intervalMs }, abort.signal)) {
+        // Respect flow control: a slow reader makes the handler wait, not buffer.
+        if (!call.write(response)) await once(call, "drain", { signal: abort.signal });
+        log.sent(id, response.index, count);
+      }
+      call.end();
+      log.ended(id, "ok");
+    } catch {
+      const reason = abort.signal.reason;
+      if (reason === shuttingDown) {
+        call.emit("error", reason);
+        log.ended(id, codeName(reason.code), reason.details);
+      } else if (reason === "deadline_exceeded") {
+        log.ended(id, reason);
+      } else {
+        log.clientGone(id, String(reason ?? "unknown"));
+      }
+    } finally {
+      active.delete(call);
+    }
+  }
+
+  const server = new grpc.Server();
+  server.addService(chatServiceDefinition, { chat });
+  const target = `${host.includes(":") ? `[${host}]` : host}:${port}`;
+  const boundPort = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (error, bound) => {
+      // grpc-js does not pass the errno on; its message says what failed.
+      if (error) {
+        const why = /EADDRINUSE/.test(error.message) ? "is already in use" : `cannot be listened on (${error.message})`;
+        reject(new UsageError(`--port ${port}: ${target} ${why}`));
+      } else resolve(bound);
+    });
+  });
+  log.listening(host, boundPort, "grpc-js");
+
+  const endStreams = () => {
+    for (const abort of active.values()) abort.abort(shuttingDown);
+  };
+  const forceExit = (why: string, status: number) => {
+    log.shutdown(`${why}: forceShutdown`);
+    server.forceShutdown();
+    process.exit(status);
+  };
+
+  let draining = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (draining) {
+      log.shutdown(`second ${signal}: ending ${active.size} stream(s) now`);
+      endStreams();
+      setImmediate(() => forceExit("second signal", 1));
+      return;
+    }
+    draining = true;
+    log.shutdown(`${signal}: tryShutdown (GOAWAY), ${active.size} stream(s) in flight, grace ${graceMs} ms`);
+    server.tryShutdown(() => {
+      log.shutdown("done");
+      process.exit(0);
+    });
+    setTimeout(() => {
+      if (active.size > 0)
+        log.shutdown(`grace over: ending ${active.size} stream(s) with unavailable "server shutting down"`);
+      endStreams();
+      // tryShutdown completes once those statuses are out; a peer that never
+      // reads them must not hold the exit up.
+      setTimeout(() => forceExit("sessions still open 1000 ms after grace", 0), 1000).unref();
+    }, graceMs).unref();
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+});

@@ -1,0 +1,133 @@
+/**
+ * The Chat server on connect-node: gRPC, gRPC-Web and Connect on one h2c port.
+ *
+ *   node --import tsx server.ts --port 50051
+ *
+ * SIGTERM or SIGINT drains gracefully (GOAWAY, in-flight streams finish within
+ * --grace-ms, the rest end with unavailable "server shutting down"); a second
+ * signal ends everything at once.
+ */
+import * as http2 from "node:http2";
+import { Code, ConnectError, type ConnectRouter, createContextKey, createContextValues } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { ChatService } from "./gen/chat_pb.ts";
+import { chatReplies } from "./lib/chat-replies.ts";
+import { intFlag, parseFlags, runCli, stringFlag } from "./lib/cli.ts";
+import { listenError } from "./lib/listen-error.ts";
+import { serverFlags } from "./lib/server-flags.ts";
+import { createServerLog } from "./lib/server-log.ts";
+import { codeName } from "./lib/status-code.ts";
+
+const peerKey = createContextKey("unknown", { description: "remote address of the caller" });
+
+runCli("server", async () => {
+  const flags = parseFlags({
+    program: "server",
+    summary: "the Chat service on connect-node (gRPC, gRPC-Web and Connect over h2c)",
+    flags: serverFlags,
+  });
+  const host = stringFlag(flags, "host", "127.0.0.1");
+  const port = intFlag(flags, "port", { default: 50051, max: 65535 });
+  const count = intFlag(flags, "count", { default: 3, min: 1 });
+  const intervalMs = intFlag(flags, "interval-ms", { default: 2000 });
+  const graceMs = intFlag(flags, "grace-ms", { default: 5000 });
+  const log = createServerLog({ quiet: flags.quiet === true });
+
+  // Aborting this ends every running handler; clients read its reason as
+  // their status (connect-es router option shutdownSignal).
+  const shutdown = new AbortController();
+  let nextId = 1;
+  let active = 0;
+
+  const routes = (router: ConnectRouter) =>
+    router.service(ChatService, {
+      async *chat(request, ctx) {
+        const id = nextId++;
+        active++;
+        log.streamStarted(id, ctx.values.get(peerKey), ctx.protocolName);
+        try {
+          for await (const response of chatReplies(request, { count, intervalMs }, ctx.signal)) {
+            yield response;
+            log.sent(id, response.index, count);
+          }
+          log.ended(id, "ok");
+        } catch (e) {
+          const error = ConnectError.from(e);
+          if (shutdown.signal.aborted || error.code === Code.DeadlineExceeded) {
+            log.ended(id, codeName(error.code), error.rawMessage);
+          } else {
+            log.clientGone(id, codeName(error.code), error.rawMessage);
+          }
+          throw error;
+        } finally {
+          active--;
+        }
+      },
+    });
+
+  const server = http2.createServer(
+    connectNodeAdapter({
+      routes,
+      shutdownSignal: shutdown.signal,
+      // The handler context has no peer address; carry it in through a context value.
+      contextValues: (req) =>
+        createContextValues().set(peerKey, `${req.socket.remoteAddress}:${req.socket.remotePort}`),
+    }),
+  );
+
+  // Node 20's server.close() sends no GOAWAY to open sessions and waits for
+  // them forever, so we track sessions and close each one ourselves.
+  const sessions = new Set<http2.ServerHttp2Session>();
+  server.on("session", (session) => {
+    sessions.add(session);
+    session.on("close", () => sessions.delete(session));
+    // A peer that sends garbage ends its own session; the server goes on.
+    session.on("error", () => {});
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", (e) => reject(listenError(e, host, port)));
+    server.listen(port, host, () => resolve());
+  });
+  server.on("error", (e) => log.shutdown(`server error: ${e.message}`));
+  const address = server.address();
+  log.listening(host, typeof address === "object" && address ? address.port : port, "connect-node");
+
+  const endNow = (why: string) => {
+    log.shutdown(`${why}: ending ${active} stream(s) and ${sessions.size} session(s) now`);
+    shutdown.abort(new ConnectError("server shutting down", Code.Unavailable));
+    // Let the handlers' error trailers reach the socket before the sessions go.
+    setImmediate(() => {
+      for (const session of sessions) session.destroy();
+      process.exit(1);
+    });
+  };
+
+  let draining = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (draining) {
+      endNow(`second ${signal}`);
+      return;
+    }
+    draining = true;
+    log.shutdown(
+      `${signal}: refusing new connections, GOAWAY to ${sessions.size} session(s), ` +
+        `${active} stream(s) in flight, grace ${graceMs} ms`,
+    );
+    server.close(() => {
+      log.shutdown("done");
+      process.exit(0);
+    });
+    for (const session of sessions) session.close();
+    const grace = setTimeout(() => {
+      if (active > 0) log.shutdown(`grace over: ending ${active} stream(s) with unavailable "server shutting down"`);
+      shutdown.abort(new ConnectError("server shutting down", Code.Unavailable));
+      // Sessions close once their aborted streams have sent their trailers;
+      // a peer that never reads them must not hold the exit up.
+      setTimeout(() => endNow("sessions still open 1000 ms after grace"), 1000).unref();
+    }, graceMs);
+    grace.unref();
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+});
