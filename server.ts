@@ -12,26 +12,20 @@ import { Code, ConnectError, type ConnectRouter, createContextKey, createContext
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { ChatService } from "./gen/chat_pb.ts";
 import { chatReplies } from "./lib/chat-replies.ts";
-import { intFlag, parseFlags, runCli, stringFlag } from "./lib/cli.ts";
+import { runCli } from "./lib/cli.ts";
 import { listenError } from "./lib/listen-error.ts";
-import { serverFlags } from "./lib/server-flags.ts";
+import { readServerSettings } from "./lib/server-flags.ts";
 import { createServerLog } from "./lib/server-log.ts";
 import { codeName } from "./lib/status-code.ts";
 
 const peerKey = createContextKey("unknown", { description: "remote address of the caller" });
 
 runCli("server", async () => {
-  const flags = parseFlags({
-    program: "server",
-    summary: "the Chat service on connect-node (gRPC, gRPC-Web and Connect over h2c)",
-    flags: serverFlags,
-  });
-  const host = stringFlag(flags, "host", "127.0.0.1");
-  const port = intFlag(flags, "port", { default: 50051, max: 65535 });
-  const count = intFlag(flags, "count", { default: 3, min: 1 });
-  const intervalMs = intFlag(flags, "interval-ms", { default: 2000 });
-  const graceMs = intFlag(flags, "grace-ms", { default: 5000 });
-  const log = createServerLog({ quiet: flags.quiet === true });
+  const { host, port, count, intervalMs, graceMs, quiet } = readServerSettings(
+    "server",
+    "the Chat service on connect-node (gRPC, gRPC-Web and Connect over h2c)",
+  );
+  const log = createServerLog({ quiet });
 
   // Aborting this ends every running handler; clients read its reason as
   // their status (connect-es router option shutdownSignal).

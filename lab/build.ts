@@ -1,7 +1,7 @@
 import { mkdir, rename, writeFile } from "node:fs/promises";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
+import { build, stop } from "esbuild";
 
 /** The project's top-level folder. */
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -35,6 +35,8 @@ export async function buildEntries(): Promise<void> {
     write: false,
     logLevel: "error",
   });
+  // esbuild keeps a service process for later builds; there will be none.
+  await stop();
   await Promise.all(
     result.outputFiles.map(async (file) => {
       await mkdir(path.dirname(file.path), { recursive: true });

@@ -46,15 +46,17 @@ function outcomeKey(cell: CellResult): string {
 }
 
 /**
- * Cells of one case whose outcomes differ from the case's most common
- * outcome: where the stacks disagree. Empty when they all agree.
+ * Cells of one case whose outcomes differ from the outcome most stacks
+ * share: where the stacks disagree. Empty when they all agree; every cell
+ * when no outcome has a majority of its own.
  */
 export function disagreeingCells(cells: readonly CellResult[]): Set<CellResult> {
   const counts = new Map<string, number>();
   for (const cell of cells) counts.set(outcomeKey(cell), (counts.get(outcomeKey(cell)) ?? 0) + 1);
   if (counts.size <= 1) return new Set();
-  const common = [...counts].sort((a, b) => b[1] - a[1])[0][0];
-  return new Set(cells.filter((cell) => outcomeKey(cell) !== common));
+  const [first, second] = [...counts].sort((a, b) => b[1] - a[1]);
+  if (first[1] === second[1]) return new Set(cells);
+  return new Set(cells.filter((cell) => outcomeKey(cell) !== first[0]));
 }
 
 /** The cells --check rejects, named "case server<-client/protocol: outcome (allowed: ...)". */

@@ -1,4 +1,4 @@
-import type { FlagSpecs } from "./cli.ts";
+import { type FlagSpecs, intFlag, parseFlags, stringFlag } from "./cli.ts";
 
 /** The flags both Chat servers take, so they can be swapped for one another. */
 export const serverFlags: FlagSpecs = {
@@ -13,3 +13,25 @@ export const serverFlags: FlagSpecs = {
   },
   quiet: { type: "boolean", help: "do not print a line per message sent" },
 };
+
+export interface ServerSettings {
+  host: string;
+  port: number;
+  count: number;
+  intervalMs: number;
+  graceMs: number;
+  quiet: boolean;
+}
+
+/** Parses and checks a server's command line; throws a UsageError naming a bad flag. */
+export function readServerSettings(program: string, summary: string): ServerSettings {
+  const flags = parseFlags({ program, summary, flags: serverFlags });
+  return {
+    host: stringFlag(flags, "host", "127.0.0.1"),
+    port: intFlag(flags, "port", { default: 50051, max: 65535 }),
+    count: intFlag(flags, "count", { default: 3, min: 1 }),
+    intervalMs: intFlag(flags, "interval-ms", { default: 2000 }),
+    graceMs: intFlag(flags, "grace-ms", { default: 5000 }),
+    quiet: flags.quiet === true,
+  };
+}

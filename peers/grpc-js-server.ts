@@ -12,9 +12,9 @@ import { once } from "node:events";
 import * as grpc from "@grpc/grpc-js";
 import type { ChatRequest, ChatResponse } from "../gen/chat_pb.ts";
 import { chatReplies } from "../lib/chat-replies.ts";
-import { intFlag, parseFlags, runCli, stringFlag, UsageError } from "../lib/cli.ts";
+import { runCli, UsageError } from "../lib/cli.ts";
 import { chatServiceDefinition } from "../lib/grpc-js-chat.ts";
-import { serverFlags } from "../lib/server-flags.ts";
+import { readServerSettings } from "../lib/server-flags.ts";
 import { createServerLog } from "../lib/server-log.ts";
 import { codeName } from "../lib/status-code.ts";
 
@@ -27,17 +27,11 @@ const shuttingDown = { code: grpc.status.UNAVAILABLE, details: "server shutting 
 if (!process.env.GRPC_VERBOSITY) grpc.setLogVerbosity(grpc.logVerbosity.NONE);
 
 runCli("grpc-js-server", async () => {
-  const flags = parseFlags({
-    program: "grpc-js-server",
-    summary: "the Chat service on grpc-js (gRPC over h2c)",
-    flags: serverFlags,
-  });
-  const host = stringFlag(flags, "host", "127.0.0.1");
-  const port = intFlag(flags, "port", { default: 50051, max: 65535 });
-  const count = intFlag(flags, "count", { default: 3, min: 1 });
-  const intervalMs = intFlag(flags, "interval-ms", { default: 2000 });
-  const graceMs = intFlag(flags, "grace-ms", { default: 5000 });
-  const log = createServerLog({ quiet: flags.quiet === true });
+  const { host, port, count, intervalMs, graceMs, quiet } = readServerSettings(
+    "grpc-js-server",
+    "the Chat service on grpc-js (gRPC over h2c)",
+  );
+  const log = createServerLog({ quiet });
 
   let nextId = 1;
   /** Running calls, each with the controller that stops its handler. */

@@ -1,0 +1,161 @@
+/**
+ * The lab as a user runs it: its CLI as a real process, --quick timings.
+ */
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { after, describe, test } from "node:test";
+import { projectRoot } from "./build.ts";
+import type { LabResults } from "./results.ts";
+
+const scratch = mkdtempSync(path.join(tmpdir(), "lab-test-"));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
+function startLab(args: string[]): ChildProcess {
+  return spawn(process.execPath, ["--import", "tsx", path.join(projectRoot, "lab", "main.ts"), ...args], {
+    cwd: projectRoot,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+}
+
+async function runLab(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const lab = startLab(args);
+  let stdout = "";
+  let stderr = "";
+  lab.stdout?.setEncoding("utf8").on("data", (s: string) => {
+    stdout += s;
+  });
+  lab.stderr?.setEncoding("utf8").on("data", (s: string) => {
+    stderr += s;
+  });
+  const status = await new Promise<number | null>((resolve) => lab.on("close", resolve));
+  return { status, stdout, stderr };
+}
+
+describe("npm run lab -- --quick", { concurrency: true }, () => {
+  test("key cells give each stack's code, results.json has its shape, --check passes", async () => {
+    const out = path.join(scratch, "key");
+    const r = await runLab([
+      "--quick",
+      "--cases",
+      "crash,suspend,suspend+keepalive",
+      "--check",
+      "--json",
+      "--out",
+      out,
+    ]);
+    assert.equal(r.status, 0, r.stderr);
+    const results = JSON.parse(r.stdout.trim().split("\n").pop() ?? "") as LabResults;
+    assert.deepEqual(JSON.parse(readFileSync(path.join(out, "results.json"), "utf8")), results);
+
+    // Shape: what the issue and the README promise.
+    assert.deepEqual(Object.keys(results.meta).sort(), ["node", "settings", "startedAt", "versions", "wallMs"]);
+    assert.match(results.meta.versions["@connectrpc/connect-node"] ?? "", /^\d+\.\d+\.\d+$/);
+    assert.equal(results.cells.length, 3 * 6);
+    for (const cell of results.cells) {
+      assert.deepEqual(Object.keys(cell), ["case", "server", "client", "protocol", "expected", "runs"]);
+      assert.equal(cell.runs.length, 1);
+      for (const run of cell.runs) {
+        for (const key of ["code", "message", "received", "detectMs", "hung", "exitMs"]) assert.ok(key in run, key);
+      }
+    }
+
+    const code = (id: string, server: string, client: string, protocol: string) =>
+      results.cells.find((c) => c.case === id && c.server === server && c.client === client && c.protocol === protocol)
+        ?.runs[0].code;
+    for (const server of ["connect", "grpc-js"]) {
+      assert.equal(code("crash", server, "connect", "grpc"), "canceled");
+      assert.equal(code("crash", server, "grpc-js", "grpc"), "unavailable");
+      assert.equal(code("suspend", server, "grpc-js", "grpc"), "hang");
+      assert.equal(code("suspend+keepalive", server, "connect", "grpc"), "unavailable");
+      assert.equal(code("suspend+keepalive", server, "grpc-js", "grpc"), "unavailable");
+    }
+    for (const protocol of ["connect", "grpc-web"]) {
+      assert.equal(code("crash", "connect", "connect", protocol), "canceled");
+      assert.equal(code("suspend", "connect", "connect", protocol), "hang");
+    }
+    assert.deepEqual(readdirSync(out).sort(), ["report.html", "report.md", "results.json"]);
+    const html = readFileSync(path.join(out, "report.html"), "utf8");
+    assert.doesNotMatch(html, /(src|href)="(https?:)?\/\//, "report.html must open offline");
+    assert.match(r.stderr, /\| crash \| canceled \d+ ms \*/);
+  });
+
+  test("bad lab flags: one line naming the flag, exit 2", async () => {
+    const r = await runLab(["--cases", "crash,meteor-strike"]);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr.trim(), /^lab: --cases: unknown "meteor-strike"; choose from normal, /);
+    assert.equal(r.stderr.trim().split("\n").length, 1);
+    const w = await runLab(["--quick", "--watchdog-ms", "100"]);
+    assert.equal(w.status, 2);
+    assert.match(w.stderr, /--watchdog-ms must exceed the slowest remedy's bound/);
+  });
+
+  test("Ctrl-C in the middle of a run leaves no process the lab started, suspended ones included", async () => {
+    const lab = startLab([
+      "--quick",
+      "--cases",
+      "suspend",
+      "--repeat",
+      "4",
+      "--out",
+      path.join(scratch, "interrupted"),
+    ]);
+    const pid = lab.pid ?? -1;
+    const seen = new Set<number>();
+    let stderr = "";
+    lab.stderr?.setEncoding("utf8").on("data", (s: string) => {
+      stderr += s;
+    });
+    const closed = new Promise<number | null>((resolve) => lab.on("close", resolve));
+    // Collect every descendant until some of the servers are suspended, then interrupt.
+    let stopped = 0;
+    for (let tries = 0; tries < 800 && stopped < 2; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+      for (const child of descendants(pid)) seen.add(child);
+      stopped = [...seen].filter((p) => processState(p) === "T").length;
+    }
+    assert.ok(stopped >= 2, `saw ${stopped} suspended servers among ${seen.size} processes`);
+    lab.kill("SIGINT");
+    assert.equal(await closed, 130, stderr);
+    assert.match(stderr, /SIGINT: ending \d+ process\(es\)/);
+    const left = [...seen].filter((p) => processState(p) !== undefined);
+    assert.deepEqual(left, [], `processes left behind: ${left.join(", ")}`);
+  });
+});
+
+/** The state letter of a process (R, S, T, Z, ...), or undefined when it is gone. */
+function processState(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every living descendant of a process, read from /proc. */
+function descendants(root: number): number[] {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+    } catch {
+      // Gone while we looked.
+    }
+  }
+  const found: number[] = [];
+  const walk = (pid: number) => {
+    for (const [child, parent] of parents) {
+      if (parent === pid) {
+        found.push(child);
+        walk(child);
+      }
+    }
+  };
+  walk(root);
+  return found;
+}
