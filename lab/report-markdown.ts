@@ -74,7 +74,8 @@ export function caseNotes(cells: readonly CellResult[], catalogue: readonly LabC
       if (s.unexpected) notes.push(`outside the stated outcomes (${cell.expected.allowed.join(", ")})`);
       if (s.racy) notes.push(`racy: ${s.outcome} over ${cell.runs.length} runs`);
       if (disagree.has(cell)) notes.push("disagrees with the other stacks");
-      const messages = [...new Set(cell.runs.map((r) => r.message).filter(Boolean))];
+      // Ports differ per run; the same message with another port is the same message.
+      const messages = [...new Set(cell.runs.map((r) => r.message.replace(/:\d{2,5}\b/g, ":PORT")).filter(Boolean))];
       if (notes.length > 0 || messages.length > 0) {
         const said = messages.length > 0 ? ` Message: ${messages.map((m) => `"${m.slice(0, 120)}"`).join(", ")}.` : "";
         out.push(`- ${cellName(cell)}: ${s.outcome}.${notes.length > 0 ? ` ${notes.join("; ")}.` : ""}${said}`);

@@ -14,6 +14,8 @@ export interface RunCellOptions {
 
 /** How long a program may take to start before the run is given up as broken. */
 const startTimeoutMs = 10_000;
+/** Niceness while a cell's processes start (see ChildOptions.nice). */
+const startNice = 10;
 const messageLine = /^\[\s*\d+ ms\] message \d+:/;
 const listeningLine = /^listening on .*:(\d+) /;
 
@@ -34,6 +36,7 @@ export async function runCell(options: RunCellOptions): Promise<RunRecord> {
     } else {
       server = spawnChild({
         entry: options.server.entry,
+        nice: startNice,
         args: [
           "--port",
           "0",
@@ -51,6 +54,7 @@ export async function runCell(options: RunCellOptions): Promise<RunRecord> {
 
     const client = spawnChild({
       entry: options.client.entry,
+      nice: startNice,
       args: [
         "--port",
         String(port),
@@ -71,6 +75,8 @@ export async function runCell(options: RunCellOptions): Promise<RunRecord> {
     let watchdogAt = performance.now();
     // The client may end before message 1 (no server, say): then there is nothing to inject.
     const first = await client.waitForLine(messageLine, startTimeoutMs).catch(() => undefined);
+    // From here on timing matters: back to normal priority, ahead of other cells' start-ups.
+    for (const child of children) child.setNiceness(0);
     if (first && labCase.fault) {
       for (const step of labCase.fault) {
         const delay = step.afterMs?.(settings) ?? 0;
@@ -111,7 +117,9 @@ export async function runCell(options: RunCellOptions): Promise<RunRecord> {
       code: result.code,
       message: result.message,
       received: result.received,
-      detectMs: Math.round(last.at - from),
+      // Timed by the client's own clock (same machine, same epoch), not by when its line got here:
+      // on a busy machine reading the line can lag by tens of ms.
+      detectMs: Math.max(0, Math.round(result.endedAt - (performance.timeOrigin + from))),
       hung: false,
       exitMs: Math.round(exit.at - from),
       timeline: { messagesMs, faults, endMs: Math.round(last.at - start) },

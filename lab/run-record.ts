@@ -6,7 +6,10 @@ export interface RunRecord {
   message: string;
   /** Messages the client received. */
   received: number;
-  /** Ms from the fault (its last step; the client's start when there is none) to the client's result; null on hang. */
+  /**
+   * Ms from the fault (its last step; the client's start when there is none)
+   * to the client's result, by the client's clock; null on hang.
+   */
   detectMs: number | null;
   /** The watchdog fired with the client still waiting. */
   hung: boolean;

@@ -23,6 +23,13 @@ export interface CallResult {
   elapsedMs: number;
   /** Ms from the start of the call to each message's arrival. */
   arrivalsMs: number[];
+  /**
+   * When the call ended, in ms since the epoch with sub-ms precision
+   * (performance.timeOrigin + performance.now()), so that another process
+   * on the machine can time this end against its own events without the
+   * delay of reading this line.
+   */
+  endedAt: number;
 }
 
 export interface CallReporterOptions {
@@ -74,6 +81,7 @@ export function createCallReporter(options: CallReporterOptions): CallReporter {
         firstMessageMs: arrivalsMs[0] ?? null,
         elapsedMs,
         arrivalsMs,
+        endedAt: Math.round((performance.timeOrigin + performance.now()) * 10) / 10,
       };
       const detail = message ? ` ${JSON.stringify(message)}` : "";
       process.stdout.write(
