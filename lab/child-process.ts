@@ -52,12 +52,15 @@ export interface Child {
 
 /** Every child still running, so that one call can end them all (Ctrl-C, errors, test teardown). */
 const running = new Set<Child>();
+/** Set once the lab is ending: a run still under way must not start a process nobody will stop. */
+let closed = false;
 
 /**
  * Starts one of the project's programs as a real process of its own: the
  * pid we get is the pid we signal (no tsx wrapper process in between).
  */
 export function spawnChild(options: ChildOptions): Child {
+  if (closed) throw new Error("not starting a process: every process is being ended");
   const proc: ChildProcess = spawn(process.execPath, [bundlePath(options.entry), ...options.args], {
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -161,8 +164,12 @@ export function spawnChild(options: ChildOptions): Child {
   return child;
 }
 
-/** Ends every child still running (SIGCONT, then SIGKILL) and waits for them. */
-export async function stopAllChildren(): Promise<void> {
+/**
+ * Ends every child still running (SIGCONT, then SIGKILL) and waits for them.
+ * With `final`, no child can be started afterwards (Ctrl-C of the lab).
+ */
+export async function stopAllChildren(options: { final?: boolean } = {}): Promise<void> {
+  if (options.final) closed = true;
   await Promise.all([...running].map((child) => child.stop()));
 }
 

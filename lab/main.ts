@@ -119,7 +119,7 @@ runCli("lab", async () => {
       if (interrupt.signal.aborted) process.exit(130);
       interrupt.abort();
       process.stderr.write(`\nlab: ${signal}: ending ${runningChildren()} process(es)\n`);
-      void stopAllChildren().then(() => process.exit(signal === "SIGINT" ? 130 : 143));
+      void stopAllChildren({ final: true }).then(() => process.exit(signal === "SIGINT" ? 130 : 143));
     });
   }
 
