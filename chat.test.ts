@@ -28,7 +28,7 @@ const byId = (id: string): LabCase => {
 };
 
 before(buildEntries);
-after(stopAllChildren);
+after(() => stopAllChildren());
 
 for (const { server, client } of stackPairs()) {
   const run = (id: string) => runCell({ labCase: byId(id), server, client, settings });
