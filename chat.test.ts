@@ -16,6 +16,8 @@ const settings: LabSettings = {
   intervalMs: 150,
   keepalive: { intervalMs: 300, timeoutMs: 300 },
   deadlineMs: 1000,
+  idleTimeoutMs: 400,
+  restartGapMs: 500,
   // "Still waiting 2 s later" is what a hang means here.
   watchdogMs: 2000,
   ctrlCDelayMs: 200,

@@ -8,29 +8,34 @@
  * once, also when the server is suspended and sends nothing.
  */
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { ChatService } from "./gen/chat_pb.ts";
-import { createCallReporter } from "./lib/call-report.ts";
 import { parseFlags, runCli } from "./lib/cli.ts";
 import { authority, type ClientSettings, clientFlags, readClientSettings } from "./lib/client-flags.ts";
+import { createIdleTimeoutInterceptor } from "./lib/idle-timeout-interceptor.ts";
+import { runCalls } from "./lib/run-calls.ts";
 
 function createTransport(settings: ClientSettings): Transport {
-  const baseUrl = `http://${authority(settings.host, settings.port)}`;
+  const interceptors: Interceptor[] =
+    settings.idleTimeoutMs !== undefined
+      ? [createIdleTimeoutInterceptor({ idleTimeoutMs: settings.idleTimeoutMs })]
+      : [];
   // Keepalive lives in the HTTP/2 session options; undefined keeps the defaults (no PINGs).
-  const http2Options = {
-    baseUrl,
+  const options = {
+    baseUrl: `http://${authority(settings.host, settings.port)}`,
+    interceptors,
     ...(settings.pingIntervalMs !== undefined && { pingIntervalMs: settings.pingIntervalMs }),
     ...(settings.pingTimeoutMs !== undefined && { pingTimeoutMs: settings.pingTimeoutMs }),
   };
   switch (settings.protocol) {
     case "grpc":
       // gRPC is always HTTP/2 in connect-node: this transport takes no httpVersion.
-      return createGrpcTransport(http2Options);
+      return createGrpcTransport(options);
     case "connect":
-      return createConnectTransport({ ...http2Options, httpVersion: "2" });
+      return createConnectTransport({ ...options, httpVersion: "2" });
     case "grpc-web":
-      return createGrpcWebTransport({ ...http2Options, httpVersion: "2" });
+      return createGrpcWebTransport({ ...options, httpVersion: "2" });
   }
 }
 
@@ -38,33 +43,31 @@ runCli("client", async () => {
   const settings = readClientSettings(
     parseFlags({ program: "client", summary: "one Chat call with connect-node", flags: clientFlags }),
   );
+  // One transport for every call: --calls shows whether it recovers after a server restart.
   const client = createClient(ChatService, createTransport(settings));
-  const reporter = createCallReporter({
+  await runCalls({
     client: "connect",
-    protocol: settings.protocol,
-    target: authority(settings.host, settings.port),
-    json: settings.json,
+    settings,
+    async call(reporter, interrupt) {
+      const abort = new AbortController();
+      const onInterrupt = () => abort.abort(new ConnectError("interrupted by SIGINT", Code.Canceled));
+      if (interrupt.aborted) onInterrupt();
+      interrupt.addEventListener("abort", onInterrupt, { once: true });
+      try {
+        const stream = client.chat(
+          { name: settings.name, text: settings.text },
+          { signal: abort.signal, timeoutMs: settings.timeoutMs },
+        );
+        for await (const response of stream) {
+          reporter.message(response.index, response.text, response.sentAt && timestampDate(response.sentAt));
+        }
+        return { code: 0, message: "" };
+      } catch (e) {
+        const error = ConnectError.from(e);
+        return { code: error.code, message: error.rawMessage };
+      } finally {
+        interrupt.removeEventListener("abort", onInterrupt);
+      }
+    },
   });
-
-  const abort = new AbortController();
-  process.once("SIGINT", () => abort.abort(new ConnectError("interrupted by SIGINT", Code.Canceled)));
-
-  let code = Code.Canceled as number;
-  let message = "";
-  try {
-    const stream = client.chat(
-      { name: settings.name, text: settings.text },
-      { signal: abort.signal, timeoutMs: settings.timeoutMs },
-    );
-    for await (const response of stream) {
-      reporter.message(response.index, response.text, response.sentAt && timestampDate(response.sentAt));
-    }
-    code = 0;
-  } catch (e) {
-    const error = ConnectError.from(e);
-    code = error.code;
-    message = error.rawMessage;
-  }
-  // Exit explicitly: the transport's HTTP/2 session may still hold the event loop.
-  process.exit(reporter.finish(code, message));
 });

@@ -21,7 +21,7 @@ import { codeName } from "./lib/status-code.ts";
 const peerKey = createContextKey("unknown", { description: "remote address of the caller" });
 
 runCli("server", async () => {
-  const { host, port, count, intervalMs, graceMs, quiet } = readServerSettings(
+  const { host, port, count, graceMs, quiet, replies } = readServerSettings(
     "server",
     "the Chat service on connect-node (gRPC, gRPC-Web and Connect over h2c)",
   );
@@ -40,7 +40,7 @@ runCli("server", async () => {
         active++;
         log.streamStarted(id, ctx.values.get(peerKey), ctx.protocolName);
         try {
-          for await (const response of chatReplies(request, { count, intervalMs }, ctx.signal)) {
+          for await (const response of chatReplies(request, replies, ctx.signal)) {
             yield response;
             log.sent(id, response.index, count);
           }

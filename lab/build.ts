@@ -6,8 +6,14 @@ import { build, stop } from "esbuild";
 /** The project's top-level folder. */
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
-/** The four programs the lab starts, by their source path. */
-export const entries = ["server", "client", "peers/grpc-js-server", "peers/grpc-js-client"] as const;
+/** The programs the lab starts, by their source path. */
+export const entries = [
+  "server",
+  "client",
+  "peers/grpc-js-server",
+  "peers/grpc-js-client",
+  "peers/fault-peer",
+] as const;
 export type Entry = (typeof entries)[number];
 
 /** Where the bundle of an entry lands. */
@@ -16,7 +22,7 @@ export function bundlePath(entry: Entry): string {
 }
 
 /**
- * Bundles the four programs into dist/*.cjs with esbuild. The lab spawns
+ * Bundles the programs into dist/*.cjs with esbuild. The lab spawns
  * hundreds of processes, and a process that loads tsx takes ~0.5 s to start
  * where a bundle takes ~0.15 s (measured on 2 cores; see bench/). Each file
  * is written aside and renamed into place, so builds running side by side

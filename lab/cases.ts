@@ -8,25 +8,40 @@
 export interface LabSettings {
   /** Responses per stream. */
   count: number;
-  /** Pause between two responses, ms. */
+  /** Pause between two responses, ms; the fault peer also waits this long between message 1 and its fault. */
   intervalMs: number;
   /** Client keepalive for the +keepalive cases: PING interval and PING timeout, ms. */
   keepalive: { intervalMs: number; timeoutMs: number };
   /** Client deadline for the +deadline cases, ms from the start of the call. */
   deadlineMs: number;
+  /** Client idle timeout for the +idle-timeout cases, ms without a message. */
+  idleTimeoutMs: number;
   /** A client still waiting this long after the fault has hung. */
   watchdogMs: number;
   /** suspend+ctrl-c: how long after the suspend the client gets SIGINT, ms. */
   ctrlCDelayMs: number;
+  /**
+   * restart: pause between the client's first call ending and its second
+   * call, ms; the new server must be listening by then (a run where it was
+   * not is reported as a lab error, not as the client's failure).
+   */
+  restartGapMs: number;
 }
 
+/**
+ * The default run's timings: a quarter of the original experiment's 2 s
+ * pause, so that ~500 runs fit in about two minutes on 2 cores; every
+ * remedy's bound still stands clear of the pause of a healthy stream.
+ */
 export const defaultSettings: LabSettings = {
   count: 3,
-  intervalMs: 1000,
-  keepalive: { intervalMs: 500, timeoutMs: 500 },
-  deadlineMs: 1500,
-  watchdogMs: 3000,
-  ctrlCDelayMs: 500,
+  intervalMs: 500,
+  keepalive: { intervalMs: 250, timeoutMs: 250 },
+  deadlineMs: 800,
+  idleTimeoutMs: 800,
+  watchdogMs: 1600,
+  ctrlCDelayMs: 250,
+  restartGapMs: 1000,
 };
 
 /** About 10x faster: for a first look and for the tests. */
@@ -34,20 +49,27 @@ export const quickSettings: LabSettings = {
   count: 3,
   intervalMs: 100,
   keepalive: { intervalMs: 100, timeoutMs: 100 },
-  deadlineMs: 400,
-  watchdogMs: 700,
+  deadlineMs: 300,
+  idleTimeoutMs: 250,
+  watchdogMs: 600,
   ctrlCDelayMs: 100,
+  restartGapMs: 500,
 };
 
-/** Who gets a signal. */
-export type Target = "server" | "client";
-
-/** One step of a fault: a signal to a process, `afterMs` after the previous step (the first: after message 1). */
-export interface FaultStep {
-  target: Target;
-  signal: NodeJS.Signals;
-  afterMs?: (settings: LabSettings) => number;
-}
+/**
+ * One step of a fault, done in order once the client has message 1:
+ * - signal: a signal to the server or the client, afterMs after the previous step;
+ * - proxy: the fault proxy between them turns to blackhole or reset;
+ * - restart: SIGKILL to the server, and a new one on the same port;
+ * - stall: nothing to do, the server's handler goes silent after message 1 by itself (--stall-after 1);
+ * - peer: nothing to do, the fault peer commits its own fault; its `fault: ... at` line times it.
+ */
+export type FaultStep =
+  | { kind: "signal"; target: "server" | "client"; signal: NodeJS.Signals; afterMs?: (settings: LabSettings) => number }
+  | { kind: "proxy"; mode: "blackhole" | "reset" }
+  | { kind: "restart" }
+  | { kind: "stall" }
+  | { kind: "peer" };
 
 /** Which cells a known behaviour applies to; an absent field matches all. */
 export interface CellMatch {
@@ -77,12 +99,20 @@ export interface LabCase {
   summary: string;
   /** Start no server at all (the client calls a port nobody listens on). Default: false. */
   noServer?: boolean;
+  /** Run against this server stack only (the fault peer) instead of the Chat servers. */
+  peer?: string;
+  /** Put the fault proxy between client and server. Default: false. */
+  proxy?: boolean;
+  /** When the fault happens: once message 1 arrived (default), or from the client's start (a peer that never answers). */
+  faultAt?: "message-1" | "start";
   /** Extra server flags. */
   serverArgs?: (settings: LabSettings) => string[];
   /** Extra client flags. */
   clientArgs?: (settings: LabSettings) => string[];
-  /** Done the moment the client has received message 1; none for a plain run. */
+  /** What is done; none for a plain run. */
   fault?: FaultStep[];
+  /** What the time in a cell measures, where it is not "from the fault to the client's result". */
+  timing?: string;
   expect: Expectation;
 }
 
@@ -93,10 +123,21 @@ const keepaliveArgs = (s: LabSettings) => [
   String(s.keepalive.timeoutMs),
 ];
 const deadlineArgs = (s: LabSettings) => ["--timeout-ms", String(s.deadlineMs)];
-const suspend: FaultStep[] = [{ target: "server", signal: "SIGSTOP" }];
+const idleTimeoutArgs = (s: LabSettings) => ["--idle-timeout-ms", String(s.idleTimeoutMs)];
+const suspend: FaultStep[] = [{ kind: "signal", target: "server", signal: "SIGSTOP" }];
+const blackhole: FaultStep[] = [{ kind: "proxy", mode: "blackhole" }];
+const stall: FaultStep[] = [{ kind: "stall" }];
+const stallArgs = () => ["--stall-after", "1"];
 
-/** A connection that breaks after data was sent reads UNAVAILABLE: statuscodes.md, codes generated by the library. */
-const brokenConnection = "statuscodes.md: UNAVAILABLE when the connection breaks after some data was transmitted";
+const connectionFailure =
+  "PROTOCOL-HTTP2.md, Connection failure: a detectable connection failure closes all calls with UNAVAILABLE";
+const silentPeer =
+  "keepalive.md: without keepalive, a deadline or an idle timeout nothing notices a peer that stays connected and silent";
+const keepaliveRule = "A8 client-side keepalive: an unanswered PING closes the transport, calls fail UNAVAILABLE";
+const deadlineRule = "statuscodes.md: DEADLINE_EXCEEDED when the deadline expires first";
+const idleTimeoutRule =
+  "lib/idle-timeout-interceptor.ts: no message within the idle timeout aborts the call with DEADLINE_EXCEEDED";
+const rstRule = "PROTOCOL-HTTP2.md, RST_STREAM to gRPC code mapping";
 
 /**
  * Node synthesises RST_STREAM(CANCEL) for the streams of a connection that
@@ -108,72 +149,331 @@ const connectDroppedConnection: KnownDeparture = {
   why: "Node reports a dropped connection as RST_STREAM(CANCEL) on each stream, and connect-node maps that to canceled",
 };
 
+/** How connect-node reads a peer's RST_STREAM, per protocol, where that departs from the mapping. */
+const connectRst = {
+  grpc: (codes: string[]): KnownDeparture => ({
+    client: "connect",
+    protocol: "grpc",
+    codes,
+    why: "Node surfaces a peer's RST_STREAM as a stream error first, which connect-node maps to internal; its REFUSED_STREAM->unavailable and ENHANCE_YOUR_CALM->resource_exhausted rows apply on the server side only",
+  }),
+  connect: (codes: string[]): KnownDeparture => ({
+    client: "connect",
+    protocol: "connect",
+    codes,
+    why: 'connect-node\'s Connect protocol reads any cut-short stream as a body without its EndStreamResponse: invalid_argument "protocol error: missing EndStreamResponse", whatever the RST code',
+  }),
+  grpcWeb: (codes: string[]): KnownDeparture => ({
+    client: "connect",
+    protocol: "grpc-web",
+    codes,
+    why: 'connect-node\'s gRPC-Web reads any cut-short stream as a body without trailers: internal "protocol error: missing trailer", whatever the RST code',
+  }),
+};
+
 export const labCases: readonly LabCase[] = [
   {
     id: "normal",
     summary: "no fault: the stream runs to its end",
+    timing: "from the start of the call to the client's result",
     expect: { rule: ["ok"], cite: "statuscodes.md: OK" },
   },
   {
     id: "no-server",
     summary: "nothing listens on the port",
     noServer: true,
+    timing: "from the start of the call to the client's result",
     expect: { rule: ["unavailable"], cite: "statuscodes.md: UNAVAILABLE when no connection could be established" },
   },
   {
     id: "shutdown-graceful",
     summary: "SIGTERM to the server, grace longer than the rest of the stream",
     serverArgs: (s) => ["--grace-ms", String(s.intervalMs * (s.count + 1))],
-    fault: [{ target: "server", signal: "SIGTERM" }],
+    fault: [{ kind: "signal", target: "server", signal: "SIGTERM" }],
     expect: {
       rule: ["ok"],
-      cite: "PROTOCOL-HTTP2.md / RFC 9113 6.8: after GOAWAY, streams already open run to completion",
+      cite: "PROTOCOL-HTTP2.md, GOAWAY: clients may keep working with the streams already accepted until they complete",
     },
   },
   {
     id: "shutdown-abrupt",
     summary: "SIGTERM to the server, zero grace",
     serverArgs: () => ["--grace-ms", "0"],
-    fault: [{ target: "server", signal: "SIGTERM" }],
+    fault: [{ kind: "signal", target: "server", signal: "SIGTERM" }],
     expect: { rule: ["unavailable"], cite: "statuscodes.md: UNAVAILABLE for a server shutting down" },
   },
   {
     id: "crash",
     summary: "SIGKILL to the server",
-    fault: [{ target: "server", signal: "SIGKILL" }],
-    expect: { rule: ["unavailable"], cite: brokenConnection, departures: [connectDroppedConnection] },
+    fault: [{ kind: "signal", target: "server", signal: "SIGKILL" }],
+    expect: { rule: ["unavailable"], cite: connectionFailure, departures: [connectDroppedConnection] },
+  },
+  {
+    id: "restart",
+    summary: "SIGKILL to the server, a new one on the same port, then a second call on the same transport or channel",
+    clientArgs: (s) => ["--calls", "2", "--call-gap-ms", String(s.restartGapMs)],
+    fault: [{ kind: "restart" }],
+    timing: "recovery: from the second call's start to its first message; the code is the second call's",
+    expect: {
+      rule: ["ok"],
+      cite: "connectivity-semantics-and-api.md: a channel in TRANSIENT_FAILURE reconnects, and later calls use the new connection",
+    },
   },
   {
     id: "suspend",
     summary: "SIGSTOP to the server, no remedy",
     fault: suspend,
-    expect: {
-      rule: ["hang"],
-      cite: "keepalive.md: without keepalive or a deadline nothing notices a silent peer whose connection stays open",
-    },
+    expect: { rule: ["hang"], cite: silentPeer },
   },
   {
     id: "suspend+keepalive",
     summary: "SIGSTOP to the server, client HTTP/2 keepalive on",
     clientArgs: keepaliveArgs,
     fault: suspend,
-    expect: {
-      rule: ["unavailable"],
-      cite: "A8 client-side keepalive: an unanswered PING closes the transport, calls fail UNAVAILABLE",
-    },
+    expect: { rule: ["unavailable"], cite: keepaliveRule },
   },
   {
     id: "suspend+deadline",
     summary: "SIGSTOP to the server, client deadline set",
     clientArgs: deadlineArgs,
     fault: suspend,
-    expect: { rule: ["deadline_exceeded"], cite: "statuscodes.md: DEADLINE_EXCEEDED when the deadline expires first" },
+    expect: { rule: ["deadline_exceeded"], cite: deadlineRule },
+  },
+  {
+    id: "suspend+idle-timeout",
+    summary: "SIGSTOP to the server, client idle timeout set",
+    clientArgs: idleTimeoutArgs,
+    fault: suspend,
+    expect: { rule: ["deadline_exceeded"], cite: idleTimeoutRule },
   },
   {
     id: "suspend+ctrl-c",
     summary: "SIGSTOP to the server, then SIGINT (Ctrl-C) to the client",
-    fault: [...suspend, { target: "client", signal: "SIGINT", afterMs: (s) => s.ctrlCDelayMs }],
+    fault: [...suspend, { kind: "signal", target: "client", signal: "SIGINT", afterMs: (s) => s.ctrlCDelayMs }],
+    timing: "from the SIGINT to the client's result",
     expect: { rule: ["canceled"], cite: "statuscodes.md: CANCELLED when the caller cancels" },
+  },
+  {
+    id: "blackhole",
+    summary: "the network between client and server goes silent both ways (fault proxy), no remedy",
+    proxy: true,
+    fault: blackhole,
+    expect: { rule: ["hang"], cite: silentPeer },
+  },
+  {
+    id: "blackhole+keepalive",
+    summary: "the network goes silent, client HTTP/2 keepalive on",
+    proxy: true,
+    clientArgs: keepaliveArgs,
+    fault: blackhole,
+    expect: { rule: ["unavailable"], cite: keepaliveRule },
+  },
+  {
+    id: "blackhole+deadline",
+    summary: "the network goes silent, client deadline set",
+    proxy: true,
+    clientArgs: deadlineArgs,
+    fault: blackhole,
+    expect: { rule: ["deadline_exceeded"], cite: deadlineRule },
+  },
+  {
+    id: "blackhole+idle-timeout",
+    summary: "the network goes silent, client idle timeout set",
+    proxy: true,
+    clientArgs: idleTimeoutArgs,
+    fault: blackhole,
+    expect: { rule: ["deadline_exceeded"], cite: idleTimeoutRule },
+  },
+  {
+    id: "reset",
+    summary: "the network resets both TCP connections (fault proxy), like a load balancer dropping them",
+    proxy: true,
+    fault: [{ kind: "proxy", mode: "reset" }],
+    expect: {
+      rule: ["unavailable"],
+      cite: connectionFailure,
+      departures: [
+        {
+          client: "connect",
+          codes: ["aborted"],
+          why: "connect-node maps the socket's ECONNRESET to aborted (node-error.ts), not to unavailable",
+        },
+      ],
+    },
+  },
+  {
+    id: "stall",
+    summary: "the handler stops sending after message 1; the process and its HTTP/2 stack stay alive",
+    serverArgs: stallArgs,
+    fault: stall,
+    timing: "from message 1 (when the handler went silent) to the client's result",
+    expect: { rule: ["hang"], cite: silentPeer },
+  },
+  {
+    id: "stall+keepalive",
+    summary: "stalled handler, client HTTP/2 keepalive on: PINGs are answered, so keepalive cannot see it",
+    serverArgs: stallArgs,
+    clientArgs: keepaliveArgs,
+    fault: stall,
+    expect: {
+      rule: ["hang"],
+      cite: "keepalive.md: keepalive checks the connection, not the handler; a live process answers PINGs",
+    },
+  },
+  {
+    id: "stall+deadline",
+    summary: "stalled handler, client deadline set",
+    serverArgs: stallArgs,
+    clientArgs: deadlineArgs,
+    fault: stall,
+    timing: "from message 1 to the client's result",
+    expect: { rule: ["deadline_exceeded"], cite: deadlineRule },
+  },
+  {
+    id: "stall+idle-timeout",
+    summary: "stalled handler, client idle timeout set",
+    serverArgs: stallArgs,
+    clientArgs: idleTimeoutArgs,
+    fault: stall,
+    timing: "from message 1 to the client's result",
+    expect: { rule: ["deadline_exceeded"], cite: idleTimeoutRule },
+  },
+  ...(
+    [
+      [0, ["internal"], [connectRst.connect(["invalid_argument"])]],
+      [2, ["internal"], [connectRst.connect(["invalid_argument"])]],
+      [
+        7,
+        ["unavailable"],
+        [connectRst.grpc(["internal"]), connectRst.connect(["invalid_argument"]), connectRst.grpcWeb(["internal"])],
+      ],
+      [8, ["canceled"], [connectRst.connect(["invalid_argument"]), connectRst.grpcWeb(["internal"])]],
+      [
+        11,
+        ["resource_exhausted"],
+        [connectRst.grpc(["internal"]), connectRst.connect(["invalid_argument"]), connectRst.grpcWeb(["internal"])],
+      ],
+    ] as const
+  ).map(
+    ([code, rule, departures]): LabCase => ({
+      id: `rst-stream:${code}`,
+      summary: `the fault peer sends message 1, then RST_STREAM with error code ${code}${code === 0 ? " (NO_ERROR, no trailers)" : ""}`,
+      peer: "fault-peer",
+      serverArgs: (s) => ["--fault", `rst-stream:${code}`, "--delay-ms", String(s.intervalMs)],
+      fault: [{ kind: "peer" }],
+      timing: "from the peer's fault to the client's result",
+      expect: { rule: [...rule], cite: rstRule, departures: [...departures] },
+    }),
+  ),
+  {
+    id: "goaway:0",
+    summary: "the fault peer sends message 1, then GOAWAY(NO_ERROR) covering the stream, and closes the connection",
+    peer: "fault-peer",
+    serverArgs: (s) => ["--fault", "goaway:0", "--delay-ms", String(s.intervalMs)],
+    fault: [{ kind: "peer" }],
+    timing: "from the peer's fault to the client's result",
+    expect: {
+      rule: ["unavailable"],
+      cite: connectionFailure,
+      departures: [
+        {
+          ...connectDroppedConnection,
+          why: "the connection closes after GOAWAY; Node ends its streams as RST_STREAM(CANCEL), which connect-node maps to canceled",
+        },
+      ],
+    },
+  },
+  {
+    id: "goaway:2",
+    summary:
+      "the fault peer sends message 1, then GOAWAY(INTERNAL_ERROR) covering the stream, and closes the connection",
+    peer: "fault-peer",
+    serverArgs: (s) => ["--fault", "goaway:2", "--delay-ms", String(s.intervalMs)],
+    fault: [{ kind: "peer" }],
+    timing: "from the peer's fault to the client's result",
+    expect: {
+      rule: ["unavailable"],
+      cite: connectionFailure,
+      departures: [
+        {
+          client: "connect",
+          codes: ["internal"],
+          why: 'connect-node reports the session error "Session closed with error code 2" as internal, as if the GOAWAY code were the stream\'s RST code',
+        },
+        {
+          client: "grpc-js",
+          codes: ["internal"],
+          why: "grpc-js resets the stream with the GOAWAY's code (INTERNAL_ERROR) and maps that RST code to internal",
+        },
+      ],
+    },
+  },
+  {
+    id: "missing-status",
+    summary:
+      "the fault peer sends message 1, then ends the stream without a status (gRPC trailers without grpc-status)",
+    peer: "fault-peer",
+    serverArgs: (s) => ["--fault", "missing-status", "--delay-ms", String(s.intervalMs)],
+    fault: [{ kind: "peer" }],
+    timing: "from the peer's fault to the client's result",
+    expect: {
+      rule: ["unknown"],
+      cite: "http-grpc-status-mapping.md: HTTP 200 without grpc-status is UNKNOWN",
+      departures: [
+        {
+          client: "connect",
+          protocol: "grpc",
+          codes: ["internal"],
+          why: 'connect-node calls a missing grpc-status a protocol error: internal "protocol error: missing status"',
+        },
+        {
+          client: "connect",
+          protocol: "grpc-web",
+          codes: ["internal"],
+          why: 'connect-node calls a missing grpc-status a protocol error: internal "protocol error: missing status"',
+        },
+        connectRst.connect(["invalid_argument"]),
+      ],
+    },
+  },
+  {
+    id: "mute-peer",
+    summary: "a peer accepts TCP and never speaks HTTP/2, no remedy",
+    peer: "fault-peer",
+    serverArgs: () => ["--fault", "mute"],
+    faultAt: "start",
+    timing: "from the start of the call to the client's result",
+    expect: { rule: ["hang"], cite: silentPeer },
+  },
+  {
+    id: "mute-peer+keepalive",
+    summary: "a peer accepts TCP and never speaks HTTP/2, client HTTP/2 keepalive on",
+    peer: "fault-peer",
+    serverArgs: () => ["--fault", "mute"],
+    clientArgs: keepaliveArgs,
+    faultAt: "start",
+    timing: "from the start of the call to the client's result",
+    expect: {
+      rule: ["unavailable"],
+      cite: keepaliveRule,
+      departures: [
+        {
+          client: "grpc-js",
+          codes: ["hang"],
+          why: "grpc-js starts keepalive only once the HTTP/2 session is up: a peer that accepts TCP and never sends SETTINGS is never pinged, and the call waits with no end (seen past 40 s)",
+        },
+      ],
+    },
+  },
+  {
+    id: "mute-peer+deadline",
+    summary: "a peer accepts TCP and never speaks HTTP/2, client deadline set",
+    peer: "fault-peer",
+    serverArgs: () => ["--fault", "mute"],
+    clientArgs: deadlineArgs,
+    faultAt: "start",
+    timing: "from the start of the call to the client's result",
+    expect: { rule: ["deadline_exceeded"], cite: deadlineRule },
   },
 ];
 

@@ -24,7 +24,7 @@ export interface ChildOptions {
    * Scheduling niceness to start it with (0 to 19). Default: 0. The lab
    * starts processes at low priority so that their start-up (~0.2 s of CPU
    * each) does not slow down the processes of other cells at their moment
-   * of truth, then raises them with setNiceness(0) when their fault comes.
+   * of truth, then raises them with setNiceness(0) once they are loaded.
    */
   nice?: number;
 }
@@ -50,6 +50,13 @@ export interface Child {
   stop(): Promise<Exit>;
 }
 
+/**
+ * The children's environment: ours without NODE_EXTRA_CA_CERTS. Node reads
+ * and parses that certificate file at every start (~50 ms of CPU each,
+ * measured here), and the lab's programs speak cleartext on loopback only.
+ */
+const childEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== "NODE_EXTRA_CA_CERTS"));
+
 /** Every child still running, so that one call can end them all (Ctrl-C, errors, test teardown). */
 const running = new Set<Child>();
 /** Set once the lab is ending: a run still under way must not start a process nobody will stop. */
@@ -63,6 +70,7 @@ export function spawnChild(options: ChildOptions): Child {
   if (closed) throw new Error("not starting a process: every process is being ended");
   const proc: ChildProcess = spawn(process.execPath, [bundlePath(options.entry), ...options.args], {
     stdio: ["ignore", "pipe", "pipe"],
+    env: childEnv,
   });
   // A failed spawn shows up as pid undefined below; the event must not go unhandled.
   proc.on("error", () => {});

@@ -51,15 +51,21 @@ function readSettings(flags: Flags): LabSettings {
   const intervalMs = intFlag(flags, "interval-ms", { default: base.intervalMs, min: 1 });
   const deadlineMs = intFlag(flags, "deadline-ms", { default: base.deadlineMs, min: 1 });
   // A hang is only a hang if every remedy would have fired by then.
-  const slowestRemedy = Math.max(keepalive.intervalMs + keepalive.timeoutMs, deadlineMs);
+  const idleTimeoutMs = intFlag(flags, "idle-timeout-ms", { default: base.idleTimeoutMs, min: 1 });
+  const slowestRemedy = Math.max(keepalive.intervalMs + keepalive.timeoutMs, deadlineMs, idleTimeoutMs);
   const watchdogMs = intFlag(flags, "watchdog-ms", { default: Math.max(base.watchdogMs, 2 * slowestRemedy), min: 1 });
   if (watchdogMs <= slowestRemedy) {
     throw new UsageError(
       `--watchdog-ms must exceed the slowest remedy's bound (${slowestRemedy} ms), got ${watchdogMs}`,
     );
   }
-  return { ...base, intervalMs, keepalive, deadlineMs, watchdogMs, ctrlCDelayMs: base.ctrlCDelayMs };
+  if (idleTimeoutMs <= intervalMs) {
+    throw new UsageError(`--idle-timeout-ms must exceed --interval-ms (${intervalMs}), or healthy streams time out`);
+  }
+  return { ...base, intervalMs, keepalive, deadlineMs, idleTimeoutMs, watchdogMs };
 }
+
+const ka = (s: LabSettings) => `${s.keepalive.intervalMs}/${s.keepalive.timeoutMs}`;
 
 runCli("lab", async () => {
   const flags = parseFlags({
@@ -78,19 +84,32 @@ runCli("lab", async () => {
         default: "all",
       },
       repeat: { type: "string", help: "runs per cell", default: "3 (quick: 1)" },
-      jobs: { type: "string", help: "runs at once", default: "2 per core" },
+      jobs: { type: "string", help: "runs at once", default: "3 per core" },
       quick: { type: "boolean", help: "all timings about 10x shorter" },
-      "interval-ms": { type: "string", help: "pause between two server messages", default: "1000 (quick: 100)" },
+      "interval-ms": {
+        type: "string",
+        help: "pause between two server messages",
+        default: `${defaultSettings.intervalMs} (quick: ${quickSettings.intervalMs})`,
+      },
       keepalive: {
         type: "string",
         help: "client PING interval/timeout for +keepalive cases",
-        default: "500/500 (quick: 100/100)",
+        default: `${ka(defaultSettings)} (quick: ${ka(quickSettings)})`,
       },
-      "deadline-ms": { type: "string", help: "client deadline for +deadline cases", default: "1500 (quick: 400)" },
+      "deadline-ms": {
+        type: "string",
+        help: "client deadline for +deadline cases",
+        default: `${defaultSettings.deadlineMs} (quick: ${quickSettings.deadlineMs})`,
+      },
+      "idle-timeout-ms": {
+        type: "string",
+        help: "client idle timeout for +idle-timeout cases",
+        default: `${defaultSettings.idleTimeoutMs} (quick: ${quickSettings.idleTimeoutMs})`,
+      },
       "watchdog-ms": {
         type: "string",
         help: "after the fault, a client still waiting this long has hung",
-        default: "2x the slowest remedy",
+        default: `${defaultSettings.watchdogMs} (quick: ${quickSettings.watchdogMs}), at least 2x the slowest remedy`,
       },
       out: { type: "string", help: "folder for results.json, report.md, report.html", default: "lab-report" },
       check: { type: "boolean", help: "exit 1 when an outcome is outside the stated ones" },
@@ -100,13 +119,13 @@ runCli("lab", async () => {
   const cases = pick(flags, "cases", labCases);
   const servers = pick(flags, "servers", serverStacks);
   const clients = pick(flags, "clients", clientStacks);
-  const pairs = stackPairs(servers, clients);
-  if (pairs.length === 0)
-    throw new UsageError("--servers and --clients leave no pair that can talk (grpc-js serves gRPC only)");
-  // --quick is a fast look: one run per cell unless told otherwise. Spawning is what a run costs
-  // (~0.2 s of CPU per Node process), and three runs of every cell do not fit 20 s on 2 cores.
+  if (cases.every((c) => stackPairs(servers, clients, c.peer).length === 0)) {
+    throw new UsageError(
+      "--cases, --servers and --clients leave no cell to run (grpc-js serves gRPC only; the fault peer only its own cases)",
+    );
+  }
   const repeat = intFlag(flags, "repeat", { default: flags.quick ? 1 : 3, min: 1, max: 100 });
-  const jobs = intFlag(flags, "jobs", { default: 2 * availableParallelism(), min: 1, max: 64 });
+  const jobs = intFlag(flags, "jobs", { default: 3 * availableParallelism(), min: 1, max: 64 });
   const settings = readSettings(flags);
   const outDir = stringFlag(flags, "out", "lab-report");
   const console_ = flags.json ? process.stderr : process.stdout;
@@ -128,7 +147,7 @@ runCli("lab", async () => {
   const start = performance.now();
   const progress = createProgress({ stream: console_ });
   const cells = await runLab(
-    { cases, pairs, repeat, jobs, settings },
+    { cases, servers, clients, repeat, jobs, settings },
     {
       signal: interrupt.signal,
       onRun: (done, total, cell) => {

@@ -1,11 +1,13 @@
 import { allowedOutcomes, type LabCase, type LabSettings, matchingDepartures } from "./cases.ts";
 import type { CellResult } from "./results.ts";
 import { runCell } from "./run-cell.ts";
-import type { ClientStack, ServerStack } from "./stacks.ts";
+import { type ClientStack, type ServerStack, stackPairs } from "./stacks.ts";
 
 export interface LabPlan {
   cases: readonly LabCase[];
-  pairs: readonly { server: ServerStack; client: ClientStack }[];
+  /** The servers and clients chosen; each case pairs them up with stackPairs. */
+  servers: readonly ServerStack[];
+  clients: readonly ClientStack[];
   /** Runs per cell. */
   repeat: number;
   /** Runs going on at once. */
@@ -27,7 +29,7 @@ export interface RunLabOptions {
 export async function runLab(plan: LabPlan, options: RunLabOptions = {}): Promise<CellResult[]> {
   const cells: { labCase: LabCase; server: ServerStack; client: ClientStack; result: CellResult }[] = [];
   for (const labCase of plan.cases) {
-    for (const { server, client } of plan.pairs) {
+    for (const { server, client } of stackPairs(plan.servers, plan.clients, labCase.peer)) {
       const where = { server: server.id, client: client.client, protocol: client.protocol };
       cells.push({
         labCase,
@@ -81,7 +83,7 @@ export async function runLab(plan: LabPlan, options: RunLabOptions = {}): Promis
 /** A rough length of one run, for ordering: hangs wait for the watchdog, full streams for every message. */
 export function estimateMs(labCase: LabCase, s: LabSettings): number {
   if (labCase.expect.rule.includes("hang")) return s.intervalMs + s.watchdogMs;
-  if (!labCase.fault) return s.intervalMs * s.count;
-  if (labCase.expect.rule.includes("ok")) return s.intervalMs * s.count;
-  return s.intervalMs + Math.max(...labCase.fault.map((step) => step.afterMs?.(s) ?? 0));
+  if (labCase.id === "restart") return s.intervalMs + s.restartGapMs + s.intervalMs * s.count;
+  if (!labCase.fault || labCase.expect.rule.includes("ok")) return s.intervalMs * s.count;
+  return 2 * s.intervalMs;
 }

@@ -7,8 +7,9 @@ export interface RunRecord {
   /** Messages the client received. */
   received: number;
   /**
-   * Ms from the fault (its last step; the client's start when there is none)
-   * to the client's result, by the client's clock; null on hang.
+   * Ms from the fault (its last step; the start of the call when there is
+   * none) to the client's result, by the client's clock; after a restart,
+   * the second call's time to its first message; null on hang.
    */
   detectMs: number | null;
   /** The watchdog fired with the client still waiting. */

@@ -12,6 +12,8 @@ export interface ServerStack {
   entry: Entry;
   /** The protocols it speaks. */
   protocols: readonly Protocol[];
+  /** Serves only the cases that name it as their peer (the fault peer), not the Chat cases. Default: false. */
+  peerOnly?: boolean;
 }
 
 /** A client stack speaking one protocol: one column per server in the report. */
@@ -27,6 +29,7 @@ export interface ClientStack {
 export const serverStacks: readonly ServerStack[] = [
   { id: "connect", entry: "server", protocols: ["grpc", "connect", "grpc-web"] },
   { id: "grpc-js", entry: "peers/grpc-js-server", protocols: ["grpc"] },
+  { id: "fault-peer", entry: "peers/fault-peer", protocols: ["grpc", "connect", "grpc-web"], peerOnly: true },
 ];
 
 export const clientStacks: readonly ClientStack[] = [
@@ -36,12 +39,18 @@ export const clientStacks: readonly ClientStack[] = [
   { id: "grpc-js/grpc", client: "grpc-js", protocol: "grpc", entry: "peers/grpc-js-client" },
 ];
 
-/** Every server/client pair that can talk, in report order. */
+/**
+ * Every server/client pair that can talk, in report order: for a case with a
+ * peer, that peer only; otherwise the Chat servers.
+ */
 export function stackPairs(
   servers: readonly ServerStack[] = serverStacks,
   clients: readonly ClientStack[] = clientStacks,
+  peer?: string,
 ): { server: ServerStack; client: ClientStack }[] {
-  return servers.flatMap((server) =>
-    clients.filter((client) => server.protocols.includes(client.protocol)).map((client) => ({ server, client })),
-  );
+  return servers
+    .filter((server) => (peer === undefined ? !server.peerOnly : server.id === peer))
+    .flatMap((server) =>
+      clients.filter((client) => server.protocols.includes(client.protocol)).map((client) => ({ server, client })),
+    );
 }

@@ -39,15 +39,15 @@ export interface CallReporterOptions {
   protocol: string;
   /** host:port called, for the first line. */
   target: string;
-  /** Print the result record as the last stdout line. Default: false. */
-  json?: boolean;
+  /** Which call this is, when a client makes several (--calls). */
+  callNumber?: { index: number; of: number };
 }
 
 export interface CallReporter {
   /** Records and prints the arrival of a message. */
   message(index: number, text: string, sentAt: Date | undefined): void;
-  /** Prints the summary (and the JSON record) and returns the exit status: 0 on ok, 1 otherwise. */
-  finish(code: number, message: string): number;
+  /** Prints the summary line and returns the result record. */
+  finish(code: number, message: string): CallResult;
 }
 
 /**
@@ -59,8 +59,9 @@ export function createCallReporter(options: CallReporterOptions): CallReporter {
   const start = performance.now();
   const arrivalsMs: number[] = [];
   const since = () => Math.round(performance.now() - start);
+  const which = options.callNumber ? `, call ${options.callNumber.index} of ${options.callNumber.of}` : "";
   process.stdout.write(
-    `calling ${options.target} with ${options.client}, protocol ${options.protocol} (pid ${process.pid})\n`,
+    `calling ${options.target} with ${options.client}, protocol ${options.protocol} (pid ${process.pid}${which})\n`,
   );
   return {
     message(index, text, sentAt) {
@@ -87,8 +88,7 @@ export function createCallReporter(options: CallReporterOptions): CallReporter {
       process.stdout.write(
         `[${String(elapsedMs).padStart(6)} ms] ended: ${result.code} (${code})${detail}, ${result.received} message(s) received\n`,
       );
-      if (options.json) process.stdout.write(`${JSON.stringify(result)}\n`);
-      return code === 0 ? 0 : 1;
+      return result;
     },
   };
 }

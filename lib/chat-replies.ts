@@ -8,6 +8,12 @@ export interface ChatRepliesOptions {
   count: number;
   /** Pause between two responses, in ms. Default on the servers: 2000. */
   intervalMs: number;
+  /**
+   * Stop sending after this many responses and wait, silent, until the call
+   * ends: a stalled handler in a live process whose HTTP/2 stack still
+   * answers PINGs. Default: never.
+   */
+  stallAfter?: number;
 }
 
 /**
@@ -23,6 +29,13 @@ export async function* chatReplies(
   signal: AbortSignal,
 ): AsyncGenerator<ChatResponse> {
   for (let index = 1; index <= options.count; index++) {
+    if (options.stallAfter !== undefined && index > options.stallAfter) {
+      // Stalled: no message, no end, until the caller leaves (or the server shuts down).
+      await new Promise((_, reject) => {
+        if (signal.aborted) reject(signal.reason);
+        signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+      });
+    }
     if (index > 1 && options.intervalMs > 0) {
       await sleep(options.intervalMs, undefined, { signal }).catch(() => {
         throw signal.reason;

@@ -17,6 +17,13 @@ export const clientFlags: FlagSpecs = {
     default: "15000 (connect), 20000 (grpc-js)",
   },
   "timeout-ms": { type: "string", help: "deadline for the whole call", default: "none" },
+  "idle-timeout-ms": {
+    type: "string",
+    help: "abort the stream (deadline_exceeded) when no message came for this long",
+    default: "none",
+  },
+  calls: { type: "string", help: "calls to make one after another on the same connection", default: "1" },
+  "call-gap-ms": { type: "string", help: "pause between two calls", default: "0" },
   json: { type: "boolean", help: "print the result as one JSON object on the last stdout line" },
 };
 
@@ -29,6 +36,9 @@ export interface ClientSettings {
   pingIntervalMs: number | undefined;
   pingTimeoutMs: number | undefined;
   timeoutMs: number | undefined;
+  idleTimeoutMs: number | undefined;
+  calls: number;
+  callGapMs: number;
   json: boolean;
 }
 
@@ -43,6 +53,9 @@ export function readClientSettings(flags: Flags, allowed: readonly Protocol[] = 
     pingIntervalMs: optionalIntFlag(flags, "ping-interval-ms", { min: 1 }),
     pingTimeoutMs: optionalIntFlag(flags, "ping-timeout-ms", { min: 1 }),
     timeoutMs: optionalIntFlag(flags, "timeout-ms", { min: 1 }),
+    idleTimeoutMs: optionalIntFlag(flags, "idle-timeout-ms", { min: 1 }),
+    calls: intFlag(flags, "calls", { default: 1, min: 1, max: 1000 }),
+    callGapMs: intFlag(flags, "call-gap-ms", { default: 0 }),
     json: flags.json === true,
   };
 }

@@ -27,7 +27,7 @@ const shuttingDown = { code: grpc.status.UNAVAILABLE, details: "server shutting 
 if (!process.env.GRPC_VERBOSITY) grpc.setLogVerbosity(grpc.logVerbosity.NONE);
 
 runCli("grpc-js-server", async () => {
-  const { host, port, count, intervalMs, graceMs, quiet } = readServerSettings(
+  const { host, port, count, graceMs, quiet, replies } = readServerSettings(
     "grpc-js-server",
     "the Chat service on grpc-js (gRPC over h2c)",
   );
@@ -45,7 +45,7 @@ runCli("grpc-js-server", async () => {
     call.on("cancelled", () => abort.abort(call.getDeadline() <= new Date() ? "deadline_exceeded" : "canceled"));
     log.streamStarted(id, call.getPeer(), "grpc");
     try {
-      for await (const response of chatReplies(call.request, { count, intervalMs }, abort.signal)) {
+      for await (const response of chatReplies(call.request, replies, abort.signal)) {
         // Respect flow control: a slow reader makes the handler wait, not buffer.
         if (!call.write(response)) await once(call, "drain", { signal: abort.signal });
         log.sent(id, response.index, count);

@@ -1,0 +1,83 @@
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+
+export interface IdleTimeoutOptions {
+  /**
+   * Longest wait for the next message of a server stream, in ms, counted
+   * from the start of the call and then from each message. No default: pick
+   * one well above the longest pause a healthy stream makes.
+   */
+  idleTimeoutMs: number;
+}
+
+/** The message a stream ends with when it went quiet for too long. */
+export function idleTimeoutMessage(idleTimeoutMs: number): string {
+  return `idle timeout: no message for ${idleTimeoutMs} ms`;
+}
+
+/**
+ * A watchdog for server streams: aborts the call with `deadline_exceeded`
+ * "idle timeout: no message for N ms" when no message arrives within
+ * idleTimeoutMs. It ends the hangs that HTTP/2 keepalive cannot see: a server
+ * process whose handler stopped writing still answers PINGs (gRPC
+ * keepalive.md), and a deadline caps the whole stream, however healthy.
+ *
+ *   createGrpcTransport({ baseUrl, interceptors: [createIdleTimeoutInterceptor({ idleTimeoutMs: 30_000 })] })
+ *
+ * deadline_exceeded because it is a per-message deadline (statuscodes.md:
+ * "the deadline expired before the operation could complete"); the call is
+ * cancelled on the wire (RST_STREAM CANCEL), so the server stops too.
+ * Unary calls pass through untouched.
+ */
+export function createIdleTimeoutInterceptor(options: IdleTimeoutOptions): Interceptor {
+  const { idleTimeoutMs } = options;
+  return (next) => async (req) => {
+    if (req.method.methodKind !== "server_streaming" && req.method.methodKind !== "bidi_streaming") {
+      return next(req);
+    }
+    const abort = new AbortController();
+    const onCallerAbort = () => abort.abort(req.signal.reason);
+    if (req.signal.aborted) onCallerAbort();
+    req.signal.addEventListener("abort", onCallerAbort, { once: true });
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(
+        () => abort.abort(new ConnectError(idleTimeoutMessage(idleTimeoutMs), Code.DeadlineExceeded)),
+        idleTimeoutMs,
+      );
+    };
+    const disarm = () => {
+      clearTimeout(timer);
+      req.signal.removeEventListener("abort", onCallerAbort);
+    };
+    arm();
+    let res: Awaited<ReturnType<typeof next>>;
+    try {
+      res = await next({ ...req, signal: abort.signal });
+    } catch (e) {
+      disarm();
+      throw e;
+    }
+    if (!res.stream) {
+      disarm();
+      return res;
+    }
+    const messages = res.message;
+    return {
+      ...res,
+      message: (async function* () {
+        try {
+          for await (const message of messages) {
+            arm();
+            yield message;
+          }
+        } catch (e) {
+          // The transport reports our abort as it sees fit; say why it happened.
+          throw abort.signal.aborted && !req.signal.aborted ? abort.signal.reason : e;
+        } finally {
+          disarm();
+        }
+      })(),
+    };
+  };
+}

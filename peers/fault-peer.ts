@@ -1,0 +1,144 @@
+/**
+ * A raw node:http2 server that answers a Chat call (gRPC, gRPC-Web or
+ * Connect) with message 1 and then does exactly one wrong thing, so that the
+ * lab can see how each client maps HTTP/2-level faults to a status code
+ * (gRPC PROTOCOL-HTTP2.md, "Errors"). Or, with --fault mute, it accepts TCP
+ * and never speaks HTTP/2 at all.
+ *
+ *   node --import tsx peers/fault-peer.ts --fault rst-stream:2
+ *
+ * It prints `listening on HOST:PORT`, then `fault: ... at EPOCH_MS` the
+ * moment it commits the fault, so the lab can time the client against it.
+ */
+import * as http2 from "node:http2";
+import { createServer as createTcpServer, type Socket } from "node:net";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { timestampNow } from "@bufbuild/protobuf/wkt";
+import { ChatResponseSchema } from "../gen/chat_pb.ts";
+import { choiceFlag, intFlag, parseFlags, runCli, stringFlag, UsageError } from "../lib/cli.ts";
+import { listenError } from "../lib/listen-error.ts";
+import { createServerLog } from "../lib/server-log.ts";
+
+export const peerFaults = [
+  "rst-stream:0",
+  "rst-stream:2",
+  "rst-stream:7",
+  "rst-stream:8",
+  "rst-stream:11",
+  "goaway:0",
+  "goaway:2",
+  "missing-status",
+  "mute",
+] as const;
+type PeerFault = (typeof peerFaults)[number];
+
+/** gRPC's 5-byte envelope: a flags byte, then the length, big-endian. Connect streaming uses the same. */
+function envelope(flags: number, data: Uint8Array): Buffer {
+  const head = Buffer.alloc(5);
+  head.writeUInt8(flags, 0);
+  head.writeUInt32BE(data.length, 1);
+  return Buffer.concat([head, data]);
+}
+
+function protocolOf(contentType: string): "grpc" | "grpc-web" | "connect" {
+  if (contentType.startsWith("application/grpc-web")) return "grpc-web";
+  if (contentType.startsWith("application/grpc")) return "grpc";
+  return "connect";
+}
+
+runCli("fault-peer", async () => {
+  const flags = parseFlags({
+    program: "fault-peer",
+    summary: "answers Chat with message 1, then does one wrong thing at the HTTP/2 level",
+    flags: {
+      host: { type: "string", help: "address to listen on", default: "127.0.0.1" },
+      port: { type: "string", help: "port; 0 picks a free one", default: "50051" },
+      fault: { type: "string", help: `what goes wrong: ${peerFaults.join(", ")}` },
+      "delay-ms": { type: "string", help: "pause between message 1 and the fault", default: "100" },
+    },
+  });
+  if (flags.fault === undefined) throw new UsageError(`--fault is required: one of ${peerFaults.join(", ")}`);
+  const fault: PeerFault = choiceFlag(flags, "fault", peerFaults, "mute");
+  const host = stringFlag(flags, "host", "127.0.0.1");
+  const port = intFlag(flags, "port", { default: 50051, max: 65535 });
+  const delayMs = intFlag(flags, "delay-ms", { default: 100 });
+  const log = createServerLog();
+  const committed = (what: string) =>
+    process.stdout.write(`fault: ${what} at ${(performance.timeOrigin + performance.now()).toFixed(1)}\n`);
+
+  if (fault === "mute") {
+    // TCP accepted, then silence: no SETTINGS, no bytes, no close.
+    const sockets = new Set<Socket>();
+    const server = createTcpServer((socket) => {
+      sockets.add(socket);
+      socket.on("error", () => {});
+      socket.on("close", () => sockets.delete(socket));
+      committed("accepted TCP, will never speak HTTP/2");
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", (e) => reject(listenError(e, host, port)));
+      server.listen(port, host, resolve);
+    });
+    const address = server.address();
+    log.listening(host, typeof address === "object" && address ? address.port : port, `fault-peer ${fault}`);
+    return;
+  }
+
+  let nextId = 1;
+  const server = http2.createServer();
+  server.on("sessionError", () => {});
+  server.on("stream", (stream, headers) => {
+    const id = nextId++;
+    const protocol = protocolOf(String(headers["content-type"] ?? ""));
+    log.streamStarted(id, `${stream.session?.socket.remoteAddress}:${stream.session?.socket.remotePort}`, protocol);
+    stream.on("error", () => {});
+    // Read and drop the request: the reply does not depend on it.
+    stream.resume();
+    const contentType =
+      protocol === "grpc"
+        ? "application/grpc"
+        : protocol === "grpc-web"
+          ? "application/grpc-web+proto"
+          : "application/connect+proto";
+    stream.respond({ ":status": 200, "content-type": contentType }, { waitForTrailers: protocol === "grpc" });
+    const message = create(ChatResponseSchema, {
+      index: 1,
+      text: "hello from the fault peer, reply 1",
+      sentAt: timestampNow(),
+    });
+    stream.write(envelope(0, toBinary(ChatResponseSchema, message)));
+    log.sent(id, 1, 1);
+
+    setTimeout(() => {
+      const [kind, arg] = fault.split(":");
+      if (kind === "rst-stream") {
+        committed(`RST_STREAM(${arg}) on stream ${stream.id}`);
+        stream.close(Number(arg));
+      } else if (kind === "goaway") {
+        // The stream was accepted (last-stream-id covers it), then the connection goes.
+        committed(`GOAWAY(${arg}, last stream ${stream.id}) and close`);
+        stream.session?.goaway(Number(arg), stream.id);
+        setTimeout(() => stream.session?.destroy(), 50);
+      } else {
+        committed(`end of stream without a status (${protocol})`);
+        if (protocol === "grpc") {
+          stream.once("wantTrailers", () => stream.sendTrailers({ "x-note": "no grpc-status here" }));
+          stream.end();
+        } else if (protocol === "grpc-web") {
+          // A trailer frame (flag 0x80) with no grpc-status in it.
+          stream.end(envelope(0x80, Buffer.from("x-note: no grpc-status here\r\n")));
+        } else {
+          // Connect streaming ends with an end-stream message (flag 0x02); here there is none.
+          stream.end();
+        }
+      }
+    }, delayMs);
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", (e) => reject(listenError(e, host, port)));
+    server.listen(port, host, resolve);
+  });
+  const address = server.address();
+  log.listening(host, typeof address === "object" && address ? address.port : port, `fault-peer ${fault}`);
+});
