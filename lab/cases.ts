@@ -53,7 +53,7 @@ export const quickSettings: LabSettings = {
   idleTimeoutMs: 250,
   watchdogMs: 600,
   ctrlCDelayMs: 100,
-  restartGapMs: 500,
+  restartGapMs: 800,
 };
 
 /**

@@ -128,7 +128,11 @@ export async function runCell(options: RunCellOptions): Promise<RunRecord> {
           },
         });
       }
-      watchdogAt = from + settings.watchdogMs + (labCase.id === "restart" ? settings.restartGapMs : 0);
+      // After a restart the second call starts a gap later and must run its whole stream.
+      watchdogAt =
+        restartedAt === undefined
+          ? from + settings.watchdogMs
+          : restartedAt + settings.restartGapMs + settings.intervalMs * settings.count + settings.watchdogMs;
     } else if (first) {
       watchdogAt = first.at + settings.intervalMs * (settings.count - 1) + settings.watchdogMs;
     }

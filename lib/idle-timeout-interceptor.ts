@@ -39,12 +39,17 @@ export function createIdleTimeoutInterceptor(options: IdleTimeoutOptions): Inter
     if (req.signal.aborted) onCallerAbort();
     req.signal.addEventListener("abort", onCallerAbort, { once: true });
     let timer: NodeJS.Timeout | undefined;
+    let idle = false;
+    const timedOut = () => new ConnectError(idleTimeoutMessage(idleTimeoutMs), Code.DeadlineExceeded);
     const arm = () => {
       clearTimeout(timer);
-      timer = setTimeout(
-        () => abort.abort(new ConnectError(idleTimeoutMessage(idleTimeoutMs), Code.DeadlineExceeded)),
-        idleTimeoutMs,
-      );
+      // Abort with a canceled reason so connect-node resets the stream with CANCEL: the
+      // deadline rule for the wire (PROTOCOL-HTTP2.md: an expired deadline is a client
+      // cancellation). Any other code makes it send INTERNAL_ERROR. The caller gets deadline_exceeded.
+      timer = setTimeout(() => {
+        idle = true;
+        abort.abort(new ConnectError(idleTimeoutMessage(idleTimeoutMs), Code.Canceled));
+      }, idleTimeoutMs);
     };
     const disarm = () => {
       clearTimeout(timer);
@@ -56,7 +61,7 @@ export function createIdleTimeoutInterceptor(options: IdleTimeoutOptions): Inter
       res = await next({ ...req, signal: abort.signal });
     } catch (e) {
       disarm();
-      throw e;
+      throw idle ? timedOut() : e;
     }
     if (!res.stream) {
       disarm();
@@ -72,8 +77,8 @@ export function createIdleTimeoutInterceptor(options: IdleTimeoutOptions): Inter
             yield message;
           }
         } catch (e) {
-          // The transport reports our abort as it sees fit; say why it happened.
-          throw abort.signal.aborted && !req.signal.aborted ? abort.signal.reason : e;
+          // The transport reports our abort as canceled; say why it happened.
+          throw idle ? timedOut() : e;
         } finally {
           disarm();
         }

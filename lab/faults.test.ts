@@ -1,0 +1,84 @@
+/**
+ * The network, handler, restart and HTTP/2 fault cases, for every stack that
+ * takes part in each, with --quick timings: each cell must end with the code
+ * its catalogue entry states for that stack (the gRPC rule, or the known
+ * departure with its reason).
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { buildEntries } from "./build.ts";
+import { allowedOutcomes, labCases, quickSettings } from "./cases.ts";
+import { runningChildren, stopAllChildren } from "./child-process.ts";
+import { runCell } from "./run-cell.ts";
+import { serverStacks, stackPairs } from "./stacks.ts";
+
+// Quick timings, with a watchdog that leaves room for a machine busy with other test files:
+// a late remedy must not pass for a hang.
+const settings = { ...quickSettings, watchdogMs: 1500, restartGapMs: 1500 };
+
+before(buildEntries);
+after(() => stopAllChildren());
+
+const newCases = new Set([
+  "restart",
+  "suspend+idle-timeout",
+  "blackhole",
+  "blackhole+keepalive",
+  "blackhole+deadline",
+  "blackhole+idle-timeout",
+  "reset",
+  "stall",
+  "stall+keepalive",
+  "stall+deadline",
+  "stall+idle-timeout",
+  "rst-stream:0",
+  "rst-stream:2",
+  "rst-stream:7",
+  "rst-stream:8",
+  "rst-stream:11",
+  "goaway:0",
+  "goaway:2",
+  "missing-status",
+  "mute-peer",
+  "mute-peer+keepalive",
+  "mute-peer+deadline",
+]);
+
+for (const labCase of labCases.filter((c) => newCases.has(c.id))) {
+  describe(labCase.id, { concurrency: 4 }, () => {
+    for (const { server, client } of stackPairs(serverStacks, undefined, labCase.peer)) {
+      const allowed = allowedOutcomes(labCase.expect, {
+        server: server.id,
+        client: client.client,
+        protocol: client.protocol,
+      });
+      test(`${server.id}<-${client.id}: ${allowed.join(" or ")}`, async () => {
+        const run = await runCell({ labCase, server, client, settings });
+        assert.ok(allowed.includes(run.code), `ended ${run.code} "${run.message}", expected ${allowed.join(" or ")}`);
+      });
+    }
+  });
+}
+
+test("the fault peer and the proxy leave no process and no port behind", async () => {
+  const labCase = labCases.find((c) => c.id === "blackhole");
+  const peerCase = labCases.find((c) => c.id === "mute-peer");
+  assert.ok(labCase && peerCase);
+  const [pair] = stackPairs(serverStacks, undefined, undefined);
+  const [peerPair] = stackPairs(serverStacks, undefined, "fault-peer");
+  // Both end on the watchdog with a client still waiting: the worst case for cleaning up.
+  const runs = await Promise.all([
+    runCell({ labCase, ...pair, settings }),
+    runCell({ labCase: peerCase, ...peerPair, settings }),
+  ]);
+  assert.deepEqual(
+    runs.map((r) => r.code),
+    ["hang", "hang"],
+  );
+  assert.equal(runningChildren(), 0);
+  // No socket or listener of the proxy is left open in this process (a closed handle
+  // leaves the list a loop turn or two after its close callback).
+  const tcp = () => process.getActiveResourcesInfo().filter((r) => r.startsWith("TCP"));
+  for (let i = 0; i < 50 && tcp().length > 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.deepEqual(tcp(), []);
+});
