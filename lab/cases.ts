@@ -93,8 +93,17 @@ export interface Expectation {
   departures?: KnownDeparture[];
 }
 
+/**
+ * Families of cases, for --cases and for the report's tables: signals to the
+ * server process, network faults (fault proxy), a stalled handler, and
+ * HTTP/2-level faults (fault peer).
+ */
+export const caseGroups = ["process", "network", "handler", "http2"] as const;
+export type CaseGroup = (typeof caseGroups)[number];
+
 export interface LabCase {
   id: string;
+  group: CaseGroup;
   /** One line: what is done. */
   summary: string;
   /** Start no server at all (the client calls a port nobody listens on). Default: false. */
@@ -174,12 +183,14 @@ const connectRst = {
 export const labCases: readonly LabCase[] = [
   {
     id: "normal",
+    group: "process",
     summary: "no fault: the stream runs to its end",
     timing: "from the start of the call to the client's result",
     expect: { rule: ["ok"], cite: "statuscodes.md: OK" },
   },
   {
     id: "no-server",
+    group: "process",
     summary: "nothing listens on the port",
     noServer: true,
     timing: "from the start of the call to the client's result",
@@ -187,6 +198,7 @@ export const labCases: readonly LabCase[] = [
   },
   {
     id: "shutdown-graceful",
+    group: "process",
     summary: "SIGTERM to the server, grace longer than the rest of the stream",
     serverArgs: (s) => ["--grace-ms", String(s.intervalMs * (s.count + 1))],
     fault: [{ kind: "signal", target: "server", signal: "SIGTERM" }],
@@ -197,6 +209,7 @@ export const labCases: readonly LabCase[] = [
   },
   {
     id: "shutdown-abrupt",
+    group: "process",
     summary: "SIGTERM to the server, zero grace",
     serverArgs: () => ["--grace-ms", "0"],
     fault: [{ kind: "signal", target: "server", signal: "SIGTERM" }],
@@ -204,12 +217,14 @@ export const labCases: readonly LabCase[] = [
   },
   {
     id: "crash",
+    group: "process",
     summary: "SIGKILL to the server",
     fault: [{ kind: "signal", target: "server", signal: "SIGKILL" }],
     expect: { rule: ["unavailable"], cite: connectionFailure, departures: [connectDroppedConnection] },
   },
   {
     id: "restart",
+    group: "process",
     summary: "SIGKILL to the server, a new one on the same port, then a second call on the same transport or channel",
     clientArgs: (s) => ["--calls", "2", "--call-gap-ms", String(s.restartGapMs)],
     fault: [{ kind: "restart" }],
@@ -221,12 +236,14 @@ export const labCases: readonly LabCase[] = [
   },
   {
     id: "suspend",
+    group: "process",
     summary: "SIGSTOP to the server, no remedy",
     fault: suspend,
     expect: { rule: ["hang"], cite: silentPeer },
   },
   {
     id: "suspend+keepalive",
+    group: "process",
     summary: "SIGSTOP to the server, client HTTP/2 keepalive on",
     clientArgs: keepaliveArgs,
     fault: suspend,
@@ -234,6 +251,7 @@ export const labCases: readonly LabCase[] = [
   },
   {
     id: "suspend+deadline",
+    group: "process",
     summary: "SIGSTOP to the server, client deadline set",
     clientArgs: deadlineArgs,
     fault: suspend,
@@ -241,6 +259,7 @@ export const labCases: readonly LabCase[] = [
   },
   {
     id: "suspend+idle-timeout",
+    group: "process",
     summary: "SIGSTOP to the server, client idle timeout set",
     clientArgs: idleTimeoutArgs,
     fault: suspend,
@@ -248,6 +267,7 @@ export const labCases: readonly LabCase[] = [
   },
   {
     id: "suspend+ctrl-c",
+    group: "process",
     summary: "SIGSTOP to the server, then SIGINT (Ctrl-C) to the client",
     fault: [...suspend, { kind: "signal", target: "client", signal: "SIGINT", afterMs: (s) => s.ctrlCDelayMs }],
     timing: "from the SIGINT to the client's result",
@@ -255,6 +275,7 @@ export const labCases: readonly LabCase[] = [
   },
   {
     id: "blackhole",
+    group: "network",
     summary: "the network between client and server goes silent both ways (fault proxy), no remedy",
     proxy: true,
     fault: blackhole,
@@ -262,6 +283,7 @@ export const labCases: readonly LabCase[] = [
   },
   {
     id: "blackhole+keepalive",
+    group: "network",
     summary: "the network goes silent, client HTTP/2 keepalive on",
     proxy: true,
     clientArgs: keepaliveArgs,
@@ -270,6 +292,7 @@ export const labCases: readonly LabCase[] = [
   },
   {
     id: "blackhole+deadline",
+    group: "network",
     summary: "the network goes silent, client deadline set",
     proxy: true,
     clientArgs: deadlineArgs,
@@ -278,6 +301,7 @@ export const labCases: readonly LabCase[] = [
   },
   {
     id: "blackhole+idle-timeout",
+    group: "network",
     summary: "the network goes silent, client idle timeout set",
     proxy: true,
     clientArgs: idleTimeoutArgs,
@@ -286,6 +310,7 @@ export const labCases: readonly LabCase[] = [
   },
   {
     id: "reset",
+    group: "network",
     summary: "the network resets both TCP connections (fault proxy), like a load balancer dropping them",
     proxy: true,
     fault: [{ kind: "proxy", mode: "reset" }],
@@ -303,6 +328,7 @@ export const labCases: readonly LabCase[] = [
   },
   {
     id: "stall",
+    group: "handler",
     summary: "the handler stops sending after message 1; the process and its HTTP/2 stack stay alive",
     serverArgs: stallArgs,
     fault: stall,
@@ -311,6 +337,7 @@ export const labCases: readonly LabCase[] = [
   },
   {
     id: "stall+keepalive",
+    group: "handler",
     summary: "stalled handler, client HTTP/2 keepalive on: PINGs are answered, so keepalive cannot see it",
     serverArgs: stallArgs,
     clientArgs: keepaliveArgs,
@@ -322,6 +349,7 @@ export const labCases: readonly LabCase[] = [
   },
   {
     id: "stall+deadline",
+    group: "handler",
     summary: "stalled handler, client deadline set",
     serverArgs: stallArgs,
     clientArgs: deadlineArgs,
@@ -331,6 +359,7 @@ export const labCases: readonly LabCase[] = [
   },
   {
     id: "stall+idle-timeout",
+    group: "handler",
     summary: "stalled handler, client idle timeout set",
     serverArgs: stallArgs,
     clientArgs: idleTimeoutArgs,
@@ -357,6 +386,7 @@ export const labCases: readonly LabCase[] = [
   ).map(
     ([code, rule, departures]): LabCase => ({
       id: `rst-stream:${code}`,
+      group: "http2",
       summary: `the fault peer sends message 1, then RST_STREAM with error code ${code}${code === 0 ? " (NO_ERROR, no trailers)" : ""}`,
       peer: "fault-peer",
       serverArgs: (s) => ["--fault", `rst-stream:${code}`, "--delay-ms", String(s.intervalMs)],
@@ -367,6 +397,7 @@ export const labCases: readonly LabCase[] = [
   ),
   {
     id: "goaway:0",
+    group: "http2",
     summary: "the fault peer sends message 1, then GOAWAY(NO_ERROR) covering the stream, and closes the connection",
     peer: "fault-peer",
     serverArgs: (s) => ["--fault", "goaway:0", "--delay-ms", String(s.intervalMs)],
@@ -385,6 +416,7 @@ export const labCases: readonly LabCase[] = [
   },
   {
     id: "goaway:2",
+    group: "http2",
     summary:
       "the fault peer sends message 1, then GOAWAY(INTERNAL_ERROR) covering the stream, and closes the connection",
     peer: "fault-peer",
@@ -410,6 +442,7 @@ export const labCases: readonly LabCase[] = [
   },
   {
     id: "missing-status",
+    group: "http2",
     summary:
       "the fault peer sends message 1, then ends the stream without a status (gRPC trailers without grpc-status)",
     peer: "fault-peer",
@@ -438,6 +471,7 @@ export const labCases: readonly LabCase[] = [
   },
   {
     id: "mute-peer",
+    group: "http2",
     summary: "a peer accepts TCP and never speaks HTTP/2, no remedy",
     peer: "fault-peer",
     serverArgs: () => ["--fault", "mute"],
@@ -447,6 +481,7 @@ export const labCases: readonly LabCase[] = [
   },
   {
     id: "mute-peer+keepalive",
+    group: "http2",
     summary: "a peer accepts TCP and never speaks HTTP/2, client HTTP/2 keepalive on",
     peer: "fault-peer",
     serverArgs: () => ["--fault", "mute"],
@@ -467,6 +502,7 @@ export const labCases: readonly LabCase[] = [
   },
   {
     id: "mute-peer+deadline",
+    group: "http2",
     summary: "a peer accepts TCP and never speaks HTTP/2, client deadline set",
     peer: "fault-peer",
     serverArgs: () => ["--fault", "mute"],

@@ -10,32 +10,37 @@ import { availableParallelism } from "node:os";
 import * as path from "node:path";
 import { type Flags, intFlag, parseFlags, runCli, stringFlag, UsageError } from "../lib/cli.ts";
 import { buildEntries } from "./build.ts";
-import { defaultSettings, type LabSettings, labCases, quickSettings } from "./cases.ts";
+import { caseGroups, defaultSettings, type LabSettings, labCases, quickSettings } from "./cases.ts";
 import { killAllChildrenNow, runningChildren, stopAllChildren } from "./child-process.ts";
 import { createProgress } from "./progress.ts";
 import { htmlReport } from "./report-html.ts";
-import { comparisonTable, legend, markdownReport } from "./report-markdown.ts";
+import { comparisonTables, legend, markdownReport } from "./report-markdown.ts";
 import type { LabResults } from "./results.ts";
 import { runLab } from "./run-lab.ts";
 import { clientStacks, serverStacks, stackPairs } from "./stacks.ts";
 import { checkFailures, summarizeCell } from "./summary.ts";
 import { libraryVersions } from "./versions.ts";
 
-/** Picks catalogue entries by a comma list of ids ("connect" also picks every "connect/..." id). */
-function pick<T extends { id: string }>(flags: Flags, name: string, all: readonly T[]): T[] {
+/**
+ * Picks catalogue entries by a comma list of ids: "connect" also picks every
+ * "connect/..." id, and a case group ("network") every case in it.
+ */
+function pick<T extends { id: string; group?: string }>(flags: Flags, name: string, all: readonly T[]): T[] {
   const raw = flags[name];
   if (typeof raw !== "string") return [...all];
   const wanted = raw
     .split(",")
     .map((s) => s.trim())
     .filter(Boolean);
-  const unknown = wanted.filter((w) => !all.some((item) => item.id === w || item.id.startsWith(`${w}/`)));
+  const matches = (item: T, w: string) => item.id === w || item.id.startsWith(`${w}/`) || item.group === w;
+  const unknown = wanted.filter((w) => !all.some((item) => matches(item, w)));
+  const groups = [...new Set(all.flatMap((item) => (item.group ? [item.group] : [])))];
   if (unknown.length > 0 || wanted.length === 0) {
     throw new UsageError(
-      `--${name}: unknown ${unknown.map((u) => `"${u}"`).join(", ") || "(empty)"}; choose from ${all.map((i) => i.id).join(", ")}`,
+      `--${name}: unknown ${unknown.map((u) => `"${u}"`).join(", ") || "(empty)"}; choose from ${all.map((i) => i.id).join(", ")}${groups.length > 0 ? `, or a group: ${groups.join(", ")}` : ""}`,
     );
   }
-  return all.filter((item) => wanted.some((w) => item.id === w || item.id.startsWith(`${w}/`)));
+  return all.filter((item) => wanted.some((w) => matches(item, w)));
 }
 
 function readSettings(flags: Flags): LabSettings {
@@ -72,7 +77,11 @@ runCli("lab", async () => {
     program: "lab",
     summary: "run every liveness case against every client, server and protocol, and compare",
     flags: {
-      cases: { type: "string", help: `comma list of cases: ${labCases.map((c) => c.id).join(", ")}`, default: "all" },
+      cases: {
+        type: "string",
+        help: `comma list of cases or groups (${caseGroups.join(", ")}): ${labCases.map((c) => c.id).join(", ")}`,
+        default: "all",
+      },
       servers: {
         type: "string",
         help: `comma list of servers: ${serverStacks.map((s) => s.id).join(", ")}`,
@@ -85,7 +94,7 @@ runCli("lab", async () => {
       },
       repeat: { type: "string", help: "runs per cell", default: "3 (quick: 1)" },
       jobs: { type: "string", help: "runs at once", default: "3 per core" },
-      quick: { type: "boolean", help: "all timings about 10x shorter" },
+      quick: { type: "boolean", help: "every timing about 5x shorter, one run per cell" },
       "interval-ms": {
         type: "string",
         help: "pause between two server messages",
@@ -179,7 +188,9 @@ runCli("lab", async () => {
   await writeFile(path.join(outDir, "report.md"), markdownReport(results, labCases));
   await writeFile(path.join(outDir, "report.html"), htmlReport(results, labCases));
 
-  console_.write(`${comparisonTable(cells)}\n\n${legend.map((l) => `  ${l.replace(/`/g, "")}`).join("\n")}\n\n`);
+  console_.write(
+    `${comparisonTables(cells, labCases)}\n\n${legend.map((l) => `  ${l.replace(/`/g, "")}`).join("\n")}\n\n`,
+  );
   const departures = cells.filter((cell) => summarizeCell(cell).departs).length;
   console_.write(
     `${cells.length} cells x ${repeat} runs in ${(results.meta.wallMs / 1000).toFixed(1)} s; ` +

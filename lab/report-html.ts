@@ -1,5 +1,5 @@
 import type { LabCase } from "./cases.ts";
-import { caseNotes, cellText, columns, legend, rows } from "./report-markdown.ts";
+import { caseNotes, cellsByGroup, cellText, columns, groupTitles, legend, rows } from "./report-markdown.ts";
 import type { CellResult, LabResults } from "./results.ts";
 import { cellName, disagreeingCells, summarizeCell } from "./summary.ts";
 
@@ -119,7 +119,9 @@ export function htmlReport(results: LabResults, catalogue: readonly LabCase[]): 
 Settings: <code>${escapeHtml(JSON.stringify(meta.settings))}</code></p>
 <p>Each cell: the code the client ended with and the median ms from the fault to the client's result (min–max over runs).
 Green ok, yellow an error code, red a hang; an orange frame where the stacks disagree; bold where the rules are departed from; hatched where runs differ. Hover a cell for the rule it is judged by.</p>
-${tableHtml(results.cells)}
+${cellsByGroup(results.cells, catalogue)
+  .map(([group, cells]) => `<h2>${escapeHtml(groupTitles[group])}</h2>\n${tableHtml(cells)}`)
+  .join("\n")}
 <ul>${legend.map((line) => `<li>${escapeHtml(line.replace(/`/g, ""))}</li>`).join("")}</ul>
 <h2>Timelines</h2>
 <p>Per case, one line per run, in ms since the client started: <span style="color:#2a6fdb">●</span> a message arrived,

@@ -1,4 +1,4 @@
-import type { LabCase } from "./cases.ts";
+import { type CaseGroup, caseGroups, type LabCase } from "./cases.ts";
 import type { CellResult, LabResults } from "./results.ts";
 import { type CellSummary, cellName, disagreeingCells, summarizeCell } from "./summary.ts";
 
@@ -51,6 +51,29 @@ export function comparisonTable(cells: readonly CellResult[]): string {
   return lines.join("\n");
 }
 
+/** What each group of cases is, as the report's headings say it. */
+export const groupTitles: Record<CaseGroup, string> = {
+  process: "Signals to the server process",
+  network: "Network faults, through the fault proxy",
+  handler: "A stalled handler in a live server",
+  http2: "HTTP/2 faults, from the fault peer",
+};
+
+/** The cells split by their case's group, in catalogue order; groups with no cells left out. */
+export function cellsByGroup(cells: readonly CellResult[], catalogue: readonly LabCase[]): [CaseGroup, CellResult[]][] {
+  const groupOf = new Map(catalogue.map((c) => [c.id, c.group]));
+  return caseGroups
+    .map((group): [CaseGroup, CellResult[]] => [group, cells.filter((cell) => groupOf.get(cell.case) === group)])
+    .filter(([, groupCells]) => groupCells.length > 0);
+}
+
+/** One comparison table per group of cases, each with only the columns its cases use. */
+export function comparisonTables(cells: readonly CellResult[], catalogue: readonly LabCase[]): string {
+  return cellsByGroup(cells, catalogue)
+    .map(([group, groupCells]) => `${groupTitles[group]}:\n\n${comparisonTable(groupCells)}`)
+    .join("\n\n");
+}
+
 /** Per case: what was done, the rule, and every departure, disagreement and race, explained. */
 export function caseNotes(cells: readonly CellResult[], catalogue: readonly LabCase[]): string {
   const out: string[] = [];
@@ -60,7 +83,8 @@ export function caseNotes(cells: readonly CellResult[], catalogue: readonly LabC
     out.push(
       `### ${id}`,
       "",
-      `${labCase?.summary ?? ""}. Rule: ${first.expected.rule.join(" or ")} (${first.expected.cite}).`,
+      `${labCase?.summary ?? ""}. Rule: ${first.expected.rule.join(" or ")} (${first.expected.cite}).` +
+        (labCase?.timing ? ` Time: ${labCase.timing}.` : ""),
       "",
     );
     const disagree = disagreeingCells(rowCells);
@@ -101,7 +125,7 @@ export function markdownReport(results: LabResults, catalogue: readonly LabCase[
     "Each cell: the code the client ended with, and the median time from the fault to the client's result",
     "(min–max over the runs); for `normal` and `no-server`, from the client's start. `hang`: still waiting when the watchdog fired.",
     "",
-    comparisonTable(results.cells),
+    comparisonTables(results.cells, catalogue),
     "",
     ...legend.map((line) => `- ${line}`),
     "",
