@@ -398,7 +398,8 @@ export const labCases: readonly LabCase[] = [
   {
     id: "goaway:0",
     group: "http2",
-    summary: "the fault peer sends message 1, then GOAWAY(NO_ERROR) covering the stream, and closes the connection",
+    summary:
+      "the fault peer sends message 1, then GOAWAY(NO_ERROR) covering the stream, and closes the connection 50 ms later",
     peer: "fault-peer",
     serverArgs: (s) => ["--fault", "goaway:0", "--delay-ms", String(s.intervalMs)],
     fault: [{ kind: "peer" }],
@@ -418,7 +419,7 @@ export const labCases: readonly LabCase[] = [
     id: "goaway:2",
     group: "http2",
     summary:
-      "the fault peer sends message 1, then GOAWAY(INTERNAL_ERROR) covering the stream, and closes the connection",
+      "the fault peer sends message 1, then GOAWAY(INTERNAL_ERROR) covering the stream, and closes the connection 50 ms later",
     peer: "fault-peer",
     serverArgs: (s) => ["--fault", "goaway:2", "--delay-ms", String(s.intervalMs)],
     fault: [{ kind: "peer" }],
