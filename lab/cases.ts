@@ -180,6 +180,35 @@ const connectRst = {
   }),
 };
 
+/** A case where the fault peer sends message 1 and then commits `fault` (a --fault value) by itself. */
+function peerFault(fault: string, what: string, expect: Expectation): LabCase {
+  return {
+    id: fault,
+    group: "http2",
+    summary: `the fault peer sends message 1, then ${what}`,
+    peer: "fault-peer",
+    serverArgs: (s) => ["--fault", fault, "--delay-ms", String(s.intervalMs)],
+    fault: [{ kind: "peer" }],
+    timing: "from the peer's fault to the client's result",
+    expect,
+  };
+}
+
+/** A case against a peer that accepts TCP and never speaks HTTP/2, with an optional remedy. */
+function mutePeer(remedy: string, clientArgs: LabCase["clientArgs"], expect: Expectation): LabCase {
+  return {
+    id: `mute-peer${remedy}`,
+    group: "http2",
+    summary: `a peer accepts TCP and never speaks HTTP/2${remedy ? `, client ${remedy.slice(1)} set` : ", no remedy"}`,
+    peer: "fault-peer",
+    serverArgs: () => ["--fault", "mute"],
+    clientArgs,
+    faultAt: "start",
+    timing: "from the start of the call to the client's result",
+    expect,
+  };
+}
+
 export const labCases: readonly LabCase[] = [
   {
     id: "normal",
@@ -367,151 +396,93 @@ export const labCases: readonly LabCase[] = [
     timing: "from message 1 to the client's result",
     expect: { rule: ["deadline_exceeded"], cite: idleTimeoutRule },
   },
-  ...(
-    [
-      [0, ["internal"], [connectRst.connect(["invalid_argument"])]],
-      [2, ["internal"], [connectRst.connect(["invalid_argument"])]],
-      [
-        7,
-        ["unavailable"],
-        [connectRst.grpc(["internal"]), connectRst.connect(["invalid_argument"]), connectRst.grpcWeb(["internal"])],
-      ],
-      [8, ["canceled"], [connectRst.connect(["invalid_argument"]), connectRst.grpcWeb(["internal"])]],
-      [
-        11,
-        ["resource_exhausted"],
-        [connectRst.grpc(["internal"]), connectRst.connect(["invalid_argument"]), connectRst.grpcWeb(["internal"])],
-      ],
-    ] as const
-  ).map(
-    ([code, rule, departures]): LabCase => ({
-      id: `rst-stream:${code}`,
-      group: "http2",
-      summary: `the fault peer sends message 1, then RST_STREAM with error code ${code}${code === 0 ? " (NO_ERROR, no trailers)" : ""}`,
-      peer: "fault-peer",
-      serverArgs: (s) => ["--fault", `rst-stream:${code}`, "--delay-ms", String(s.intervalMs)],
-      fault: [{ kind: "peer" }],
-      timing: "from the peer's fault to the client's result",
-      expect: { rule: [...rule], cite: rstRule, departures: [...departures] },
-    }),
-  ),
-  {
-    id: "goaway:0",
-    group: "http2",
-    summary:
-      "the fault peer sends message 1, then GOAWAY(NO_ERROR) covering the stream, and closes the connection 50 ms later",
-    peer: "fault-peer",
-    serverArgs: (s) => ["--fault", "goaway:0", "--delay-ms", String(s.intervalMs)],
-    fault: [{ kind: "peer" }],
-    timing: "from the peer's fault to the client's result",
-    expect: {
-      rule: ["unavailable"],
-      cite: connectionFailure,
-      departures: [
-        {
-          ...connectDroppedConnection,
-          why: "the connection closes after GOAWAY; Node ends its streams as RST_STREAM(CANCEL), which connect-node maps to canceled",
-        },
-      ],
-    },
-  },
-  {
-    id: "goaway:2",
-    group: "http2",
-    summary:
-      "the fault peer sends message 1, then GOAWAY(INTERNAL_ERROR) covering the stream, and closes the connection 50 ms later",
-    peer: "fault-peer",
-    serverArgs: (s) => ["--fault", "goaway:2", "--delay-ms", String(s.intervalMs)],
-    fault: [{ kind: "peer" }],
-    timing: "from the peer's fault to the client's result",
-    expect: {
-      rule: ["unavailable"],
-      cite: connectionFailure,
-      departures: [
-        {
+  peerFault("rst-stream:0", "RST_STREAM(NO_ERROR), no trailers", {
+    rule: ["internal"],
+    cite: rstRule,
+    departures: [connectRst.connect(["invalid_argument"])],
+  }),
+  peerFault("rst-stream:2", "RST_STREAM(INTERNAL_ERROR)", {
+    rule: ["internal"],
+    cite: rstRule,
+    departures: [connectRst.connect(["invalid_argument"])],
+  }),
+  peerFault("rst-stream:7", "RST_STREAM(REFUSED_STREAM)", {
+    rule: ["unavailable"],
+    cite: rstRule,
+    departures: [
+      connectRst.grpc(["internal"]),
+      connectRst.connect(["invalid_argument"]),
+      connectRst.grpcWeb(["internal"]),
+    ],
+  }),
+  peerFault("rst-stream:8", "RST_STREAM(CANCEL)", {
+    rule: ["canceled"],
+    cite: rstRule,
+    departures: [connectRst.connect(["invalid_argument"]), connectRst.grpcWeb(["internal"])],
+  }),
+  peerFault("rst-stream:11", "RST_STREAM(ENHANCE_YOUR_CALM)", {
+    rule: ["resource_exhausted"],
+    cite: rstRule,
+    departures: [
+      connectRst.grpc(["internal"]),
+      connectRst.connect(["invalid_argument"]),
+      connectRst.grpcWeb(["internal"]),
+    ],
+  }),
+  peerFault("goaway:0", "GOAWAY(NO_ERROR) covering the stream, and closes the connection 50 ms later", {
+    rule: ["unavailable"],
+    cite: connectionFailure,
+    departures: [
+      {
+        ...connectDroppedConnection,
+        why: "the connection closes after GOAWAY; Node ends its streams as RST_STREAM(CANCEL), which connect-node maps to canceled",
+      },
+    ],
+  }),
+  peerFault("goaway:2", "GOAWAY(INTERNAL_ERROR) covering the stream, and closes the connection 50 ms later", {
+    rule: ["unavailable"],
+    cite: connectionFailure,
+    departures: [
+      {
+        client: "connect",
+        codes: ["internal"],
+        why: 'connect-node reports the session error "Session closed with error code 2" as internal, as if the GOAWAY code were the stream\'s RST code',
+      },
+      {
+        client: "grpc-js",
+        codes: ["internal"],
+        why: "grpc-js resets the stream with the GOAWAY's code (INTERNAL_ERROR) and maps that RST code to internal",
+      },
+    ],
+  }),
+  peerFault("missing-status", "ends the stream without a status (gRPC trailers without grpc-status)", {
+    rule: ["unknown"],
+    cite: "http-grpc-status-mapping.md: HTTP 200 without grpc-status is UNKNOWN",
+    departures: [
+      ...(["grpc", "grpc-web"] as const).map(
+        (protocol): KnownDeparture => ({
           client: "connect",
-          codes: ["internal"],
-          why: 'connect-node reports the session error "Session closed with error code 2" as internal, as if the GOAWAY code were the stream\'s RST code',
-        },
-        {
-          client: "grpc-js",
-          codes: ["internal"],
-          why: "grpc-js resets the stream with the GOAWAY's code (INTERNAL_ERROR) and maps that RST code to internal",
-        },
-      ],
-    },
-  },
-  {
-    id: "missing-status",
-    group: "http2",
-    summary:
-      "the fault peer sends message 1, then ends the stream without a status (gRPC trailers without grpc-status)",
-    peer: "fault-peer",
-    serverArgs: (s) => ["--fault", "missing-status", "--delay-ms", String(s.intervalMs)],
-    fault: [{ kind: "peer" }],
-    timing: "from the peer's fault to the client's result",
-    expect: {
-      rule: ["unknown"],
-      cite: "http-grpc-status-mapping.md: HTTP 200 without grpc-status is UNKNOWN",
-      departures: [
-        {
-          client: "connect",
-          protocol: "grpc",
+          protocol,
           codes: ["internal"],
           why: 'connect-node calls a missing grpc-status a protocol error: internal "protocol error: missing status"',
-        },
-        {
-          client: "connect",
-          protocol: "grpc-web",
-          codes: ["internal"],
-          why: 'connect-node calls a missing grpc-status a protocol error: internal "protocol error: missing status"',
-        },
-        connectRst.connect(["invalid_argument"]),
-      ],
-    },
-  },
-  {
-    id: "mute-peer",
-    group: "http2",
-    summary: "a peer accepts TCP and never speaks HTTP/2, no remedy",
-    peer: "fault-peer",
-    serverArgs: () => ["--fault", "mute"],
-    faultAt: "start",
-    timing: "from the start of the call to the client's result",
-    expect: { rule: ["hang"], cite: silentPeer },
-  },
-  {
-    id: "mute-peer+keepalive",
-    group: "http2",
-    summary: "a peer accepts TCP and never speaks HTTP/2, client HTTP/2 keepalive on",
-    peer: "fault-peer",
-    serverArgs: () => ["--fault", "mute"],
-    clientArgs: keepaliveArgs,
-    faultAt: "start",
-    timing: "from the start of the call to the client's result",
-    expect: {
-      rule: ["unavailable"],
-      cite: keepaliveRule,
-      departures: [
-        {
-          client: "grpc-js",
-          codes: ["hang"],
-          why: "grpc-js starts keepalive only once the HTTP/2 session is up: a peer that accepts TCP and never sends SETTINGS is never pinged, and the call waits with no end (seen past 40 s)",
-        },
-      ],
-    },
-  },
-  {
-    id: "mute-peer+deadline",
-    group: "http2",
-    summary: "a peer accepts TCP and never speaks HTTP/2, client deadline set",
-    peer: "fault-peer",
-    serverArgs: () => ["--fault", "mute"],
-    clientArgs: deadlineArgs,
-    faultAt: "start",
-    timing: "from the start of the call to the client's result",
-    expect: { rule: ["deadline_exceeded"], cite: deadlineRule },
-  },
+        }),
+      ),
+      connectRst.connect(["invalid_argument"]),
+    ],
+  }),
+  mutePeer("", undefined, { rule: ["hang"], cite: silentPeer }),
+  mutePeer("+keepalive", keepaliveArgs, {
+    rule: ["unavailable"],
+    cite: keepaliveRule,
+    departures: [
+      {
+        client: "grpc-js",
+        codes: ["hang"],
+        why: "grpc-js starts keepalive only once the HTTP/2 session is up: a peer that accepts TCP and never sends SETTINGS is never pinged, and the call waits with no end (seen past 40 s)",
+      },
+    ],
+  }),
+  mutePeer("+deadline", deadlineArgs, { rule: ["deadline_exceeded"], cite: deadlineRule }),
 ];
 
 /** The outcomes allowed in a cell: the rule's, plus the known departures that match it. */

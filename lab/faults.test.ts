@@ -19,32 +19,21 @@ const settings = { ...quickSettings, watchdogMs: 1500, restartGapMs: 1500 };
 before(buildEntries);
 after(() => stopAllChildren());
 
-const newCases = new Set([
-  "restart",
-  "suspend+idle-timeout",
-  "blackhole",
-  "blackhole+keepalive",
-  "blackhole+deadline",
-  "blackhole+idle-timeout",
-  "reset",
-  "stall",
-  "stall+keepalive",
-  "stall+deadline",
-  "stall+idle-timeout",
-  "rst-stream:0",
-  "rst-stream:2",
-  "rst-stream:7",
-  "rst-stream:8",
-  "rst-stream:11",
-  "goaway:0",
-  "goaway:2",
-  "missing-status",
-  "mute-peer",
-  "mute-peer+keepalive",
-  "mute-peer+deadline",
+// chat.test.ts covers the process cases the Chat service issue asks for; these are the rest.
+const covered = new Set([
+  "normal",
+  "no-server",
+  "shutdown-graceful",
+  "shutdown-abrupt",
+  "crash",
+  "suspend",
+  "suspend+keepalive",
+  "suspend+deadline",
+  "suspend+ctrl-c",
 ]);
+const newCases = labCases.filter((c) => !covered.has(c.id));
 
-for (const labCase of labCases.filter((c) => newCases.has(c.id))) {
+for (const labCase of newCases) {
   describe(labCase.id, { concurrency: 4 }, () => {
     for (const { server, client } of stackPairs(serverStacks, undefined, labCase.peer)) {
       const allowed = allowedOutcomes(labCase.expect, {

@@ -83,7 +83,8 @@ function timelineSvg(rowCells: readonly CellResult[]): string {
 const style = `
 body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;max-width:1300px}
 table.matrix{border-collapse:collapse;margin:12px 0}
-.matrix th,.matrix td{border:1px solid #ccc;padding:4px 8px;text-align:left;white-space:nowrap}
+.matrix th,.matrix td{border:1px solid #ccc;padding:3px 6px;text-align:left;font-size:13px}
+.matrix th:first-child{white-space:nowrap}
 .matrix td.ok{background:#e6f4e6}.matrix td.error{background:#fff4d6}.matrix td.hang{background:#f9d6d6}.matrix td.broken{background:#ddd}
 .matrix td.disagrees{outline:3px solid #e07000;outline-offset:-3px}
 .matrix td.departs{font-weight:600}.matrix td.unexpected{color:#b00000}
