@@ -120,8 +120,14 @@ describe("npm run lab -- --quick", { concurrency: true }, () => {
     lab.kill("SIGINT");
     assert.equal(await closed, 130, stderr);
     assert.match(stderr, /SIGINT: ending \d+ process\(es\)/);
-    const left = [...seen].filter((p) => processState(p) !== undefined);
-    assert.deepEqual(left, [], `processes left behind: ${left.join(", ")}`);
+    // A helper that ends by itself once the lab is gone (tsx's esbuild service sees its stdin
+    // close) may take a moment; a process left behind never goes (a stopped one least of all).
+    let left = [...seen];
+    for (let i = 0; i < 60 && left.length > 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      left = left.filter((p) => processState(p) !== undefined);
+    }
+    assert.deepEqual(left, [], `processes left behind: ${left.map((p) => `${p} ${commandLine(p)}`).join(", ")}`);
   });
 });
 
@@ -132,6 +138,14 @@ function processState(pid: number): string | undefined {
     return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
   } catch {
     return undefined;
+  }
+}
+
+function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ").trim();
+  } catch {
+    return "(gone)";
   }
 }
 
