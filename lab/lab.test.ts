@@ -109,25 +109,42 @@ describe("npm run lab -- --quick", { concurrency: true }, () => {
       stderr += s;
     });
     const closed = new Promise<number | null>((resolve) => lab.on("close", resolve));
-    // Collect every descendant until some of the servers are suspended, then interrupt.
-    let stopped = 0;
-    for (let tries = 0; tries < 800 && stopped < 2; tries++) {
-      await new Promise((resolve) => setTimeout(resolve, 25));
-      for (const child of descendants(pid)) seen.add(child);
-      stopped = [...seen].filter((p) => processState(p) === "T").length;
+    try {
+      // Collect every descendant until some of the servers are suspended, then interrupt.
+      let stopped = 0;
+      for (let tries = 0; tries < 800 && stopped < 2; tries++) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+        for (const child of descendants(pid)) seen.add(child);
+        stopped = [...seen].filter((p) => processState(p) === "T").length;
+      }
+      assert.ok(stopped >= 2, `saw ${stopped} suspended servers among ${seen.size} processes`);
+      lab.kill("SIGINT");
+      assert.equal(await closed, 130, stderr);
+      assert.match(stderr, /SIGINT: ending \d+ process\(es\)/);
+      // A helper that ends by itself once the lab is gone (tsx's esbuild service sees its stdin
+      // close) may take a moment; a process left behind never goes (a stopped one least of all).
+      let left = [...seen];
+      for (let i = 0; i < 60 && left.length > 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        left = left.filter((p) => processState(p) !== undefined);
+      }
+      assert.deepEqual(left, [], `processes left behind: ${left.map((p) => `${p} ${commandLine(p)}`).join(", ")}`);
+    } finally {
+      // Whatever failed above, the lab and everything it started end with the test.
+      if (lab.exitCode === null && lab.signalCode === null) {
+        lab.kill("SIGINT");
+        await closed;
+      }
+      for (const p of seen) {
+        if (processState(p) === undefined) continue;
+        try {
+          process.kill(p, "SIGCONT");
+          process.kill(p, "SIGKILL");
+        } catch {
+          // Gone meanwhile.
+        }
+      }
     }
-    assert.ok(stopped >= 2, `saw ${stopped} suspended servers among ${seen.size} processes`);
-    lab.kill("SIGINT");
-    assert.equal(await closed, 130, stderr);
-    assert.match(stderr, /SIGINT: ending \d+ process\(es\)/);
-    // A helper that ends by itself once the lab is gone (tsx's esbuild service sees its stdin
-    // close) may take a moment; a process left behind never goes (a stopped one least of all).
-    let left = [...seen];
-    for (let i = 0; i < 60 && left.length > 0; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      left = left.filter((p) => processState(p) !== undefined);
-    }
-    assert.deepEqual(left, [], `processes left behind: ${left.map((p) => `${p} ${commandLine(p)}`).join(", ")}`);
   });
 });
 
