@@ -155,6 +155,7 @@ runCli("lab", async () => {
   const startedAt = new Date();
   const start = performance.now();
   const progress = createProgress({ stream: console_ });
+  let cellsDone = 0;
   const cells = await runLab(
     { cases, servers, clients, repeat, jobs, settings },
     {
@@ -162,10 +163,11 @@ runCli("lab", async () => {
       onRun: (done, total, cell) => {
         const run = cell.runs[cell.runs.length - 1];
         const time = run.detectMs !== null ? ` ${run.detectMs} ms` : "";
+        if (cell.runs.length === repeat) cellsDone++;
         progress.update(
           done,
           total,
-          `${cell.case} ${cell.server}<-${cell.client}/${cell.protocol}: ${run.code}${time}`,
+          `cells ${cellsDone}/${total / repeat}  ${cell.case} ${cell.server}<-${cell.client}/${cell.protocol}: ${run.code}${time}`,
         );
       },
     },

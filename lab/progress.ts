@@ -23,7 +23,7 @@ export function createProgress(options: ProgressOptions): Progress {
     update(done, total, line) {
       const elapsed = (performance.now() - start) / 1000;
       const eta = done > 0 ? (elapsed / done) * (total - done) : 0;
-      const head = `[${String(done).padStart(String(total).length)}/${total}] ${elapsed.toFixed(1)} s elapsed, ETA ${eta.toFixed(0)} s`;
+      const head = `[runs ${String(done).padStart(String(total).length)}/${total}] ${elapsed.toFixed(1)} s elapsed, ETA ${eta.toFixed(0)} s`;
       if (live) stream.write(`\r\x1b[K${head}  ${line}`.slice(0, (stream.columns || 120) + 4));
       else stream.write(`${head}  ${line}\n`);
     },
