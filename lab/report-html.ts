@@ -64,7 +64,7 @@ function timelineSvg(rowCells: readonly CellResult[]): string {
       parts.push(`<circle cx="${x(ms)}" cy="${y}" r="3.5" class="msg"><title>message at ${ms} ms</title></circle>`);
     for (const f of run.timeline.faults) {
       parts.push(
-        `<line x1="${x(f.atMs)}" y1="${y - 6}" x2="${x(f.atMs)}" y2="${y + 6}" class="fault"><title>${escapeHtml(`${f.signal} to ${f.target} at ${f.atMs} ms`)}</title></line>`,
+        `<line x1="${x(f.atMs)}" y1="${y - 6}" x2="${x(f.atMs)}" y2="${y + 6}" class="fault"><title>${escapeHtml(`${f.what} (${f.target}) at ${f.atMs} ms`)}</title></line>`,
       );
     }
     const endTitle = run.hung

@@ -81,7 +81,7 @@ export async function runCell(options: RunCellOptions): Promise<RunRecord> {
 
     const faults: RunRecord["timeline"]["faults"] = [];
     const mark = (target: string, what: string, at: number) => {
-      faults.push({ target, signal: what, atMs: Math.round(at - start) });
+      faults.push({ target, what, atMs: Math.round(at - start) });
       return at;
     };
     // When the replacement server listened, for the restart case.

@@ -83,7 +83,8 @@ export async function runLab(plan: LabPlan, options: RunLabOptions = {}): Promis
 /** A rough length of one run, for ordering: hangs wait for the watchdog, full streams for every message. */
 export function estimateMs(labCase: LabCase, s: LabSettings): number {
   if (labCase.expect.rule.includes("hang")) return s.intervalMs + s.watchdogMs;
-  if (labCase.id === "restart") return s.intervalMs + s.restartGapMs + s.intervalMs * s.count;
+  if (labCase.fault?.some((step) => step.kind === "restart"))
+    return s.intervalMs + s.restartGapMs + s.intervalMs * s.count;
   if (!labCase.fault || labCase.expect.rule.includes("ok")) return s.intervalMs * s.count;
   return 2 * s.intervalMs;
 }

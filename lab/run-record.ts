@@ -23,8 +23,8 @@ export interface RunRecord {
 export interface Timeline {
   /** Arrival of each message. */
   messagesMs: number[];
-  /** Each fault step. */
-  faults: { target: string; signal: string; atMs: number }[];
+  /** Each fault step: what was done (a signal, "blackhole", "stall", ...) to whom ("server", "client", "network"). */
+  faults: { target: string; what: string; atMs: number }[];
   /** The client's result line, or the watchdog firing on a hang. */
   endMs: number;
 }
