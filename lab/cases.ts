@@ -159,25 +159,25 @@ const connectDroppedConnection: KnownDeparture = {
 };
 
 /** How connect-node reads a peer's RST_STREAM, per protocol, where that departs from the mapping. */
-const connectRst = {
-  grpc: (codes: string[]): KnownDeparture => ({
+const connectRst: Record<"grpc" | "connect" | "grpcWeb", KnownDeparture> = {
+  grpc: {
     client: "connect",
     protocol: "grpc",
-    codes,
+    codes: ["internal"],
     why: "Node surfaces a peer's RST_STREAM as a stream error first, which connect-node maps to internal; its REFUSED_STREAM->unavailable and ENHANCE_YOUR_CALM->resource_exhausted rows apply on the server side only",
-  }),
-  connect: (codes: string[]): KnownDeparture => ({
+  },
+  connect: {
     client: "connect",
     protocol: "connect",
-    codes,
+    codes: ["invalid_argument"],
     why: 'connect-node\'s Connect protocol reads any cut-short stream as a body without its EndStreamResponse: invalid_argument "protocol error: missing EndStreamResponse", whatever the RST code',
-  }),
-  grpcWeb: (codes: string[]): KnownDeparture => ({
+  },
+  grpcWeb: {
     client: "connect",
     protocol: "grpc-web",
-    codes,
+    codes: ["internal"],
     why: 'connect-node\'s gRPC-Web reads any cut-short stream as a body without trailers: internal "protocol error: missing trailer", whatever the RST code',
-  }),
+  },
 };
 
 /** A case where the fault peer sends message 1 and then commits `fault` (a --fault value) by itself. */
@@ -399,35 +399,27 @@ export const labCases: readonly LabCase[] = [
   peerFault("rst-stream:0", "RST_STREAM(NO_ERROR), no trailers", {
     rule: ["internal"],
     cite: rstRule,
-    departures: [connectRst.connect(["invalid_argument"])],
+    departures: [connectRst.connect],
   }),
   peerFault("rst-stream:2", "RST_STREAM(INTERNAL_ERROR)", {
     rule: ["internal"],
     cite: rstRule,
-    departures: [connectRst.connect(["invalid_argument"])],
+    departures: [connectRst.connect],
   }),
   peerFault("rst-stream:7", "RST_STREAM(REFUSED_STREAM)", {
     rule: ["unavailable"],
     cite: rstRule,
-    departures: [
-      connectRst.grpc(["internal"]),
-      connectRst.connect(["invalid_argument"]),
-      connectRst.grpcWeb(["internal"]),
-    ],
+    departures: Object.values(connectRst),
   }),
   peerFault("rst-stream:8", "RST_STREAM(CANCEL)", {
     rule: ["canceled"],
     cite: rstRule,
-    departures: [connectRst.connect(["invalid_argument"]), connectRst.grpcWeb(["internal"])],
+    departures: [connectRst.connect, connectRst.grpcWeb],
   }),
   peerFault("rst-stream:11", "RST_STREAM(ENHANCE_YOUR_CALM)", {
     rule: ["resource_exhausted"],
     cite: rstRule,
-    departures: [
-      connectRst.grpc(["internal"]),
-      connectRst.connect(["invalid_argument"]),
-      connectRst.grpcWeb(["internal"]),
-    ],
+    departures: Object.values(connectRst),
   }),
   peerFault("goaway:0", "GOAWAY(NO_ERROR) covering the stream, and closes the connection 50 ms later", {
     rule: ["unavailable"],
@@ -467,7 +459,7 @@ export const labCases: readonly LabCase[] = [
           why: 'connect-node calls a missing grpc-status a protocol error: internal "protocol error: missing status"',
         }),
       ),
-      connectRst.connect(["invalid_argument"]),
+      connectRst.connect,
     ],
   }),
   mutePeer("", undefined, { rule: ["hang"], cite: silentPeer }),

@@ -49,7 +49,7 @@ for (const labCase of newCases) {
   });
 }
 
-test("the fault peer and the proxy leave no process and no port behind", async () => {
+test("the fault peer and the proxy leave no process and no socket behind", async () => {
   const labCase = labCases.find((c) => c.id === "blackhole");
   const peerCase = labCases.find((c) => c.id === "mute-peer");
   assert.ok(labCase && peerCase);
