@@ -11,8 +11,10 @@ import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { ChatService } from "./gen/chat_pb.ts";
+import { Health } from "./gen/grpc/health/v1/health_pb.ts";
 import { parseFlags, runCli } from "./lib/cli.ts";
 import { authority, type ClientSettings, clientFlags, readClientSettings } from "./lib/client-flags.ts";
+import { ServingStatus, servingStatusName } from "./lib/health-status.ts";
 import { createIdleTimeoutInterceptor } from "./lib/idle-timeout-interceptor.ts";
 import { runCalls } from "./lib/run-calls.ts";
 
@@ -41,10 +43,17 @@ function createTransport(settings: ClientSettings): Transport {
 
 runCli("client", async () => {
   const settings = readClientSettings(
-    parseFlags({ program: "client", summary: "one Chat call with connect-node", flags: clientFlags }),
+    parseFlags({
+      program: "client",
+      summary: "one Chat call (or a health check) with connect-node",
+      flags: clientFlags,
+    }),
   );
   // One transport for every call: --calls shows whether it recovers after a server restart.
-  const client = createClient(ChatService, createTransport(settings));
+  const transport = createTransport(settings);
+  const client = createClient(ChatService, transport);
+  const health = createClient(Health, transport);
+  const request = { service: settings.healthService };
   await runCalls({
     client: "connect",
     settings,
@@ -53,15 +62,27 @@ runCli("client", async () => {
       const onInterrupt = () => abort.abort(new ConnectError("interrupted by SIGINT", Code.Canceled));
       if (interrupt.aborted) onInterrupt();
       interrupt.addEventListener("abort", onInterrupt, { once: true });
+      const options = { signal: abort.signal, timeoutMs: settings.timeoutMs };
       try {
-        const stream = client.chat(
-          { name: settings.name, text: settings.text },
-          { signal: abort.signal, timeoutMs: settings.timeoutMs },
-        );
-        for await (const response of stream) {
-          reporter.message(response.index, response.text, response.sentAt && timestampDate(response.sentAt));
+        switch (settings.method) {
+          case "chat":
+            for await (const response of client.chat({ name: settings.name, text: settings.text }, options)) {
+              reporter.message(response.index, response.text, response.sentAt && timestampDate(response.sentAt));
+            }
+            return { code: 0, message: "" };
+          case "health-check": {
+            const { status } = await health.check(request, options);
+            reporter.message(1, servingStatusName(status), undefined);
+            return { code: 0, message: "", unhealthy: status !== ServingStatus.SERVING };
+          }
+          case "health-watch": {
+            let index = 0;
+            for await (const { status } of health.watch(request, options)) {
+              reporter.message(++index, servingStatusName(status), undefined);
+            }
+            return { code: 0, message: "" };
+          }
         }
-        return { code: 0, message: "" };
       } catch (e) {
         const error = ConnectError.from(e);
         return { code: error.code, message: error.rawMessage };

@@ -13,6 +13,8 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { ChatService } from "./gen/chat_pb.ts";
 import { chatReplies } from "./lib/chat-replies.ts";
 import { runCli } from "./lib/cli.ts";
+import { addHealthService } from "./lib/connect-health-service.ts";
+import { createHealthStatus, ServingStatus } from "./lib/health-status.ts";
 import { listenError } from "./lib/listen-error.ts";
 import { readServerSettings } from "./lib/server-flags.ts";
 import { createServerLog } from "./lib/server-log.ts";
@@ -21,11 +23,12 @@ import { codeName } from "./lib/status-code.ts";
 const peerKey = createContextKey("unknown", { description: "remote address of the caller" });
 
 runCli("server", async () => {
-  const { host, port, count, graceMs, quiet, replies } = readServerSettings(
+  const { host, port, count, graceMs, quiet, readMaxBytes, maxStreams, replies } = readServerSettings(
     "server",
     "the Chat service on connect-node (gRPC, gRPC-Web and Connect over h2c)",
   );
   const log = createServerLog({ quiet });
+  const health = createHealthStatus({ services: [ChatService.typeName] });
 
   // Aborting this ends every running handler; clients read its reason as
   // their status (connect-es router option shutdownSignal).
@@ -34,7 +37,7 @@ runCli("server", async () => {
   let active = 0;
 
   const routes = (router: ConnectRouter) =>
-    router.service(ChatService, {
+    addHealthService(router, health).service(ChatService, {
       async *chat(request, ctx) {
         const id = nextId++;
         active++;
@@ -60,9 +63,13 @@ runCli("server", async () => {
     });
 
   const server = http2.createServer(
+    // Concurrent streams per connection: Node's default is 2^32-1 (see lib/server-flags.ts).
+    { settings: { maxConcurrentStreams: maxStreams } },
     connectNodeAdapter({
       routes,
       shutdownSignal: shutdown.signal,
+      // A bigger request ends its call resource_exhausted before it is buffered whole.
+      readMaxBytes,
       // The handler context has no peer address; carry it in through a context value.
       contextValues: (req) =>
         createContextValues().set(peerKey, `${req.socket.remoteAddress}:${req.socket.remotePort}`),
@@ -104,6 +111,10 @@ runCli("server", async () => {
       return;
     }
     draining = true;
+    // health-checking.md: NOT_SERVING from the moment the drain starts. Watches get it, then
+    // end (unavailable), so that they do not hold the drain up as streams in flight.
+    health.setAll(ServingStatus.NOT_SERVING);
+    health.endWatches(new ConnectError("server shutting down", Code.Unavailable));
     log.shutdown(
       `${signal}: refusing new connections, GOAWAY to ${sessions.size} session(s), ` +
         `${active} stream(s) in flight, grace ${graceMs} ms`,

@@ -96,9 +96,9 @@ export interface Expectation {
 /**
  * Families of cases, for --cases and for the report's tables: signals to the
  * server process, network faults (fault proxy), a stalled handler, and
- * HTTP/2-level faults (fault peer).
+ * HTTP/2-level faults (fault peer), and what a health Watch stream reports.
  */
-export const caseGroups = ["process", "network", "handler", "http2"] as const;
+export const caseGroups = ["process", "network", "handler", "http2", "health"] as const;
 export type CaseGroup = (typeof caseGroups)[number];
 
 export interface LabCase {
@@ -120,6 +120,8 @@ export interface LabCase {
   clientArgs?: (settings: LabSettings) => string[];
   /** What is done; none for a plain run. */
   fault?: FaultStep[];
+  /** The report lists what the client received in each cell (the health statuses). Default: false. */
+  showMessages?: boolean;
   /** What the time in a cell measures, where it is not "from the fault to the client's result". */
   timing?: string;
   expect: Expectation;
@@ -137,6 +139,9 @@ const suspend: FaultStep[] = [{ kind: "signal", target: "server", signal: "SIGST
 const blackhole: FaultStep[] = [{ kind: "proxy", mode: "blackhole" }];
 const stall: FaultStep[] = [{ kind: "stall" }];
 const stallArgs = () => ["--stall-after", "1"];
+const watchHealthArgs = () => ["--watch-health"];
+const healthWatchRule =
+  "health-checking.md: Watch sends the status, then each change; a server that stops serving says NOT_SERVING";
 
 const connectionFailure =
   "PROTOCOL-HTTP2.md, Connection failure: a detectable connection failure closes all calls with UNAVAILABLE";
@@ -395,6 +400,41 @@ export const labCases: readonly LabCase[] = [
     fault: stall,
     timing: "from message 1 to the client's result",
     expect: { rule: ["deadline_exceeded"], cite: idleTimeoutRule },
+  },
+  {
+    id: "health-watch+shutdown-graceful",
+    group: "health",
+    summary:
+      "a grpc.health.v1 Watch stream instead of Chat; SIGTERM to the server once it reported SERVING, grace as in shutdown-graceful",
+    serverArgs: (s) => ["--grace-ms", String(s.intervalMs * (s.count + 1))],
+    clientArgs: watchHealthArgs,
+    fault: [{ kind: "signal", target: "server", signal: "SIGTERM" }],
+    showMessages: true,
+    expect: {
+      rule: ["unavailable"],
+      cite: `${healthWatchRule}; our servers send NOT_SERVING when the drain starts, then end the Watch UNAVAILABLE so it does not hold the drain up`,
+    },
+  },
+  {
+    id: "health-watch+suspend",
+    group: "health",
+    summary: "a health Watch stream; SIGSTOP to the server once it reported SERVING, no remedy",
+    clientArgs: watchHealthArgs,
+    fault: suspend,
+    showMessages: true,
+    expect: {
+      rule: ["hang"],
+      cite: `${healthWatchRule}; a suspended server sends no change, so the watcher keeps believing SERVING (${silentPeer})`,
+    },
+  },
+  {
+    id: "health-watch+suspend+keepalive",
+    group: "health",
+    summary: "a health Watch stream; SIGSTOP to the server, client HTTP/2 keepalive on",
+    clientArgs: (s) => [...watchHealthArgs(), ...keepaliveArgs(s)],
+    fault: suspend,
+    showMessages: true,
+    expect: { rule: ["unavailable"], cite: keepaliveRule },
   },
   peerFault("rst-stream:0", "RST_STREAM(NO_ERROR), no trailers", {
     rule: ["internal"],

@@ -57,6 +57,7 @@ export const groupTitles: Record<CaseGroup, string> = {
   network: "Network faults, through the fault proxy",
   handler: "A stalled handler in a live server",
   http2: "HTTP/2 faults, from the fault peer",
+  health: "What a grpc.health.v1 Watch stream reports",
 };
 
 /** The cells split by their case's group, in catalogue order; groups with no cells left out. */
@@ -100,6 +101,10 @@ export function caseNotes(cells: readonly CellResult[], catalogue: readonly LabC
       if (disagree.has(cell)) notes.push("disagrees with the other stacks");
       // Ports differ per run; the same message with another port is the same message.
       const messages = [...new Set(cell.runs.map((r) => r.message.replace(/:\d{2,5}\b/g, ":PORT")).filter(Boolean))];
+      if (labCase?.showMessages) {
+        const seen = [...new Set(cell.runs.map((r) => [...r.messages, r.code].join(" → ")))];
+        notes.push(`received ${seen.join("; or ")}`);
+      }
       if (notes.length > 0 || messages.length > 0) {
         const said = messages.length > 0 ? ` Message: ${messages.map((m) => `"${m.slice(0, 120)}"`).join(", ")}.` : "";
         out.push(`- ${cellName(cell)}: ${s.outcome}.${notes.length > 0 ? ` ${notes.join("; ")}.` : ""}${said}`);

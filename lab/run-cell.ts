@@ -17,7 +17,7 @@ export interface RunCellOptions {
 const startTimeoutMs = 10_000;
 /** Niceness while a cell's processes start (see ChildOptions.nice). */
 const startNice = 10;
-const messageLine = /^\[\s*\d+ ms\] message \d+:/;
+const messageLine = /^\[\s*\d+ ms\] message \d+: ("(?:[^"\\]|\\.)*")/;
 const listeningLine = /^listening on .*:(\d+) /;
 const peerFaultLine = /^fault: .* at (\d+(?:\.\d+)?)$/;
 
@@ -138,7 +138,9 @@ export async function runCell(options: RunCellOptions): Promise<RunRecord> {
     }
 
     const exit = await Promise.race([client.exited, sleep(watchdogAt - performance.now())]);
-    const messagesMs = client.lines.filter((l) => messageLine.test(l.text)).map((l) => Math.round(l.at - start));
+    const messageLines = client.lines.filter((l) => messageLine.test(l.text));
+    const messagesMs = messageLines.map((l) => Math.round(l.at - start));
+    const messages = messageLines.map((l) => JSON.parse(messageLine.exec(l.text)?.[1] ?? '""') as string);
     if (!exit) {
       const firedAt = performance.now();
       const forced = await client.stop();
@@ -146,6 +148,7 @@ export async function runCell(options: RunCellOptions): Promise<RunRecord> {
         code: "hang",
         message: "",
         received: messagesMs.length,
+        messages,
         detectMs: null,
         hung: true,
         exitMs: Math.round(forced.at - from),
@@ -173,6 +176,7 @@ export async function runCell(options: RunCellOptions): Promise<RunRecord> {
         ? `first call: ${earlier.code} "${earlier.message}"; second call: ${result.message || "ok"}`
         : result.message,
       received: result.received,
+      messages,
       // Timed by the client's own clock (same machine, same epoch), not by when its line got here:
       // on a busy machine reading the line can lag by tens of ms. After a restart: the second
       // call's time to its first message, i.e. how fast the client recovered.

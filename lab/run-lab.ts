@@ -66,6 +66,7 @@ export async function runLab(plan: LabPlan, options: RunLabOptions = {}): Promis
         code: "lab-error",
         message: e instanceof Error ? e.message : String(e),
         received: 0,
+        messages: [],
         detectMs: null,
         hung: false,
         exitMs: null,

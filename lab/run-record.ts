@@ -6,6 +6,8 @@ export interface RunRecord {
   message: string;
   /** Messages the client received. */
   received: number;
+  /** Their texts, in order (health cases: the statuses, "SERVING", "NOT_SERVING"). */
+  messages: string[];
   /**
    * Ms from the fault (its last step; the start of the call when there is
    * none) to the client's result, by the client's clock; after a restart,

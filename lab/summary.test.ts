@@ -9,6 +9,7 @@ const run = (code: string, detectMs: number | null = 30): RunRecord => ({
   code,
   message: "",
   received: 1,
+  messages: ["hello alice #1"],
   detectMs,
   hung: code === "hang",
   exitMs: detectMs,

@@ -1,4 +1,4 @@
-import { choiceFlag, type FlagSpecs, type Flags, intFlag, optionalIntFlag, stringFlag } from "./cli.ts";
+import { choiceFlag, type FlagSpecs, type Flags, intFlag, optionalIntFlag, stringFlag, UsageError } from "./cli.ts";
 
 export const protocols = ["grpc", "connect", "grpc-web"] as const;
 export type Protocol = (typeof protocols)[number];
@@ -22,12 +22,31 @@ export const clientFlags: FlagSpecs = {
     help: "abort the stream (deadline_exceeded) when no message came for this long",
     default: "none",
   },
+  health: {
+    type: "boolean",
+    help: "instead of Chat, ask grpc.health.v1.Health/Check once; exit 0 only if SERVING",
+  },
+  "watch-health": {
+    type: "boolean",
+    help: "instead of Chat, call grpc.health.v1.Health/Watch and print each status until the stream ends",
+  },
+  "health-service": {
+    type: "string",
+    help: "service to ask --health or --watch-health about",
+    default: '"" (the whole server)',
+  },
   calls: { type: "string", help: "calls to make one after another on the same connection", default: "1" },
   "call-gap-ms": { type: "string", help: "pause between two calls", default: "0" },
   json: { type: "boolean", help: "print the result as one JSON object on the last stdout line" },
 };
 
+/** What a client calls: the Chat stream, or the health service once (Check) or as a stream (Watch). */
+export type ClientMethod = "chat" | "health-check" | "health-watch";
+
 export interface ClientSettings {
+  method: ClientMethod;
+  /** The service --health and --watch-health ask about; "" is the whole server. */
+  healthService: string;
   host: string;
   port: number;
   protocol: Protocol;
@@ -44,7 +63,10 @@ export interface ClientSettings {
 
 /** Reads and checks the client flags; throws a UsageError naming a bad one. */
 export function readClientSettings(flags: Flags, allowed: readonly Protocol[] = protocols): ClientSettings {
+  if (flags.health && flags["watch-health"]) throw new UsageError("--health and --watch-health: choose one");
   return {
+    method: flags.health ? "health-check" : flags["watch-health"] ? "health-watch" : "chat",
+    healthService: stringFlag(flags, "health-service", ""),
     host: stringFlag(flags, "host", "127.0.0.1"),
     port: intFlag(flags, "port", { default: 50051, min: 1, max: 65535 }),
     protocol: choiceFlag(flags, "protocol", allowed, "grpc"),

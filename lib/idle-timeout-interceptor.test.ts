@@ -7,8 +7,8 @@ import * as grpc from "@grpc/grpc-js";
 import { ChatRequestSchema, ChatService } from "../gen/chat_pb.ts";
 import { buildEntries, type Entry } from "../lab/build.ts";
 import { type Child, spawnChild, stopAllChildren } from "../lab/child-process.ts";
-import { chatMethodPath, chatServiceDefinition } from "./grpc-js-chat.ts";
 import { createGrpcJsIdleTimeoutInterceptor } from "./grpc-js-idle-timeout.ts";
+import { chatServiceDefinition } from "./grpc-js-service.ts";
 import { createIdleTimeoutInterceptor } from "./idle-timeout-interceptor.ts";
 
 before(buildEntries);
@@ -75,7 +75,7 @@ describe("createGrpcJsIdleTimeoutInterceptor (grpc-js)", { concurrency: true }, 
       });
       const received: number[] = [];
       const call = client.makeServerStreamRequest(
-        chatMethodPath,
+        chatServiceDefinition.chat.path,
         chatServiceDefinition.chat.requestSerialize,
         chatServiceDefinition.chat.responseDeserialize,
         create(ChatRequestSchema, { name: "idle" }),

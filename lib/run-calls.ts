@@ -6,6 +6,8 @@ import { authority, type ClientSettings } from "./client-flags.ts";
 export interface CallEnd {
   code: number;
   message: string;
+  /** The call ended ok, but what it answered is a failure (Check: not SERVING): exit 1. */
+  unhealthy?: boolean;
 }
 
 export interface RunCallsOptions {
@@ -31,6 +33,7 @@ export async function runCalls(options: RunCallsOptions): Promise<never> {
   const interrupt = new AbortController();
   process.once("SIGINT", () => interrupt.abort());
   const results: CallResult[] = [];
+  let lastEnd: CallEnd | undefined;
   for (let index = 1; index <= settings.calls; index++) {
     if (index > 1 && settings.callGapMs > 0)
       await sleep(settings.callGapMs, undefined, { signal: interrupt.signal }).catch(() => {});
@@ -42,6 +45,7 @@ export async function runCalls(options: RunCallsOptions): Promise<never> {
       callNumber: settings.calls > 1 ? { index, of: settings.calls } : undefined,
     });
     const end = await options.call(reporter, interrupt.signal);
+    lastEnd = end;
     results.push(reporter.finish(end.code, end.message));
   }
   const last = results[results.length - 1];
@@ -50,5 +54,5 @@ export async function runCalls(options: RunCallsOptions): Promise<never> {
     process.stdout.write(`${JSON.stringify(record)}\n`);
   }
   // Exit explicitly: an HTTP/2 session or channel may still hold the event loop.
-  process.exit(last.code === "ok" ? 0 : 1);
+  process.exit(last.code === "ok" && !lastEnd?.unhealthy ? 0 : 1);
 }

@@ -1,6 +1,21 @@
 import type { ChatRepliesOptions } from "./chat-replies.ts";
 import { type FlagSpecs, intFlag, optionalIntFlag, parseFlags, stringFlag } from "./cli.ts";
 
+/**
+ * connect-node accepts messages up to 4 GiB unless told otherwise; gRPC
+ * implementations refuse more than 4 MiB by default (grpc-js
+ * grpc.max_receive_message_length), and so do we: one request must not be
+ * able to take a server's memory.
+ */
+export const defaultReadMaxBytes = 4 * 1024 * 1024;
+
+/**
+ * Node's HTTP/2 server allows 2^32-1 concurrent streams per connection, so
+ * one client could hold every handler. RFC 9113 section 6.5.2 recommends a
+ * limit of no less than 100; clients queue streams beyond it.
+ */
+export const defaultMaxStreams = 100;
+
 /** The flags both Chat servers take, so they can be swapped for one another. */
 export const serverFlags: FlagSpecs = {
   host: { type: "string", help: "address to listen on", default: "127.0.0.1" },
@@ -17,6 +32,16 @@ export const serverFlags: FlagSpecs = {
     help: "stop sending after this many messages and stay silent (a stalled handler in a live process)",
     default: "never",
   },
+  "read-max-bytes": {
+    type: "string",
+    help: "largest request message accepted; a bigger one ends its call resource_exhausted",
+    default: `${defaultReadMaxBytes} (4 MiB, gRPC's default)`,
+  },
+  "max-streams": {
+    type: "string",
+    help: "concurrent streams per connection (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS)",
+    default: `${defaultMaxStreams}`,
+  },
   quiet: { type: "boolean", help: "do not print a line per message sent" },
 };
 
@@ -27,6 +52,10 @@ export interface ServerSettings {
   intervalMs: number;
   graceMs: number;
   quiet: boolean;
+  /** Largest request message accepted, in bytes. */
+  readMaxBytes: number;
+  /** Concurrent streams allowed per connection. */
+  maxStreams: number;
   /** What each Chat stream sends. */
   replies: ChatRepliesOptions;
 }
@@ -43,6 +72,8 @@ export function readServerSettings(program: string, summary: string): ServerSett
     intervalMs,
     graceMs: intFlag(flags, "grace-ms", { default: 5000 }),
     quiet: flags.quiet === true,
+    readMaxBytes: intFlag(flags, "read-max-bytes", { default: defaultReadMaxBytes, min: 1, max: 2 ** 31 - 1 }),
+    maxStreams: intFlag(flags, "max-streams", { default: defaultMaxStreams, min: 1, max: 2 ** 31 - 1 }),
     replies: { count, intervalMs, stallAfter: optionalIntFlag(flags, "stall-after", { min: 0 }) },
   };
 }

@@ -15,6 +15,22 @@ export interface ServerLog {
   shutdown(phase: string): void;
 }
 
+/**
+ * What a listening address exposes the server to, or undefined when only
+ * this machine can reach it. The servers bind 127.0.0.1 by default; a user
+ * who widens that should be told, once, on stderr.
+ */
+export function exposureWarning(host: string): string | undefined {
+  const bare = host.replace(/^\[|\]$/g, "");
+  if (bare === "0.0.0.0" || bare === "::" || bare === "0:0:0:0:0:0:0:0") {
+    return `warning: listening on all interfaces (${host}): any machine that can reach this one can call the server; --host 127.0.0.1 keeps it local`;
+  }
+  const loopback = bare === "localhost" || bare === "::1" || /^127\./.test(bare) || /^::ffff:127\./i.test(bare);
+  return loopback
+    ? undefined
+    : `warning: listening on ${host}, not a loopback address: other machines may call the server; --host 127.0.0.1 keeps it local`;
+}
+
 export interface ServerLogOptions {
   /** Drop the per-message lines (for throughput runs). Default: false. */
   quiet?: boolean;
@@ -26,6 +42,8 @@ export function createServerLog(options: ServerLogOptions = {}): ServerLog {
   return {
     listening(host, port, implementation) {
       const shown = host.includes(":") ? `[${host}]` : host;
+      const warning = exposureWarning(host);
+      if (warning) process.stderr.write(`${warning}\n`);
       out(`listening on ${shown}:${port} (pid ${process.pid}, ${implementation})`);
     },
     streamStarted(id, peer, protocol) {

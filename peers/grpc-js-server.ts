@@ -10,10 +10,12 @@
  */
 import { once } from "node:events";
 import * as grpc from "@grpc/grpc-js";
-import type { ChatRequest, ChatResponse } from "../gen/chat_pb.ts";
+import { type ChatRequest, type ChatResponse, ChatService } from "../gen/chat_pb.ts";
 import { chatReplies } from "../lib/chat-replies.ts";
 import { runCli, UsageError } from "../lib/cli.ts";
-import { chatServiceDefinition } from "../lib/grpc-js-chat.ts";
+import { addGrpcJsHealthService } from "../lib/grpc-js-health-service.ts";
+import { chatServiceDefinition } from "../lib/grpc-js-service.ts";
+import { createHealthStatus, ServingStatus } from "../lib/health-status.ts";
 import { readServerSettings } from "../lib/server-flags.ts";
 import { createServerLog } from "../lib/server-log.ts";
 import { codeName } from "../lib/status-code.ts";
@@ -27,7 +29,7 @@ const shuttingDown = { code: grpc.status.UNAVAILABLE, details: "server shutting 
 if (!process.env.GRPC_VERBOSITY) grpc.setLogVerbosity(grpc.logVerbosity.NONE);
 
 runCli("grpc-js-server", async () => {
-  const { host, port, count, graceMs, quiet, replies } = readServerSettings(
+  const { host, port, count, graceMs, quiet, readMaxBytes, maxStreams, replies } = readServerSettings(
     "grpc-js-server",
     "the Chat service on grpc-js (gRPC over h2c)",
   );
@@ -67,8 +69,14 @@ runCli("grpc-js-server", async () => {
     }
   }
 
-  const server = new grpc.Server();
+  const health = createHealthStatus({ services: [ChatService.typeName] });
+  const server = new grpc.Server({
+    // The same limits as server.ts (see lib/server-flags.ts).
+    "grpc.max_receive_message_length": readMaxBytes,
+    "grpc.max_concurrent_streams": maxStreams,
+  });
   server.addService(chatServiceDefinition, { chat });
+  addGrpcJsHealthService(server, health);
   const target = `${host.includes(":") ? `[${host}]` : host}:${port}`;
   const boundPort = await new Promise<number>((resolve, reject) => {
     server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (error, bound) => {
@@ -99,6 +107,9 @@ runCli("grpc-js-server", async () => {
       return;
     }
     draining = true;
+    // As server.ts: NOT_SERVING from the start of the drain, then watches end.
+    health.setAll(ServingStatus.NOT_SERVING);
+    health.endWatches(shuttingDown);
     log.shutdown(`${signal}: tryShutdown (GOAWAY), ${active.size} stream(s) in flight, grace ${graceMs} ms`);
     server.tryShutdown(() => {
       log.shutdown("done");
