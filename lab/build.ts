@@ -13,6 +13,7 @@ export const entries = [
   "peers/grpc-js-server",
   "peers/grpc-js-client",
   "peers/fault-peer",
+  "lab/supervisor",
 ] as const;
 export type Entry = (typeof entries)[number];
 

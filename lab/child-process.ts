@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import type { Socket } from "node:net";
 import { setPriority } from "node:os";
 import { createInterface } from "node:readline";
 import { bundlePath, type Entry } from "./build.ts";
@@ -62,6 +63,30 @@ const running = new Set<Child>();
 /** Set once the lab is ending: a run still under way must not start a process nobody will stop. */
 let closed = false;
 
+/** The supervisor (lab/supervisor.ts), started with the first child. */
+let supervisor: ChildProcess | undefined;
+
+/**
+ * Tells the supervisor about a child (`+PID`) or its end (`-PID`). The
+ * supervisor ends every child still listed when this process is gone, even
+ * by SIGKILL, where no "exit" handler of ours runs (issue 6: no process may
+ * outlive the lab by more than 5 s, stopped ones included).
+ */
+function supervise(line: string): void {
+  if (!supervisor) {
+    supervisor = spawn(process.execPath, [bundlePath("lab/supervisor")], {
+      stdio: ["pipe", "ignore", "inherit"],
+      env: childEnv,
+    });
+    supervisor.on("error", () => {});
+    supervisor.stdin?.on("error", () => {});
+    // It must not keep this process alive: it ends when we do, by seeing its stdin close.
+    supervisor.unref();
+    (supervisor.stdin as Socket | null)?.unref();
+  }
+  supervisor.stdin?.write(`${line}\n`);
+}
+
 /**
  * Starts one of the project's programs as a real process of its own: the
  * pid we get is the pid we signal (no tsx wrapper process in between).
@@ -98,6 +123,7 @@ export function spawnChild(options: ChildOptions): Child {
     proc.on("close", () => {
       void stdoutDone.then(() => {
         running.delete(child);
+        supervise(`-${child.pid}`);
         exit ??= { code: proc.exitCode, signal: proc.signalCode, at: performance.now() };
         resolve(exit);
       });
@@ -167,6 +193,7 @@ export function spawnChild(options: ChildOptions): Child {
   if (proc.pid === undefined) {
     throw new Error(`could not start ${options.entry}`);
   }
+  supervise(`+${child.pid}`);
   if (options.nice) child.setNiceness(options.nice);
   running.add(child);
   return child;

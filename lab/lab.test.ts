@@ -93,60 +93,78 @@ describe("npm run lab -- --quick", { concurrency: true }, () => {
   });
 
   test("Ctrl-C in the middle of a run leaves no process the lab started, suspended ones included", async () => {
-    const lab = startLab([
-      "--quick",
-      "--cases",
-      "suspend",
-      "--repeat",
-      "4",
-      "--out",
-      path.join(scratch, "interrupted"),
-    ]);
-    const pid = lab.pid ?? -1;
-    const seen = new Set<number>();
-    let stderr = "";
-    lab.stderr?.setEncoding("utf8").on("data", (s: string) => {
-      stderr += s;
-    });
-    const closed = new Promise<number | null>((resolve) => lab.on("close", resolve));
-    try {
-      // Collect every descendant until some of the servers are suspended, then interrupt.
-      let stopped = 0;
-      for (let tries = 0; tries < 800 && stopped < 2; tries++) {
-        await new Promise((resolve) => setTimeout(resolve, 25));
-        for (const child of descendants(pid)) seen.add(child);
-        stopped = [...seen].filter((p) => processState(p) === "T").length;
-      }
-      assert.ok(stopped >= 2, `saw ${stopped} suspended servers among ${seen.size} processes`);
-      lab.kill("SIGINT");
-      assert.equal(await closed, 130, stderr);
-      assert.match(stderr, /SIGINT: ending \d+ process\(es\)/);
-      // A helper that ends by itself once the lab is gone (tsx's esbuild service sees its stdin
-      // close) may take a moment; a process left behind never goes (a stopped one least of all).
-      let left = [...seen];
-      for (let i = 0; i < 60 && left.length > 0; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-        left = left.filter((p) => processState(p) !== undefined);
-      }
-      assert.deepEqual(left, [], `processes left behind: ${left.map((p) => `${p} ${commandLine(p)}`).join(", ")}`);
-    } finally {
-      // Whatever failed above, the lab and everything it started end with the test.
-      if (lab.exitCode === null && lab.signalCode === null) {
-        lab.kill("SIGINT");
-        await closed;
-      }
-      for (const p of seen) {
-        if (processState(p) === undefined) continue;
-        try {
-          process.kill(p, "SIGCONT");
-          process.kill(p, "SIGKILL");
-        } catch {
-          // Gone meanwhile.
-        }
-      }
-    }
+    const { status, stderr, left } = await interruptWithSuspendedServers("SIGINT", "interrupted");
+    assert.equal(status, 130, stderr);
+    assert.match(stderr, /SIGINT: ending \d+ process\(es\)/);
+    assert.deepEqual(left, [], `processes left behind: ${left.join(", ")}`);
+  });
+
+  test("SIGKILL to the lab: within 5 s no process it started is left, suspended ones included", async () => {
+    // No handler of the lab runs: the supervisor (lab/supervisor.ts) sees its stdin close and ends the rest.
+    const { status, left } = await interruptWithSuspendedServers("SIGKILL", "killed");
+    assert.equal(status, null);
+    assert.deepEqual(left, [], `processes left behind 5 s after the lab died: ${left.join(", ")}`);
   });
 });
+
+/**
+ * Starts the lab on the suspend case, waits until at least two of its servers
+ * are stopped (SIGSTOP), sends `signal` to the lab, and after up to 5 s lists
+ * the processes it started that are still there (zombies count as gone:
+ * they hold nothing but a pid until their new parent reaps them).
+ */
+async function interruptWithSuspendedServers(
+  signal: NodeJS.Signals,
+  out: string,
+): Promise<{ status: number | null; stderr: string; left: string[] }> {
+  const lab = startLab(["--quick", "--cases", "suspend", "--repeat", "4", "--out", path.join(scratch, out)]);
+  const pid = lab.pid ?? -1;
+  const seen = new Set<number>();
+  let stderr = "";
+  lab.stderr?.setEncoding("utf8").on("data", (s: string) => {
+    stderr += s;
+  });
+  const closed = new Promise<number | null>((resolve) => lab.on("close", resolve));
+  const alive = (p: number) => {
+    const state = processState(p);
+    return state !== undefined && state !== "Z";
+  };
+  try {
+    // Collect every descendant until some of the servers are suspended, then interrupt.
+    let stopped = 0;
+    for (let tries = 0; tries < 800 && stopped < 2; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+      for (const child of descendants(pid)) seen.add(child);
+      stopped = [...seen].filter((p) => processState(p) === "T").length;
+    }
+    assert.ok(stopped >= 2, `saw ${stopped} suspended servers among ${seen.size} processes`);
+    lab.kill(signal);
+    const status = await closed;
+    // A helper that ends by itself once the lab is gone (tsx's esbuild service sees its stdin
+    // close, our supervisor ends the rest) may take a moment; 5 s is the bound we promise.
+    let left = [...seen];
+    for (let i = 0; i < 100 && left.length > 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      left = left.filter(alive);
+    }
+    return { status, stderr, left: left.map((p) => `${p} ${processState(p)} ${commandLine(p)}`) };
+  } finally {
+    // Whatever failed above, the lab and everything it started end with the test.
+    if (lab.exitCode === null && lab.signalCode === null) {
+      lab.kill("SIGKILL");
+      await closed;
+    }
+    for (const p of seen) {
+      if (!alive(p)) continue;
+      try {
+        process.kill(p, "SIGCONT");
+        process.kill(p, "SIGKILL");
+      } catch {
+        // Gone meanwhile.
+      }
+    }
+  }
+}
 
 /** The state letter of a process (R, S, T, Z, ...), or undefined when it is gone. */
 function processState(pid: number): string | undefined {
