@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { buildEntries, type Entry } from "./lab/build.ts";
 import { type LabCase, type LabSettings, labCases } from "./lab/cases.ts";
-import { spawnChild, stopAllChildren } from "./lab/child-process.ts";
+import { spawnChild, startServer, stopAllChildren } from "./lab/child-process.ts";
 import { freePort } from "./lab/free-port.ts";
 import { runCell } from "./lab/run-cell.ts";
 import { stackPairs } from "./lab/stacks.ts";
@@ -93,9 +93,8 @@ describe("servers stop working for a client that left", { concurrency: true }, (
   for (const entry of ["server", "peers/grpc-js-server"] as const) {
     test(`${entry}: the handler ends at once when the client is interrupted`, async () => {
       // 5 s between messages: a handler that kept sleeping would log nothing for 5 s.
-      const server = spawnChild({ entry, args: ["--port", "0", "--interval-ms", "5000"] });
+      const { server, port } = await startServer({ entry, args: ["--interval-ms", "5000"] });
       try {
-        const port = /:(\d+) /.exec((await server.waitForLine(/^listening on /, 10_000)).text)?.[1];
         const client = spawnChild({ entry: "client", args: ["--port", String(port)] });
         await client.waitForLine(/message 1:/, 10_000);
         client.signal("SIGINT");

@@ -223,3 +223,19 @@ export function killAllChildrenNow(): void {
 export function runningChildren(): number {
   return running.size;
 }
+
+/** The line a server prints once it accepts connections, with its port. */
+export const listeningLine = /^listening on .*:(\d+) /;
+
+/**
+ * Starts a Chat server (or the fault peer) on `--port 0` unless `args` name
+ * a port, and waits for its `listening on` line: the server and its port.
+ */
+export async function startServer(
+  options: ChildOptions & { timeoutMs?: number },
+): Promise<{ server: Child; port: number }> {
+  const args = options.args.includes("--port") ? options.args : ["--port", "0", ...options.args];
+  const server = spawnChild({ ...options, args });
+  const line = await server.waitForLine(listeningLine, options.timeoutMs ?? 10_000);
+  return { server, port: Number(listeningLine.exec(line.text)?.[1]) };
+}

@@ -1,6 +1,6 @@
 import type { CallResult } from "../lib/call-report.ts";
 import type { FaultStep, LabCase, LabSettings } from "./cases.ts";
-import { type Child, spawnChild } from "./child-process.ts";
+import { type Child, listeningLine, spawnChild } from "./child-process.ts";
 import { createFaultProxy, type FaultProxy } from "./fault-proxy.ts";
 import { freePort } from "./free-port.ts";
 import type { RunRecord } from "./run-record.ts";
@@ -18,7 +18,6 @@ const startTimeoutMs = 10_000;
 /** Niceness while a cell's processes start (see ChildOptions.nice). */
 const startNice = 10;
 const messageLine = /^\[\s*\d+ ms\] message \d+: ("(?:[^"\\]|\\.)*")/;
-const listeningLine = /^listening on .*:(\d+) /;
 const peerFaultLine = /^fault: .* at (\d+(?:\.\d+)?)$/;
 
 /** The client's JSON line; with --calls, the last call's, earlier ones in previousCalls. */

@@ -6,7 +6,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import * as grpc from "@grpc/grpc-js";
 import { ChatRequestSchema, ChatService } from "../gen/chat_pb.ts";
 import { buildEntries, type Entry } from "../lab/build.ts";
-import { type Child, spawnChild, stopAllChildren } from "../lab/child-process.ts";
+import { type Child, startServer, stopAllChildren } from "../lab/child-process.ts";
 import { createGrpcJsIdleTimeoutInterceptor } from "./grpc-js-idle-timeout.ts";
 import { chatServiceDefinition } from "./grpc-js-service.ts";
 import { createIdleTimeoutInterceptor } from "./idle-timeout-interceptor.ts";
@@ -15,13 +15,8 @@ before(buildEntries);
 after(() => stopAllChildren());
 
 /** A real server process: 3 messages 100 ms apart, or silent after message 1. */
-async function startServer(entry: Entry, stalled: boolean): Promise<{ server: Child; port: number }> {
-  const server = spawnChild({
-    entry,
-    args: ["--port", "0", "--interval-ms", "100", ...(stalled ? ["--stall-after", "1"] : [])],
-  });
-  const line = await server.waitForLine(/^listening on /, 10_000);
-  return { server, port: Number(/:(\d+) /.exec(line.text)?.[1]) };
+function startChatServer(entry: Entry, stalled: boolean): Promise<{ server: Child; port: number }> {
+  return startServer({ entry, args: ["--interval-ms", "100", ...(stalled ? ["--stall-after", "1"] : [])] });
 }
 
 describe("createIdleTimeoutInterceptor (connect-node)", { concurrency: true }, () => {
@@ -42,7 +37,7 @@ describe("createIdleTimeoutInterceptor (connect-node)", { concurrency: true }, (
   };
 
   test("a stalled stream ends deadline_exceeded, and the server hears the call go", async () => {
-    const { server, port } = await startServer("server", true);
+    const { server, port } = await startChatServer("server", true);
     try {
       const r = await chat(port, 300);
       assert.equal(r.error?.code, Code.DeadlineExceeded);
@@ -56,7 +51,7 @@ describe("createIdleTimeoutInterceptor (connect-node)", { concurrency: true }, (
   });
 
   test("a healthy stream with pauses shorter than the timeout is left alone", async () => {
-    const { server, port } = await startServer("server", false);
+    const { server, port } = await startChatServer("server", false);
     try {
       const r = await chat(port, 300);
       assert.equal(r.error, undefined);
@@ -89,7 +84,7 @@ describe("createGrpcJsIdleTimeoutInterceptor (grpc-js)", { concurrency: true }, 
     });
 
   test("a stalled stream ends DEADLINE_EXCEEDED, and the server hears the call go", async () => {
-    const { server, port } = await startServer("peers/grpc-js-server", true);
+    const { server, port } = await startChatServer("peers/grpc-js-server", true);
     try {
       const r = await chat(port, 300);
       assert.equal(r.status.code, grpc.status.DEADLINE_EXCEEDED);
@@ -102,7 +97,7 @@ describe("createGrpcJsIdleTimeoutInterceptor (grpc-js)", { concurrency: true }, 
   });
 
   test("a healthy stream with pauses shorter than the timeout is left alone", async () => {
-    const { server, port } = await startServer("peers/grpc-js-server", false);
+    const { server, port } = await startChatServer("peers/grpc-js-server", false);
     try {
       const r = await chat(port, 300);
       assert.equal(r.status.code, grpc.status.OK);
