@@ -92,6 +92,7 @@ for (const stack of servers) {
       assert.equal(total, streams * count, "nothing lost: every message of every stream arrived");
       const exit = await exitAfter(server, signalledAt);
       assert.equal(exit.code, 0);
+      assert.equal(server.stderr(), "", "no warning, no stack trace");
       // The streams had ~3 x 300 ms left; the server leaves once they are done, not at the end of its grace.
       assert.ok(exit.ms < 5000, `exited ${exit.ms} ms after SIGTERM`);
       t.diagnostic(`${total} messages over ${streams} streams, all ok; server exited ${exit.ms} ms after SIGTERM`);
@@ -116,6 +117,7 @@ for (const stack of servers) {
         "each got message 1, none got all",
       );
       assert.ok(exit.ms <= graceMs + 1000, `exited ${exit.ms} ms after SIGTERM, budget ${graceMs} + 1000 ms`);
+      assert.equal(server.stderr(), "", "no warning, no stack trace");
       t.diagnostic(
         `${streams} streams ended unavailable; server exited ${exit.ms} ms after SIGTERM (grace ${graceMs} ms)`,
       );

@@ -21,6 +21,8 @@ export interface ChildOptions {
   entry: Entry;
   /** Its command-line flags. */
   args: string[];
+  /** Flags for node itself, before the program (e.g. --expose-gc). Default: none. */
+  nodeArgs?: string[];
   /**
    * Scheduling niceness to start it with (0 to 19). Default: 0. The lab
    * starts processes at low priority so that their start-up (~0.2 s of CPU
@@ -93,10 +95,14 @@ function supervise(line: string): void {
  */
 export function spawnChild(options: ChildOptions): Child {
   if (closed) throw new Error("not starting a process: every process is being ended");
-  const proc: ChildProcess = spawn(process.execPath, [bundlePath(options.entry), ...options.args], {
-    stdio: ["ignore", "pipe", "pipe"],
-    env: childEnv,
-  });
+  const proc: ChildProcess = spawn(
+    process.execPath,
+    [...(options.nodeArgs ?? []), bundlePath(options.entry), ...options.args],
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: childEnv,
+    },
+  );
   // A failed spawn shows up as pid undefined below; the event must not go unhandled.
   proc.on("error", () => {});
   const lines: Line[] = [];

@@ -16,6 +16,17 @@ export const defaultReadMaxBytes = 4 * 1024 * 1024;
  */
 export const defaultMaxStreams = 100;
 
+/**
+ * Server-side keepalive, on by default: without it a server never notices a
+ * client that vanished without a FIN (power loss, a network gone), and Node
+ * keeps connections ended by a client's protocol error open in CLOSE-WAIT
+ * (lib/session-keepalive.ts). grpc-js and grpc-go servers ping every 2 hours
+ * by default; a minute costs one PING frame per connection per minute.
+ */
+export const defaultPingIntervalMs = 60_000;
+/** As gRPC clients' default keepalive timeout. */
+export const defaultPingTimeoutMs = 20_000;
+
 /** The flags both Chat servers take, so they can be swapped for one another. */
 export const serverFlags: FlagSpecs = {
   host: { type: "string", help: "address to listen on", default: "127.0.0.1" },
@@ -42,6 +53,16 @@ export const serverFlags: FlagSpecs = {
     help: "concurrent streams per connection (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS)",
     default: `${defaultMaxStreams}`,
   },
+  "ping-interval-ms": {
+    type: "string",
+    help: "server-side HTTP/2 keepalive: PING each connection this often; 0 turns it off",
+    default: `${defaultPingIntervalMs}`,
+  },
+  "ping-timeout-ms": {
+    type: "string",
+    help: "server-side keepalive: close a connection whose PING is unanswered this long",
+    default: `${defaultPingTimeoutMs}`,
+  },
   quiet: { type: "boolean", help: "do not print a line per message sent" },
 };
 
@@ -56,6 +77,8 @@ export interface ServerSettings {
   readMaxBytes: number;
   /** Concurrent streams allowed per connection. */
   maxStreams: number;
+  /** Server-side keepalive: PING interval (0: off) and timeout, ms. */
+  keepalive: { intervalMs: number; timeoutMs: number };
   /** What each Chat stream sends. */
   replies: ChatRepliesOptions;
 }
@@ -74,6 +97,10 @@ export function readServerSettings(program: string, summary: string): ServerSett
     quiet: flags.quiet === true,
     readMaxBytes: intFlag(flags, "read-max-bytes", { default: defaultReadMaxBytes, min: 1, max: 2 ** 31 - 1 }),
     maxStreams: intFlag(flags, "max-streams", { default: defaultMaxStreams, min: 1, max: 2 ** 31 - 1 }),
+    keepalive: {
+      intervalMs: intFlag(flags, "ping-interval-ms", { default: defaultPingIntervalMs }),
+      timeoutMs: intFlag(flags, "ping-timeout-ms", { default: defaultPingTimeoutMs, min: 1 }),
+    },
     replies: { count, intervalMs, stallAfter: optionalIntFlag(flags, "stall-after", { min: 0 }) },
   };
 }

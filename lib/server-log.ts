@@ -13,6 +13,8 @@ export interface ServerLog {
   /** The client left (cancel, deadline, reset, connection lost). */
   clientGone(id: number, code: string, message?: string): void;
   shutdown(phase: string): void;
+  /** `memory: heap used N bytes, rss N bytes[, after gc]` (see lib/memory-report.ts). */
+  memory(heapUsed: number, rss: number, afterGc: boolean): void;
 }
 
 /**
@@ -60,6 +62,12 @@ export function createServerLog(options: ServerLogOptions = {}): ServerLog {
     },
     shutdown(phase) {
       out(`shutdown: ${phase}`);
+    },
+    memory(heapUsed, rss, afterGc) {
+      const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
+      out(
+        `memory: heap used ${heapUsed} bytes (${mib(heapUsed)}), rss ${rss} bytes (${mib(rss)})${afterGc ? ", after gc" : ""}`,
+      );
     },
   };
 }

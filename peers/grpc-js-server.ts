@@ -16,6 +16,7 @@ import { runCli, UsageError } from "../lib/cli.ts";
 import { addGrpcJsHealthService } from "../lib/grpc-js-health-service.ts";
 import { chatServiceDefinition } from "../lib/grpc-js-service.ts";
 import { createHealthStatus, ServingStatus } from "../lib/health-status.ts";
+import { reportMemoryOnSignal } from "../lib/memory-report.ts";
 import { readServerSettings } from "../lib/server-flags.ts";
 import { createServerLog } from "../lib/server-log.ts";
 import { codeName } from "../lib/status-code.ts";
@@ -29,11 +30,12 @@ const shuttingDown = { code: grpc.status.UNAVAILABLE, details: "server shutting 
 if (!process.env.GRPC_VERBOSITY) grpc.setLogVerbosity(grpc.logVerbosity.NONE);
 
 runCli("grpc-js-server", async () => {
-  const { host, port, count, graceMs, quiet, readMaxBytes, maxStreams, replies } = readServerSettings(
+  const { host, port, count, graceMs, quiet, readMaxBytes, maxStreams, keepalive, replies } = readServerSettings(
     "grpc-js-server",
     "the Chat service on grpc-js (gRPC over h2c)",
   );
   const log = createServerLog({ quiet });
+  reportMemoryOnSignal(log);
 
   let nextId = 1;
   /** Running calls, each with the controller that stops its handler. */
@@ -74,6 +76,9 @@ runCli("grpc-js-server", async () => {
     // The same limits as server.ts (see lib/server-flags.ts).
     "grpc.max_receive_message_length": readMaxBytes,
     "grpc.max_concurrent_streams": maxStreams,
+    // grpc-js takes a keepalive time of 2 hours or more as "off".
+    "grpc.keepalive_time_ms": keepalive.intervalMs > 0 ? keepalive.intervalMs : 2 ** 31 - 1,
+    "grpc.keepalive_timeout_ms": keepalive.timeoutMs,
   });
   server.addService(chatServiceDefinition, { chat });
   addGrpcJsHealthService(server, health);
