@@ -108,26 +108,85 @@ describe("servers stop working for a client that left", { concurrency: true }, (
   }
 });
 
-describe("bad command lines: one line on stderr, exit 2", { concurrency: true }, () => {
-  const cases: [Entry, string[], RegExp][] = [
-    ["server", ["--port", "70000"], /--port must be a whole number from 0 to 65535/],
-    ["server", ["--interval-ms", "-5"], /--interval-ms must be a whole number >= 0/],
-    ["server", ["--bogus"], /Unknown option '--bogus'/],
-    ["peers/grpc-js-server", ["--count", "many"], /--count must be a whole number/],
-    ["client", ["--protocol", "carrier-pigeon"], /--protocol must be one of grpc, connect, grpc-web/],
-    ["client", ["--timeout-ms", "soon"], /--timeout-ms must be a whole number/],
-    ["peers/grpc-js-client", ["--protocol", "connect"], /--protocol must be one of grpc/],
-    ["peers/grpc-js-client", ["stray"], /positional argument/],
+describe("bad command lines: one line on stderr naming the flag, exit 2", { concurrency: true }, () => {
+  const servers = ["server", "peers/grpc-js-server"] as const;
+  const clients = ["client", "peers/grpc-js-client"] as const;
+  /** One class of bad input each, tried on every program it applies to. */
+  const classes: { name: string; entries: readonly Entry[]; args: string[]; message: RegExp }[] = [
+    {
+      name: "an unknown flag",
+      entries: [...servers, ...clients, "peers/fault-peer"],
+      args: ["--bogus"],
+      message: /Unknown option '--bogus'/,
+    },
+    { name: "a stray word", entries: [...servers, ...clients], args: ["stray"], message: /positional argument/ },
+    {
+      name: "a protocol that does not exist",
+      entries: clients,
+      args: ["--protocol", "carrier-pigeon"],
+      message: /--protocol must be one of grpc/,
+    },
+    {
+      name: "a port out of range",
+      entries: [...servers, ...clients],
+      args: ["--port", "70000"],
+      message: /--port must be a whole number from [01] to 65535, got "70000"/,
+    },
+    {
+      name: "a port out of range",
+      entries: ["peers/fault-peer"],
+      args: ["--fault", "mute", "--port", "70000"],
+      message: /--port must be a whole number from 0 to 65535, got "70000"/,
+    },
+    {
+      name: "a negative timing",
+      entries: servers,
+      args: ["--interval-ms", "-5"],
+      message: /--interval-ms must be a whole number >= 0, got "-5"/,
+    },
+    {
+      name: "a negative timing",
+      entries: clients,
+      args: ["--timeout-ms", "-5"],
+      message: /--timeout-ms must be a whole number >= 1, got "-5"/,
+    },
+    {
+      name: "a timing that is not a number",
+      entries: [...servers, ...clients],
+      args: ["--ping-interval-ms", "soon"],
+      message: /--ping-interval-ms must be a whole number >= [01], got "soon"/,
+    },
+    {
+      name: "a limit of zero",
+      entries: servers,
+      args: ["--read-max-bytes", "0"],
+      message: /--read-max-bytes must be a whole number from 1 to/,
+    },
+    {
+      name: "a fault that does not exist",
+      entries: ["peers/fault-peer"],
+      args: ["--fault", "meteor"],
+      message: /--fault must be one of rst-stream:0, .*, got "meteor"/,
+    },
+    {
+      name: "two modes at once",
+      entries: clients,
+      args: ["--health", "--watch-health"],
+      message: /--health and --watch-health: choose one/,
+    },
   ];
-  for (const [entry, args, message] of cases) {
-    test(`${entry} ${args.join(" ")}`, async () => {
-      const child = spawnChild({ entry, args });
-      const exit = await child.exited;
-      assert.equal(exit.code, 2);
-      const stderr = child.stderr().trim();
-      assert.equal(stderr.split("\n").length, 1, stderr);
-      assert.match(stderr, message);
-    });
+  for (const { name, entries, args, message } of classes) {
+    for (const entry of entries) {
+      test(`${name}: ${entry} ${args.join(" ")}`, async () => {
+        const child = spawnChild({ entry, args });
+        const exit = await child.exited;
+        assert.equal(exit.code, 2);
+        const stderr = child.stderr().trim();
+        assert.equal(stderr.split("\n").length, 1, stderr);
+        assert.match(stderr, message);
+        assert.match(stderr, /^[a-z-]+: /, "the line starts with the program's name");
+      });
+    }
   }
   for (const entry of ["server", "peers/grpc-js-server"] as const) {
     test(`${entry}: a port in use`, async () => {

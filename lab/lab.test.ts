@@ -82,14 +82,26 @@ describe("npm run lab -- --quick", { concurrency: true }, () => {
     assert.match(r.stderr, /\| crash \| canceled \d+ ms \*/);
   });
 
-  test("bad lab flags: one line naming the flag, exit 2", async () => {
-    const r = await runLab(["--cases", "crash,meteor-strike"]);
-    assert.equal(r.status, 2);
-    assert.match(r.stderr.trim(), /^lab: --cases: unknown "meteor-strike"; choose from normal, /);
-    assert.equal(r.stderr.trim().split("\n").length, 1);
-    const w = await runLab(["--quick", "--watchdog-ms", "100"]);
-    assert.equal(w.status, 2);
-    assert.match(w.stderr, /--watchdog-ms must exceed the slowest remedy's bound/);
+  test("bad lab flags: one line naming the flag and what it accepts, exit 2", async () => {
+    const cases: [string[], RegExp][] = [
+      [
+        ["--cases", "crash,meteor-strike"],
+        /^lab: --cases: unknown "meteor-strike"; choose from normal, .*, or a group: process, /,
+      ],
+      [["--servers", "nginx"], /^lab: --servers: unknown "nginx"; choose from connect, grpc-js, fault-peer$/],
+      [["--clients", "curl/grpc"], /^lab: --clients: unknown "curl\/grpc"; choose from connect\/grpc, /],
+      [["--repeat", "-1"], /^lab: --repeat must be a whole number from 1 to 100, got "-1"$/],
+      [["--interval-ms", "soon"], /^lab: --interval-ms must be a whole number >= 1, got "soon"$/],
+      [["--keepalive", "fast"], /^lab: --keepalive must be INTERVAL\/TIMEOUT in ms/],
+      [["--quick", "--watchdog-ms", "100"], /--watchdog-ms must exceed the slowest remedy's bound/],
+      [["--meteor"], /^lab: Unknown option '--meteor'/],
+    ];
+    const results = await Promise.all(cases.map(([args]) => runLab(args)));
+    for (const [i, r] of results.entries()) {
+      assert.equal(r.status, 2, cases[i][0].join(" "));
+      assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+      assert.match(r.stderr.trim(), cases[i][1]);
+    }
   });
 
   test("Ctrl-C in the middle of a run leaves no process the lab started, suspended ones included", async () => {

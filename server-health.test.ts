@@ -1,0 +1,69 @@
+/**
+ * grpc.health.v1.Health on both servers, asked by both clients (--health,
+ * --watch-health): real processes, as a health checker would call them.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { buildEntries } from "./lab/build.ts";
+import { defaultSettings, labCases } from "./lab/cases.ts";
+import { type Child, spawnChild, startServer, stopAllChildren } from "./lab/child-process.ts";
+import { runCell } from "./lab/run-cell.ts";
+import { stackPairs } from "./lab/stacks.ts";
+
+before(buildEntries);
+after(() => stopAllChildren());
+
+/** Runs a client to its end: exit code and the lines it printed. */
+async function runClient(entry: string, args: string[]): Promise<{ code: number | null; out: string }> {
+  const child: Child = spawnChild({ entry: entry as Child["entry"], args });
+  const exit = await child.exited;
+  return { code: exit.code, out: child.lines.map((l) => l.text).join("\n") };
+}
+
+for (const { server, client } of stackPairs()) {
+  describe(`${client.id} asks the ${server.id} server`, { concurrency: true }, () => {
+    let serverChild: Child;
+    let port: number;
+    before(async () => {
+      ({ server: serverChild, port } = await startServer({ entry: server.entry, args: ["--quiet"] }));
+    });
+    after(() => serverChild.stop());
+    const args = (...more: string[]) => ["--port", String(port), "--protocol", client.protocol, ...more];
+
+    test("--health: SERVING, exit 0; for the Chat service too", async () => {
+      for (const service of [[], ["--health-service", "chat.v1.ChatService"]]) {
+        const r = await runClient(client.entry, args("--health", ...service));
+        assert.equal(r.code, 0, r.out);
+        assert.match(r.out, /message 1: "SERVING"/);
+      }
+    });
+
+    test("--health for a service the server does not know: not_found, exit 1", async () => {
+      const r = await runClient(client.entry, args("--health", "--health-service", "nope.v1.Nope"));
+      assert.equal(r.code, 1);
+      assert.match(r.out, /ended: not_found \(5\) "unknown service \\"nope.v1.Nope\\""/);
+    });
+
+    test("--watch-health for an unknown service: SERVICE_UNKNOWN, and the watch stays open", async () => {
+      const r = await runClient(
+        client.entry,
+        args("--watch-health", "--health-service", "nope.v1.Nope", "--timeout-ms", "500"),
+      );
+      assert.match(r.out, /message 1: "SERVICE_UNKNOWN"/);
+      assert.match(r.out, /ended: deadline_exceeded/);
+    });
+  });
+}
+
+describe("a health watch during a graceful shutdown", { concurrency: true }, () => {
+  const labCase = labCases.find((c) => c.id === "health-watch+shutdown-graceful");
+  assert.ok(labCase);
+  for (const { server, client } of stackPairs()) {
+    test(`${server.id}<-${client.id}: SERVING, NOT_SERVING, then unavailable "server shutting down"`, async () => {
+      const run = await runCell({ labCase, server, client, settings: { ...defaultSettings, intervalMs: 150 } });
+      assert.deepEqual(run.messages, ["SERVING", "NOT_SERVING"]);
+      assert.equal(run.code, "unavailable");
+      assert.equal(run.message, "server shutting down");
+    });
+  }
+});
