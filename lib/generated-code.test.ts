@@ -6,20 +6,26 @@ import * as path from "node:path";
 import { test } from "node:test";
 import { projectRoot } from "../lab/build.ts";
 
-// gen/ is committed; it must be exactly what `buf generate` makes from chat.proto today.
+// gen/ is committed; it must be exactly what `buf generate` makes from the .proto files today.
 test("gen/ matches a fresh buf generate", () => {
   const scratch = mkdtempSync(path.join(tmpdir(), "gen-check-"));
   try {
-    for (const file of ["chat.proto", "buf.yaml", "buf.gen.yaml"])
-      cpSync(path.join(projectRoot, file), path.join(scratch, file));
+    for (const file of ["chat.proto", "grpc", "buf.yaml", "buf.gen.yaml"])
+      cpSync(path.join(projectRoot, file), path.join(scratch, file), { recursive: true });
     const bin = path.join(projectRoot, "node_modules", ".bin");
     execFileSync(path.join(bin, "buf"), ["generate"], {
       cwd: scratch,
       env: { ...process.env, PATH: `${bin}${path.delimiter}${process.env.PATH}` },
       stdio: "pipe",
     });
-    const fresh = readdirSync(path.join(scratch, "gen")).sort();
-    assert.deepEqual(readdirSync(path.join(projectRoot, "gen")).sort(), fresh);
+    const files = (dir: string) =>
+      readdirSync(dir, { recursive: true, withFileTypes: true })
+        .filter((entry) => entry.isFile())
+        .map((entry) => path.relative(dir, path.join(entry.parentPath ?? entry.path, entry.name)))
+        .sort();
+    const fresh = files(path.join(scratch, "gen"));
+    assert.deepEqual(files(path.join(projectRoot, "gen")), fresh);
+    assert.ok(fresh.includes(path.join("grpc", "health", "v1", "health_pb.ts")), fresh.join(", "));
     for (const file of fresh) {
       assert.equal(
         readFileSync(path.join(projectRoot, "gen", file), "utf8"),
