@@ -14,6 +14,7 @@ export const entries = [
   "peers/grpc-js-client",
   "peers/fault-peer",
   "lab/supervisor",
+  "bench/throughput-driver",
 ] as const;
 export type Entry = (typeof entries)[number];
 

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import type { Socket } from "node:net";
+import { readFileSync } from "node:fs";
 import { setPriority } from "node:os";
 import { createInterface } from "node:readline";
 import { bundlePath, type Entry } from "./build.ts";
@@ -59,6 +60,9 @@ export interface Child {
  * measured here), and the lab's programs speak cleartext on loopback only.
  */
 const childEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== "NODE_EXTRA_CA_CERTS"));
+
+/** How many children were started in all. */
+let started = 0;
 
 /** Every child still running, so that one call can end them all (Ctrl-C, errors, test teardown). */
 const running = new Set<Child>();
@@ -200,6 +204,7 @@ export function spawnChild(options: ChildOptions): Child {
     throw new Error(`could not start ${options.entry}`);
   }
   supervise(`+${child.pid}`);
+  started++;
   if (options.nice) child.setNiceness(options.nice);
   running.add(child);
   return child;
@@ -222,6 +227,27 @@ export function killAllChildrenNow(): void {
   for (const child of running) {
     child.signal("SIGCONT");
     child.signal("SIGKILL");
+  }
+}
+
+/** How many children were started since this process began. */
+export function startedChildren(): number {
+  return started;
+}
+
+/**
+ * CPU time of this process and of its children that were waited for, ms,
+ * from /proc/self/stat (utime, stime, cutime, cstime), or null where there
+ * is no /proc. Linux counts in clock ticks of 10 ms (USER_HZ 100).
+ */
+export function cpuTimes(): { selfMs: number; childrenMs: number } | null {
+  try {
+    const stat = readFileSync("/proc/self/stat", "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ").map(Number);
+    // Fields 14-17 of stat, counted from field 3 here.
+    return { selfMs: (f[11] + f[12]) * 10, childrenMs: (f[13] + f[14]) * 10 };
+  } catch {
+    return null;
   }
 }
 

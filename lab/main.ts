@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { type Flags, intFlag, parseFlags, runCli, stringFlag, UsageError } from "../lib/cli.ts";
 import { buildEntries } from "./build.ts";
 import { caseGroups, defaultSettings, type LabSettings, labCases, quickSettings } from "./cases.ts";
-import { killAllChildrenNow, runningChildren, stopAllChildren } from "./child-process.ts";
+import { cpuTimes, killAllChildrenNow, runningChildren, startedChildren, stopAllChildren } from "./child-process.ts";
 import { createProgress } from "./progress.ts";
 import { htmlReport } from "./report-html.ts";
 import { comparisonTables, legend, markdownReport } from "./report-markdown.ts";
@@ -68,6 +68,12 @@ function readSettings(flags: Flags): LabSettings {
     throw new UsageError(`--idle-timeout-ms must exceed --interval-ms (${intervalMs}), or healthy streams time out`);
   }
   return { ...base, intervalMs, keepalive, deadlineMs, idleTimeoutMs, watchdogMs };
+}
+
+/** The lab's CPU and its children's, for results.json (the bench reads where the time goes). */
+function cpuUsage(): LabResults["meta"]["cpu"] {
+  const times = cpuTimes();
+  return times && { labMs: times.selfMs, childrenMs: times.childrenMs };
 }
 
 const ka = (s: LabSettings) => `${s.keepalive.intervalMs}/${s.keepalive.timeoutMs}`;
@@ -182,6 +188,8 @@ runCli("lab", async () => {
       versions: libraryVersions(),
       settings: { ...settings, repeat, jobs, quick: flags.quick === true },
       wallMs: Math.round(performance.now() - start),
+      cpu: cpuUsage(),
+      processes: startedChildren(),
     },
     cells,
   };

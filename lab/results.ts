@@ -31,6 +31,14 @@ export interface LabResults {
     settings: Record<string, unknown>;
     /** Wall time of the whole run, ms. */
     wallMs: number;
+    /**
+     * CPU time, ms: of the lab process itself, and of every process it
+     * started and waited for (servers, clients, the supervisor), from
+     * /proc/self/stat; null where there is no /proc.
+     */
+    cpu: { labMs: number; childrenMs: number } | null;
+    /** Processes the lab started. */
+    processes: number;
   };
   cells: CellResult[];
 }

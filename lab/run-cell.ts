@@ -151,6 +151,7 @@ export async function runCell(options: RunCellOptions): Promise<RunRecord> {
         detectMs: null,
         hung: true,
         exitMs: Math.round(forced.at - from),
+        call: null,
         timeline: { messagesMs, faults, endMs: Math.round(firedAt - start) },
       };
     }
@@ -186,6 +187,7 @@ export async function runCell(options: RunCellOptions): Promise<RunRecord> {
           : Math.max(0, Math.round(result.endedAt - (performance.timeOrigin + from))),
       hung: false,
       exitMs: Math.round(exit.at - from),
+      call: { elapsedMs: result.elapsedMs, arrivalsMs: result.arrivalsMs },
       timeline: { messagesMs, faults, endMs: Math.round(last.at - start) },
     };
   } finally {

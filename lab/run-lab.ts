@@ -70,6 +70,7 @@ export async function runLab(plan: LabPlan, options: RunLabOptions = {}): Promis
         detectMs: null,
         hung: false,
         exitMs: null,
+        call: null,
         timeline: { messagesMs: [], faults: [], endMs: 0 },
       }));
       if (options.signal?.aborted) return;

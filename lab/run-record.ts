@@ -18,6 +18,11 @@ export interface RunRecord {
   hung: boolean;
   /** Ms from the same moment to the client's process exit (on hang: to its forced end). */
   exitMs: number | null;
+  /**
+   * The call as the client timed it (its own clock; with --calls, the last
+   * call): ms from its start to its end, and to each message. Null on hang.
+   */
+  call: { elapsedMs: number; arrivalsMs: number[] } | null;
   /** What happened when, in ms since the client was started: for the timelines. */
   timeline: Timeline;
 }

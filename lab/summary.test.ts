@@ -10,6 +10,7 @@ const run = (code: string, detectMs: number | null = 30): RunRecord => ({
   message: "",
   received: 1,
   messages: ["hello alice #1"],
+  call: null,
   detectMs,
   hung: code === "hang",
   exitMs: detectMs,
