@@ -37,7 +37,8 @@ const openConnect: OpenStreams = (port, streams, onMessage) => {
   for (let i = 0; i < streams; i++) {
     void (async () => {
       try {
-        for await (const _ of clients[i % clients.length].chat({ name: "bench" }, { signal: abort.signal })) onMessage();
+        for await (const _ of clients[i % clients.length].chat({ name: "bench" }, { signal: abort.signal }))
+          onMessage();
       } catch (e) {
         if (ConnectError.from(e).code !== Code.Canceled) process.stderr.write(`stream ended: ${String(e)}\n`);
       }
@@ -61,7 +62,12 @@ const openGrpcJs: OpenStreams = (port, streams, onMessage) => {
       }),
   );
   const calls = Array.from({ length: streams }, (_, i) => {
-    const call = clients[i % clients.length].makeServerStreamRequest(path, requestSerialize, responseDeserialize, request);
+    const call = clients[i % clients.length].makeServerStreamRequest(
+      path,
+      requestSerialize,
+      responseDeserialize,
+      request,
+    );
     call.on("data", onMessage);
     call.on("error", () => {});
     return call;
@@ -82,7 +88,12 @@ runCli("throughput-driver", async () => {
       streams: { type: "string", help: "concurrent streams", default: "1" },
       rounds: { type: "string", help: "windows per port", default: "5" },
       "window-ms": { type: "string", help: "counting window", default: "2000" },
-      "warmup-ms": { type: "string", help: "time after opening the streams before counting", default: "300" },
+      "warmup-ms": { type: "string", help: "time after opening the streams before counting", default: "500" },
+      "settle-ms": {
+        type: "string",
+        help: "pause after closing the streams, so that a server's cleanup does not fall in the next window",
+        default: "300",
+      },
     },
   });
   const client = choiceFlag(flags, "client", ["connect", "grpc-js"] as const, "connect");
@@ -94,7 +105,8 @@ runCli("throughput-driver", async () => {
   const streams = intFlag(flags, "streams", { default: 1, min: 1, max: 10_000 });
   const rounds = intFlag(flags, "rounds", { default: 5, min: 1, max: 100 });
   const windowMs = intFlag(flags, "window-ms", { default: 2000, min: 10 });
-  const warmupMs = intFlag(flags, "warmup-ms", { default: 300 });
+  const warmupMs = intFlag(flags, "warmup-ms", { default: 500 });
+  const settleMs = intFlag(flags, "settle-ms", { default: 300 });
   const open = client === "connect" ? openConnect : openGrpcJs;
 
   const rates: Record<number, number[]> = Object.fromEntries(ports.map((port) => [port, []]));
@@ -112,8 +124,9 @@ runCli("throughput-driver", async () => {
       counting = false;
       rates[port].push(Math.round((count * 1000) / (performance.now() - start)));
       close();
-      // Let the cancellations reach the server before the other one is measured.
-      await sleep(100);
+      // Cancelling 256 streams costs the server real work (each queued write fails with an
+      // error): let it finish before the other server's window starts.
+      await sleep(settleMs);
     }
   }
   process.stdout.write(`${JSON.stringify({ client, streams, windowMs, rates })}\n`);

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import type { Socket } from "node:net";
 import { readFileSync } from "node:fs";
+import type { Socket } from "node:net";
 import { setPriority } from "node:os";
 import { createInterface } from "node:readline";
 import { bundlePath, type Entry } from "./build.ts";
@@ -243,7 +243,10 @@ export function startedChildren(): number {
 export function cpuTimes(): { selfMs: number; childrenMs: number } | null {
   try {
     const stat = readFileSync("/proc/self/stat", "utf8");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ").map(Number);
+    const f = stat
+      .slice(stat.lastIndexOf(")") + 2)
+      .split(" ")
+      .map(Number);
     // Fields 14-17 of stat, counted from field 3 here.
     return { selfMs: (f[11] + f[12]) * 10, childrenMs: (f[13] + f[14]) * 10 };
   } catch {

@@ -1,0 +1,83 @@
+/**
+ * `npm run bench -- --quick` as a user runs it: the report's shape, not its
+ * speed (speed is judged by the figures in bench/RESULTS.md, on a quiet machine).
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { test } from "node:test";
+import { projectRoot } from "../lab/build.ts";
+
+interface SummaryShape {
+  median: number;
+  min: number;
+  max: number;
+  n: number;
+}
+
+function assertSummary(s: SummaryShape, what: string): void {
+  assert.ok(s.n >= 1, `${what}: no sample`);
+  assert.ok(Number.isFinite(s.median) && s.min <= s.median && s.median <= s.max, `${what}: ${JSON.stringify(s)}`);
+}
+
+test("npm run bench -- --quick: every section's table, and results.json with its figures", async () => {
+  const out = mkdtempSync(path.join(tmpdir(), "bench-test-"));
+  try {
+    const bench = spawn(process.execPath, ["--import", "tsx", path.join(projectRoot, "bench", "main.ts"), "--quick", "--out", out], {
+      cwd: projectRoot,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    bench.stdout?.setEncoding("utf8").on("data", (s: string) => {
+      stdout += s;
+    });
+    bench.stderr?.setEncoding("utf8").on("data", (s: string) => {
+      stderr += s;
+    });
+    const status = await new Promise<number | null>((resolve) => bench.on("close", resolve));
+    assert.equal(status, 0, stderr);
+    for (const heading of ["Detection latency", "Process start", "Lab cost", "Server throughput", "Memory with"]) {
+      assert.match(stdout, new RegExp(`^${heading}`, "m"));
+    }
+
+    const r = JSON.parse(readFileSync(path.join(out, "results.json"), "utf8"));
+    assert.equal(r.meta.quick, true);
+    assert.ok(r.meta.machine.cores >= 1 && r.meta.node.startsWith("v"));
+    assert.ok(r.meta.versions["@connectrpc/connect-node"] && r.meta.versions["@grpc/grpc-js"]);
+
+    assert.ok(r.detection.rows.length >= 3);
+    for (const row of r.detection.rows) {
+      assert.match(row.remedy, /^(keepalive|deadline|idle-timeout)$/);
+      assert.equal(row.runs, 5, "detection figures are medians of 5 runs");
+      assertSummary(row.ratio, `${row.case} ${row.client} ratio`);
+      assert.ok(row.ratio.median > 0.3 && row.ratio.median < 3, `${row.case} ${row.client}: ratio ${row.ratio.median}`);
+    }
+
+    assert.deepEqual(
+      r.startup.rows.map((row: { program: string }) => row.program).sort(),
+      ["client", "peers/fault-peer", "peers/grpc-js-client", "peers/grpc-js-server", "server"],
+    );
+    for (const row of r.startup.rows) assertSummary(row.ms, row.program);
+
+    assert.ok(r.lab.rows[0].runs > 0 && r.lab.rows[0].processes >= 2 * r.lab.rows[0].runs);
+    assert.ok(r.lab.rows[0].wallMs > 0 && r.lab.rows[0].childrenCpuMs > 0);
+
+    assert.equal(r.throughput.rows.length, 6, "2 clients x 3 concurrencies");
+    for (const row of r.throughput.rows) {
+      assert.ok([1, 16, 256].includes(row.streams));
+      assertSummary(row.grpcJsServer, `grpc-js server, ${row.client}, ${row.streams} streams`);
+      assert.ok(row.grpcJsServer.median > 0, "messages arrived");
+    }
+
+    assert.deepEqual(
+      r.memory.rows.map((row: { server: string }) => row.server),
+      ["connect", "grpc-js"],
+    );
+    for (const row of r.memory.rows) assert.ok(row.heapPerStream.median > 0, `${row.server}: heap per stream`);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});

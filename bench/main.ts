@@ -1,0 +1,206 @@
+/**
+ * The benchmark: detection latency of each remedy against its bound, what
+ * the lab costs, server throughput and memory, Connect against grpc-js.
+ *
+ *   npm run bench                   # ~5 min on 2 cores; figures in bench/RESULTS.md
+ *   npm run bench -- --quick        # < 1 min: the same report, smaller samples
+ *   npm run bench -- --full-lab     # also times the full default lab run (~3 min more)
+ *
+ * Prints one table per section and writes bench-report/results.json.
+ */
+import { mkdir, writeFile } from "node:fs/promises";
+import { availableParallelism, cpus, totalmem } from "node:os";
+import * as path from "node:path";
+import { buildEntries } from "../lab/build.ts";
+import { defaultSettings, quickSettings } from "../lab/cases.ts";
+import { killAllChildrenNow, stopAllChildren } from "../lab/child-process.ts";
+import { clientStacks } from "../lab/stacks.ts";
+import { libraryVersions } from "../lab/versions.ts";
+import { parseFlags, runCli, stringFlag, UsageError } from "../lib/cli.ts";
+import { detectionCases, measureDetection } from "./detection.ts";
+import { measureLab } from "./lab-cost.ts";
+import { measureMemory } from "./memory.ts";
+import { measureStartup } from "./startup.ts";
+import { showSummary, textTable } from "./stats.ts";
+import { measureThroughput } from "./throughput.ts";
+
+const sections = ["detection", "startup", "lab", "throughput", "memory"] as const;
+type Section = (typeof sections)[number];
+
+runCli("bench", async () => {
+  const flags = parseFlags({
+    program: "bench",
+    summary: "detection latency, lab cost, server throughput and memory, Connect against grpc-js",
+    flags: {
+      quick: { type: "boolean", help: "smaller samples and shorter windows: a look at the shape in < 1 min" },
+      "full-lab": { type: "boolean", help: "also time the full default lab run (adds ~3 min)" },
+      sections: { type: "string", help: `comma list: ${sections.join(", ")}`, default: "all" },
+      out: { type: "string", help: "folder for results.json", default: "bench-report" },
+    },
+  });
+  const quick = flags.quick === true;
+  const wanted = (stringFlag(flags, "sections", sections.join(",")).split(",") as Section[]).filter(Boolean);
+  const unknown = wanted.filter((s) => !sections.includes(s));
+  if (unknown.length > 0)
+    throw new UsageError(`--sections: unknown ${unknown.join(", ")}; choose from ${sections.join(", ")}`);
+  const outDir = stringFlag(flags, "out", "bench-report");
+
+  process.on("exit", killAllChildrenNow);
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.on(signal, () => void stopAllChildren({ final: true }).then(() => process.exit(130)));
+  }
+
+  const say = (text: string) => process.stdout.write(`${text}\n`);
+  const startedAt = new Date();
+  const start = performance.now();
+  await buildEntries();
+  const results: Record<string, unknown> = {};
+  const jobs = 3 * availableParallelism();
+
+  if (wanted.includes("detection")) {
+    const settings = quick ? quickSettings : defaultSettings;
+    const rows = await measureDetection({
+      settings,
+      repeat: 5,
+      jobs,
+      clients: quick ? clientStacks.filter((c) => c.protocol === "grpc") : clientStacks,
+      cases: quick ? ["suspend+keepalive", "suspend+deadline", "stall+idle-timeout"] : detectionCases,
+    });
+    results.detection = { settings, repeat: 5, rows };
+    say(
+      `\nDetection latency: ${rows[0]?.runs ?? 0} runs per cell (lab timings: keepalive ${settings.keepalive.intervalMs}/` +
+        `${settings.keepalive.timeoutMs} ms, deadline ${settings.deadlineMs} ms, idle timeout ${settings.idleTimeoutMs} ms; ` +
+        `${jobs} runs at once). Target: ratio <= 1.10.\n`,
+    );
+    say(
+      textTable(
+        ["case", "client", "bound ms", "detected ms, median (min–max)", "ratio", "ended"],
+        rows.map((r) => [
+          r.case,
+          r.client,
+          String(r.boundMs),
+          showSummary(r.detectMs),
+          showSummary(r.ratio, 2),
+          `${r.ended}/${r.runs}`,
+        ]),
+      ),
+    );
+  }
+
+  if (wanted.includes("startup")) {
+    const samples = quick ? 5 : 20;
+    const rows = await measureStartup(samples);
+    results.startup = { samples, rows };
+    say(`\nProcess start, spawn to ready, ${samples} samples each, kinds interleaved. Target: < 150 ms.\n`);
+    say(
+      textTable(
+        ["program", "ready when", "ms, median (min–max)"],
+        rows.map((r) => [r.program, r.ready, showSummary(r.ms)]),
+      ),
+    );
+  }
+
+  if (wanted.includes("lab")) {
+    const runs = [quick ? ["--quick", "--cases", "normal,crash,suspend"] : ["--quick"]];
+    if (flags["full-lab"]) runs.push([]);
+    const rows = [];
+    for (const args of runs) rows.push(await measureLab(args));
+    results.lab = { rows };
+    const cores = availableParallelism();
+    say(`\nLab cost (npm run lab -- ARGS --check). Target: the full default run under 60 s.\n`);
+    say(
+      textTable(
+        [
+          "lab args",
+          "runs",
+          "processes",
+          "wall s (command s)",
+          "children CPU s",
+          "lab CPU s",
+          "CPU floor s",
+          "CPU / process ms",
+        ],
+        rows.map((r) => {
+          const cpu = (r.childrenCpuMs ?? 0) + (r.labCpuMs ?? 0);
+          return [
+            r.args.join(" ") || "(default: full)",
+            String(r.runs),
+            String(r.processes),
+            `${(r.wallMs / 1000).toFixed(1)} (${(r.commandMs / 1000).toFixed(1)})`,
+            r.childrenCpuMs === null ? "–" : (r.childrenCpuMs / 1000).toFixed(1),
+            r.labCpuMs === null ? "–" : (r.labCpuMs / 1000).toFixed(1),
+            (cpu / 1000 / cores).toFixed(1),
+            r.childrenCpuMs === null ? "–" : String(Math.round(r.childrenCpuMs / r.processes)),
+          ];
+        }),
+      ),
+    );
+    say(`  CPU floor: all CPU spent / ${cores} cores: the wall time if every core were busy all along.`);
+  }
+
+  if (wanted.includes("throughput")) {
+    const options = quick
+      ? { concurrencies: [1, 16, 256], rounds: 2, windowMs: 250, warmupMs: 150 }
+      : { concurrencies: [1, 16, 256], rounds: 5, windowMs: 2000, warmupMs: 500 };
+    const rows = await measureThroughput(options);
+    results.throughput = { ...options, serverFlags: "--interval-ms 0 --count 1000000000 --quiet", rows };
+    say(
+      `\nServer throughput, messages/s received, ${options.rounds} windows of ${options.windowMs} ms per server, ` +
+        "servers alternating (--quiet: no log line per message). Target: ratio >= 1.0.\n",
+    );
+    say(
+      textTable(
+        ["client", "streams", "Connect server", "grpc-js server", "ratio Connect/grpc-js"],
+        rows.map((r) => [
+          r.client,
+          String(r.streams),
+          showSummary(r.connectServer),
+          showSummary(r.grpcJsServer),
+          showSummary(r.ratio, 2),
+        ]),
+      ),
+    );
+  }
+
+  if (wanted.includes("memory")) {
+    const streams = quick ? 200 : 1000;
+    const rounds = quick ? 1 : 5;
+    const rows = await measureMemory(streams, rounds);
+    results.memory = { streams, rounds, rows };
+    say(`\nMemory with ${streams} open streams (after a full GC), ${rounds} fresh servers each, alternating.\n`);
+    say(
+      textTable(
+        ["server", "heap bytes per stream", "RSS bytes per stream", "heap MiB", "RSS MiB"],
+        rows.map((r) => [
+          r.server,
+          showSummary(r.heapPerStream),
+          showSummary(r.rssPerStream),
+          showSummary(r.heapMiB, 1),
+          showSummary(r.rssMiB, 1),
+        ]),
+      ),
+    );
+  }
+
+  const report = {
+    meta: {
+      startedAt: startedAt.toISOString(),
+      command: `npm run bench --${quick ? " --quick" : ""}${flags["full-lab"] ? " --full-lab" : ""}`,
+      quick,
+      machine: {
+        cores: availableParallelism(),
+        cpu: cpus()[0]?.model ?? "unknown",
+        memoryGiB: Math.round(totalmem() / 2 ** 30),
+      },
+      node: process.version,
+      versions: libraryVersions(),
+      wallMs: Math.round(performance.now() - start),
+    },
+    ...results,
+  };
+  await mkdir(outDir, { recursive: true });
+  await writeFile(path.join(outDir, "results.json"), `${JSON.stringify(report, null, 2)}\n`);
+  say(`\nbench: ${(report.meta.wallMs / 1000).toFixed(1)} s; ${path.join(outDir, "results.json")}`);
+  await stopAllChildren({ final: true });
+  process.exit(0);
+});

@@ -1,0 +1,100 @@
+import * as http2 from "node:http2";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { ChatRequestSchema } from "../gen/chat_pb.ts";
+import { type Child, startServer } from "../lab/child-process.ts";
+import { envelope } from "../lab/h2-frames.ts";
+import { type Summary, summarize } from "./stats.ts";
+
+export interface MemoryRow {
+  server: "connect" | "grpc-js";
+  streams: number;
+  /** Per open stream, bytes: heap used after GC, and resident memory. */
+  heapPerStream: Summary;
+  rssPerStream: Summary;
+  /** With the streams open, MiB. */
+  heapMiB: Summary;
+  rssMiB: Summary;
+}
+
+/** The server's memory, printed on SIGUSR2 after a full GC (lib/memory-report.ts). */
+async function memory(server: Child): Promise<{ heap: number; rss: number }> {
+  const seen = server.lines.length;
+  server.signal("SIGUSR2");
+  for (let i = 0; i < 200; i++) {
+    const line = server.lines.slice(seen).find((l) => l.text.startsWith("memory: "));
+    const m = line && /heap used (\d+) bytes.*rss (\d+) bytes/.exec(line.text);
+    if (m) return { heap: Number(m[1]), rss: Number(m[2]) };
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error("no memory line after SIGUSR2");
+}
+
+/** Opens `count` Chat streams over connections of 100 and waits for message 1 on each; returns a closer. */
+async function openStreams(port: number, count: number): Promise<() => void> {
+  const body = envelope(toBinary(ChatRequestSchema, create(ChatRequestSchema, { name: "memory" })));
+  const sessions = Array.from({ length: Math.ceil(count / 100) }, () => {
+    const session = http2.connect(`http://127.0.0.1:${port}`);
+    session.on("error", () => {});
+    return session;
+  });
+  const firsts = Array.from({ length: count }, (_, i) => {
+    const req = sessions[i % sessions.length].request({
+      ":method": "POST",
+      ":path": "/chat.v1.ChatService/Chat",
+      "content-type": "application/grpc",
+      te: "trailers",
+    });
+    req.on("error", () => {});
+    req.end(body);
+    return new Promise((resolve) => req.once("data", resolve));
+  });
+  await Promise.all(firsts);
+  return () => {
+    for (const session of sessions) session.destroy();
+  };
+}
+
+/**
+ * Memory of each server holding `streams` open Chat streams (an hour between
+ * messages), against the same server idle, per stream; a fresh server per
+ * round, Connect and grpc-js alternating.
+ */
+export async function measureMemory(streams: number, rounds: number): Promise<MemoryRow[]> {
+  const samples = {
+    connect: [] as { heap: number; rss: number; dHeap: number; dRss: number }[],
+    "grpc-js": [] as { heap: number; rss: number; dHeap: number; dRss: number }[],
+  };
+  for (let round = 0; round < rounds; round++) {
+    for (const [id, entry] of [
+      ["connect", "server"],
+      ["grpc-js", "peers/grpc-js-server"],
+    ] as const) {
+      const { server, port } = await startServer({
+        entry,
+        nodeArgs: ["--expose-gc"],
+        args: ["--interval-ms", "3600000", "--count", "2", "--quiet"],
+      });
+      try {
+        // Warm: code paths compiled, pools grown, then back to idle.
+        (await openStreams(port, 50))();
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        const idle = await memory(server);
+        const close = await openStreams(port, streams);
+        const busy = await memory(server);
+        close();
+        samples[id].push({ ...busy, dHeap: (busy.heap - idle.heap) / streams, dRss: (busy.rss - idle.rss) / streams });
+      } finally {
+        await server.stop();
+      }
+    }
+  }
+  const mib = (n: number) => n / 2 ** 20;
+  return (["connect", "grpc-js"] as const).map((server) => ({
+    server,
+    streams,
+    heapPerStream: summarize(samples[server].map((s) => s.dHeap)),
+    rssPerStream: summarize(samples[server].map((s) => s.dRss)),
+    heapMiB: summarize(samples[server].map((s) => mib(s.heap))),
+    rssMiB: summarize(samples[server].map((s) => mib(s.rss))),
+  }));
+}

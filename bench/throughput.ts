@@ -1,0 +1,85 @@
+import type { Entry } from "../lab/build.ts";
+import { type Child, spawnChild, startServer } from "../lab/child-process.ts";
+import { type Summary, summarize } from "./stats.ts";
+
+export interface ThroughputRow {
+  client: "connect" | "grpc-js";
+  streams: number;
+  /** Messages per second received, per window. */
+  connectServer: Summary;
+  grpcJsServer: Summary;
+  /** Connect server / grpc-js server, per interleaved pair of windows. */
+  ratio: Summary;
+}
+
+export interface ThroughputOptions {
+  concurrencies: readonly number[];
+  /** Windows per server and cell, measured A B A B ... */
+  rounds: number;
+  windowMs: number;
+  warmupMs: number;
+}
+
+/** Both servers, sending without pause, for as long as a stream lasts (a billion messages). */
+async function startSenders(): Promise<{ connect: Child; grpcJs: Child; ports: [number, number] }> {
+  const args = ["--interval-ms", "0", "--count", "1000000000", "--quiet"];
+  const connect = await startServer({ entry: "server", args });
+  const grpcJs = await startServer({ entry: "peers/grpc-js-server", args });
+  return { connect: connect.server, grpcJs: grpcJs.server, ports: [connect.port, grpcJs.port] };
+}
+
+async function drive(client: string, ports: [number, number], streams: number, o: ThroughputOptions, rounds: number) {
+  const driver = spawnChild({
+    entry: "bench/throughput-driver" as Entry,
+    args: [
+      "--client",
+      client,
+      "--ports",
+      ports.join(","),
+      "--streams",
+      String(streams),
+      "--rounds",
+      String(rounds),
+      "--window-ms",
+      String(o.windowMs),
+      "--warmup-ms",
+      String(o.warmupMs),
+    ],
+  });
+  const exit = await driver.exited;
+  const last = driver.lines[driver.lines.length - 1]?.text ?? "";
+  if (exit.code !== 0) throw new Error(`throughput driver failed: ${driver.stderr().trim().split("\n").pop()}`);
+  return (JSON.parse(last) as { rates: Record<string, number[]> }).rates;
+}
+
+/**
+ * Messages per second from the Connect server and from the grpc-js server,
+ * received by each client at each concurrency; the two servers measured in
+ * alternating windows by one driver process, so that a busy moment of the
+ * machine falls on both alike. Both servers run --quiet (no line per
+ * message), the same binary the lab runs.
+ */
+export async function measureThroughput(o: ThroughputOptions): Promise<ThroughputRow[]> {
+  const { connect, grpcJs, ports } = await startSenders();
+  const rows: ThroughputRow[] = [];
+  try {
+    for (const client of ["connect", "grpc-js"] as const) {
+      // One unmeasured round first: both servers and the client's code paths warm (JIT).
+      await drive(client, ports, 16, o, 1);
+      for (const streams of o.concurrencies) {
+        const rates = await drive(client, ports, streams, o, o.rounds);
+        const [a, b] = [rates[ports[0]], rates[ports[1]]];
+        rows.push({
+          client,
+          streams,
+          connectServer: summarize(a),
+          grpcJsServer: summarize(b),
+          ratio: summarize(a.map((x, i) => x / b[i])),
+        });
+      }
+    }
+  } finally {
+    await Promise.all([connect.stop(), grpcJs.stop()]);
+  }
+  return rows;
+}
