@@ -25,10 +25,14 @@ function assertSummary(s: SummaryShape, what: string): void {
 test("npm run bench -- --quick: every section's table, and results.json with its figures", async () => {
   const out = mkdtempSync(path.join(tmpdir(), "bench-test-"));
   try {
-    const bench = spawn(process.execPath, ["--import", "tsx", path.join(projectRoot, "bench", "main.ts"), "--quick", "--out", out], {
-      cwd: projectRoot,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const bench = spawn(
+      process.execPath,
+      ["--import", "tsx", path.join(projectRoot, "bench", "main.ts"), "--quick", "--out", out],
+      {
+        cwd: projectRoot,
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     let stdout = "";
     let stderr = "";
     bench.stdout?.setEncoding("utf8").on("data", (s: string) => {
@@ -56,10 +60,13 @@ test("npm run bench -- --quick: every section's table, and results.json with its
       assert.ok(row.ratio.median > 0.3 && row.ratio.median < 3, `${row.case} ${row.client}: ratio ${row.ratio.median}`);
     }
 
-    assert.deepEqual(
-      r.startup.rows.map((row: { program: string }) => row.program).sort(),
-      ["client", "peers/fault-peer", "peers/grpc-js-client", "peers/grpc-js-server", "server"],
-    );
+    assert.deepEqual(r.startup.rows.map((row: { program: string }) => row.program).sort(), [
+      "client",
+      "peers/fault-peer",
+      "peers/grpc-js-client",
+      "peers/grpc-js-server",
+      "server",
+    ]);
     for (const row of r.startup.rows) assertSummary(row.ms, row.program);
 
     assert.ok(r.lab.rows[0].runs > 0 && r.lab.rows[0].processes >= 2 * r.lab.rows[0].runs);

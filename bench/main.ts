@@ -55,6 +55,14 @@ runCli("bench", async () => {
   const start = performance.now();
   await buildEntries();
   const results: Record<string, unknown> = {};
+  /** Wall time per section, s: where the bench's own minutes go. */
+  const sectionSeconds: Record<string, number> = {};
+  let sectionStart = performance.now();
+  const sectionDone = (name: Section) => {
+    sectionSeconds[name] = Math.round((performance.now() - sectionStart) / 100) / 10;
+    sectionStart = performance.now();
+    say(`  (${name}: ${sectionSeconds[name]} s)`);
+  };
   const jobs = 3 * availableParallelism();
 
   if (wanted.includes("detection")) {
@@ -85,6 +93,7 @@ runCli("bench", async () => {
         ]),
       ),
     );
+    sectionDone("detection");
   }
 
   if (wanted.includes("startup")) {
@@ -136,12 +145,13 @@ runCli("bench", async () => {
       ),
     );
     say(`  CPU floor: all CPU spent / ${cores} cores: the wall time if every core were busy all along.`);
+    sectionDone("lab");
   }
 
   if (wanted.includes("throughput")) {
     const options = quick
-      ? { concurrencies: [1, 16, 256], rounds: 2, windowMs: 250, warmupMs: 150 }
-      : { concurrencies: [1, 16, 256], rounds: 5, windowMs: 2000, warmupMs: 500 };
+      ? { concurrencies: [1, 16, 256], rounds: 2, windowMs: 250, warmupMs: 150, settleMs: 100 }
+      : { concurrencies: [1, 16, 256], rounds: 5, windowMs: 2000, warmupMs: 400, settleMs: 250 };
     const rows = await measureThroughput(options);
     results.throughput = { ...options, serverFlags: "--interval-ms 0 --count 1000000000 --quiet", rows };
     say(
@@ -160,6 +170,7 @@ runCli("bench", async () => {
         ]),
       ),
     );
+    sectionDone("throughput");
   }
 
   if (wanted.includes("memory")) {
@@ -180,6 +191,7 @@ runCli("bench", async () => {
         ]),
       ),
     );
+    sectionDone("memory");
   }
 
   const report = {
@@ -195,6 +207,7 @@ runCli("bench", async () => {
       node: process.version,
       versions: libraryVersions(),
       wallMs: Math.round(performance.now() - start),
+      sectionSeconds,
     },
     ...results,
   };

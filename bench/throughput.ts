@@ -18,6 +18,8 @@ export interface ThroughputOptions {
   rounds: number;
   windowMs: number;
   warmupMs: number;
+  /** Pause after each window, so that a server's cleanup does not fall in the other's window. */
+  settleMs: number;
 }
 
 /** Both servers, sending without pause, for as long as a stream lasts (a billion messages). */
@@ -44,6 +46,8 @@ async function drive(client: string, ports: [number, number], streams: number, o
       String(o.windowMs),
       "--warmup-ms",
       String(o.warmupMs),
+      "--settle-ms",
+      String(o.settleMs),
     ],
   });
   const exit = await driver.exited;
@@ -64,8 +68,8 @@ export async function measureThroughput(o: ThroughputOptions): Promise<Throughpu
   const rows: ThroughputRow[] = [];
   try {
     for (const client of ["connect", "grpc-js"] as const) {
-      // One unmeasured round first: both servers and the client's code paths warm (JIT).
-      await drive(client, ports, 16, o, 1);
+      // One short unmeasured round first: both servers and the client's code paths warm (JIT).
+      await drive(client, ports, 16, { ...o, windowMs: Math.min(o.windowMs, 500) }, 1);
       for (const streams of o.concurrencies) {
         const rates = await drive(client, ports, streams, o, o.rounds);
         const [a, b] = [rates[ports[0]], rates[ports[1]]];
