@@ -107,6 +107,7 @@ runCli("bench", async () => {
         rows.map((r) => [r.program, r.ready, showSummary(r.ms)]),
       ),
     );
+    sectionDone("startup");
   }
 
   if (wanted.includes("lab")) {
@@ -151,7 +152,7 @@ runCli("bench", async () => {
   if (wanted.includes("throughput")) {
     const options = quick
       ? { concurrencies: [1, 16, 256], rounds: 2, windowMs: 250, warmupMs: 150, settleMs: 100 }
-      : { concurrencies: [1, 16, 256], rounds: 5, windowMs: 2000, warmupMs: 400, settleMs: 250 };
+      : { concurrencies: [1, 16, 256], rounds: 5, windowMs: 2000, warmupMs: 300, settleMs: 150 };
     const rows = await measureThroughput(options);
     results.throughput = { ...options, serverFlags: "--interval-ms 0 --count 1000000000 --quiet", rows };
     say(
