@@ -51,14 +51,26 @@ describe("npm run lab -- --quick", { concurrency: true }, () => {
     assert.deepEqual(JSON.parse(readFileSync(path.join(out, "results.json"), "utf8")), results);
 
     // Shape: what the issue and the README promise.
-    assert.deepEqual(Object.keys(results.meta).sort(), ["node", "settings", "startedAt", "versions", "wallMs"]);
+    assert.deepEqual(Object.keys(results.meta).sort(), [
+      "cpu",
+      "node",
+      "processes",
+      "settings",
+      "startedAt",
+      "versions",
+      "wallMs",
+    ]);
+    // Every run started a server and a client (the supervisor, started once, is not counted).
+    assert.equal(results.meta.processes, 2 * results.cells.length);
+    assert.ok(results.meta.cpu === null || results.meta.cpu.childrenMs > 0);
     assert.match(results.meta.versions["@connectrpc/connect-node"] ?? "", /^\d+\.\d+\.\d+$/);
     assert.equal(results.cells.length, 3 * 6);
     for (const cell of results.cells) {
       assert.deepEqual(Object.keys(cell), ["case", "server", "client", "protocol", "expected", "runs"]);
       assert.equal(cell.runs.length, 1);
       for (const run of cell.runs) {
-        for (const key of ["code", "message", "received", "detectMs", "hung", "exitMs"]) assert.ok(key in run, key);
+        for (const key of ["code", "message", "received", "messages", "detectMs", "hung", "exitMs", "call"])
+          assert.ok(key in run, key);
       }
     }
 
