@@ -20,8 +20,8 @@ import { chatServiceDefinition } from "../lib/grpc-js-service.ts";
 /** Streams per connection: under the servers' cap of 100, so none wait in a queue. */
 const streamsPerConnection = 64;
 
-/** Opens `streams` streams to `port`; `onMessage` runs per message; the returned function ends them all. */
-type OpenStreams = (port: number, streams: number, onMessage: () => void) => () => void;
+/** Opens `streams` streams to `port`; `onMessage` runs per message with the stream's number; the returned function ends them all. */
+type OpenStreams = (port: number, streams: number, onMessage: (stream: number) => void) => () => void;
 
 const openConnect: OpenStreams = (port, streams, onMessage) => {
   const abort = new AbortController();
@@ -38,7 +38,7 @@ const openConnect: OpenStreams = (port, streams, onMessage) => {
     void (async () => {
       try {
         for await (const _ of clients[i % clients.length].chat({ name: "bench" }, { signal: abort.signal }))
-          onMessage();
+          onMessage(i);
       } catch (e) {
         if (ConnectError.from(e).code !== Code.Canceled) process.stderr.write(`stream ended: ${String(e)}\n`);
       }
@@ -68,7 +68,7 @@ const openGrpcJs: OpenStreams = (port, streams, onMessage) => {
       responseDeserialize,
       request,
     );
-    call.on("data", onMessage);
+    call.on("data", () => onMessage(i));
     call.on("error", () => {});
     return call;
   });
@@ -110,13 +110,26 @@ runCli("throughput-driver", async () => {
   const open = client === "connect" ? openConnect : openGrpcJs;
 
   const rates: Record<number, number[]> = Object.fromEntries(ports.map((port) => [port, []]));
+  /** Ms from opening the streams to every one having its first message, per window. */
+  const openMs: Record<number, number[]> = Object.fromEntries(ports.map((port) => [port, []]));
   for (let round = 0; round < rounds; round++) {
     for (const port of ports) {
       let counting = false;
       let count = 0;
-      const close = open(port, streams, () => {
-        if (counting) count++;
+      const flowing = new Set<number>();
+      let allFlowing = () => {};
+      const everyStreamFlowing = new Promise<void>((resolve) => {
+        allFlowing = resolve;
       });
+      const opened = performance.now();
+      const close = open(port, streams, (stream) => {
+        if (counting) count++;
+        else if (flowing.size < streams && !flowing.has(stream) && flowing.add(stream).size === streams) allFlowing();
+      });
+      // Count only once every stream has its first message (256 streams take a while to open on a
+      // busy machine), and the warm-up after that; give up waiting after 10 s.
+      await Promise.race([everyStreamFlowing, sleep(10_000)]);
+      openMs[port].push(Math.round(performance.now() - opened));
       await sleep(warmupMs);
       counting = true;
       const start = performance.now();
@@ -129,6 +142,6 @@ runCli("throughput-driver", async () => {
       await sleep(settleMs);
     }
   }
-  process.stdout.write(`${JSON.stringify({ client, streams, windowMs, rates })}\n`);
+  process.stdout.write(`${JSON.stringify({ client, streams, windowMs, rates, openMs })}\n`);
   process.exit(0);
 });

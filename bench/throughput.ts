@@ -10,6 +10,9 @@ export interface ThroughputRow {
   grpcJsServer: Summary;
   /** Connect server / grpc-js server, per interleaved pair of windows. */
   ratio: Summary;
+  /** Ms from opening the streams to every one having its first message (not counted in the rates). */
+  connectOpenMs: Summary;
+  grpcJsOpenMs: Summary;
 }
 
 export interface ThroughputOptions {
@@ -53,7 +56,7 @@ async function drive(client: string, ports: [number, number], streams: number, o
   const exit = await driver.exited;
   const last = driver.lines[driver.lines.length - 1]?.text ?? "";
   if (exit.code !== 0) throw new Error(`throughput driver failed: ${driver.stderr().trim().split("\n").pop()}`);
-  return (JSON.parse(last) as { rates: Record<string, number[]> }).rates;
+  return JSON.parse(last) as { rates: Record<string, number[]>; openMs: Record<string, number[]> };
 }
 
 /**
@@ -71,7 +74,7 @@ export async function measureThroughput(o: ThroughputOptions): Promise<Throughpu
       // One short unmeasured round first: both servers and the client's code paths warm (JIT).
       await drive(client, ports, 16, { ...o, windowMs: Math.min(o.windowMs, 500) }, 1);
       for (const streams of o.concurrencies) {
-        const rates = await drive(client, ports, streams, o, o.rounds);
+        const { rates, openMs } = await drive(client, ports, streams, o, o.rounds);
         const [a, b] = [rates[ports[0]], rates[ports[1]]];
         rows.push({
           client,
@@ -79,6 +82,8 @@ export async function measureThroughput(o: ThroughputOptions): Promise<Throughpu
           connectServer: summarize(a),
           grpcJsServer: summarize(b),
           ratio: summarize(a.map((x, i) => x / b[i])),
+          connectOpenMs: summarize(openMs[ports[0]]),
+          grpcJsOpenMs: summarize(openMs[ports[1]]),
         });
       }
     }
