@@ -86,7 +86,7 @@ runCli("bench", async () => {
         rows.map((r) => [
           r.case,
           r.client,
-          String(r.boundMs),
+          Number.isNaN(r.boundMs) ? "–" : String(r.boundMs),
           showSummary(r.detectMs),
           showSummary(r.ratio, 2),
           `${r.ended}/${r.runs}`,
