@@ -12,9 +12,15 @@ import { runningChildren, stopAllChildren } from "./child-process.ts";
 import { runCell } from "./run-cell.ts";
 import { serverStacks, stackPairs } from "./stacks.ts";
 
-// Quick timings, with a watchdog that leaves room for a machine busy with other test files:
-// a late remedy must not pass for a hang.
-const settings = { ...quickSettings, watchdogMs: 1500, restartGapMs: 1500 };
+// Quick timings, with room for a machine busy with other test files: a watchdog long enough that a
+// late remedy does not pass for a hang, and a PING timeout long enough that a stalled but live
+// server, starved of CPU for a moment, is not taken for a dead one (stall+keepalive must hang).
+const settings = {
+  ...quickSettings,
+  keepalive: { intervalMs: 150, timeoutMs: 400 },
+  watchdogMs: 1500,
+  restartGapMs: 1500,
+};
 
 before(buildEntries);
 after(() => stopAllChildren());
