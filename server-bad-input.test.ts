@@ -16,6 +16,7 @@ import { ChatRequestSchema, ChatService } from "./gen/chat_pb.ts";
 import { buildEntries } from "./lab/build.ts";
 import { type Child, startServer, stopAllChildren } from "./lab/child-process.ts";
 import { envelope, frameType, grpcConnectionBytes } from "./lab/h2-frames.ts";
+import { mib, readServerMemory } from "./lab/server-memory.ts";
 import { stackPairs } from "./lab/stacks.ts";
 import { defaultReadMaxBytes } from "./lib/server-flags.ts";
 
@@ -148,24 +149,12 @@ function fdCount(pid: number): number {
 }
 
 /**
- * A server's memory after a full GC: it runs with --expose-gc, and SIGUSR2
- * makes it collect and print `memory: heap used N bytes, rss N bytes`
- * (lib/memory-report.ts). Heap used after GC is what is still held; RSS
- * rarely shrinks once grown, so it says little about leaks.
+ * A server's memory after a full GC, MiB: it runs with --expose-gc and prints it on SIGUSR2. Heap
+ * used after GC is what is still held; RSS rarely shrinks once grown, so it says little about leaks.
  */
 async function memoryNow(server: Child): Promise<{ heapMiB: number; rssMiB: number }> {
-  const seen = server.lines.length;
-  server.signal("SIGUSR2");
-  for (let i = 0; i < 100; i++) {
-    const line = server.lines.slice(seen).find((l) => l.text.startsWith("memory: "));
-    const m = line && /heap used (\d+) bytes.*rss (\d+) bytes/.exec(line.text);
-    if (m) {
-      const mib = (n: string) => Math.round((Number(n) / 2 ** 20) * 10) / 10;
-      return { heapMiB: mib(m[1]), rssMiB: mib(m[2]) };
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error("the server printed no memory line after SIGUSR2");
+  const { heapUsed, rss } = await readServerMemory(server);
+  return { heapMiB: mib(heapUsed), rssMiB: mib(rss) };
 }
 
 /** Waits until the server holds no more descriptors than `baseline` (its connections are closed), up to 5 s. */

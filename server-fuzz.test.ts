@@ -18,6 +18,7 @@ import { ChatRequestSchema, ChatService } from "./gen/chat_pb.ts";
 import { buildEntries } from "./lab/build.ts";
 import { type Child, startServer, stopAllChildren } from "./lab/child-process.ts";
 import { envelope, frame, grpcConnectionBytes, preface } from "./lab/h2-frames.ts";
+import { mib, readServerMemory } from "./lab/server-memory.ts";
 import { stackPairs } from "./lab/stacks.ts";
 
 before(buildEntries);
@@ -175,18 +176,8 @@ async function normalCall(client: ChatClient): Promise<Code | 0> {
   }
 }
 
-/** Heap used after a full GC, MiB: the server runs with --expose-gc and prints it on SIGUSR2 (lib/memory-report.ts). */
-async function heapMiB(server: Child): Promise<number> {
-  const seen = server.lines.length;
-  server.signal("SIGUSR2");
-  for (let i = 0; i < 100; i++) {
-    const line = server.lines.slice(seen).find((l) => l.text.startsWith("memory: "));
-    const used = line && /heap used (\d+) bytes/.exec(line.text)?.[1];
-    if (used) return Math.round((Number(used) / 2 ** 20) * 10) / 10;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error("the server printed no memory line after SIGUSR2");
-}
+/** Heap used after a full GC, MiB: the server runs with --expose-gc and prints it on SIGUSR2. */
+const heapMiB = async (server: Child) => mib((await readServerMemory(server)).heapUsed);
 
 const fdCount = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
 

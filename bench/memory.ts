@@ -1,8 +1,9 @@
 import * as http2 from "node:http2";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { ChatRequestSchema } from "../gen/chat_pb.ts";
-import { type Child, startServer } from "../lab/child-process.ts";
+import { startServer } from "../lab/child-process.ts";
 import { envelope } from "../lab/h2-frames.ts";
+import { readServerMemory } from "../lab/server-memory.ts";
 import { type Summary, summarize } from "./stats.ts";
 
 export interface MemoryRow {
@@ -14,19 +15,6 @@ export interface MemoryRow {
   /** With the streams open, MiB. */
   heapMiB: Summary;
   rssMiB: Summary;
-}
-
-/** The server's memory, printed on SIGUSR2 after a full GC (lib/memory-report.ts). */
-async function memory(server: Child): Promise<{ heap: number; rss: number }> {
-  const seen = server.lines.length;
-  server.signal("SIGUSR2");
-  for (let i = 0; i < 200; i++) {
-    const line = server.lines.slice(seen).find((l) => l.text.startsWith("memory: "));
-    const m = line && /heap used (\d+) bytes.*rss (\d+) bytes/.exec(line.text);
-    if (m) return { heap: Number(m[1]), rss: Number(m[2]) };
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error("no memory line after SIGUSR2");
 }
 
 /** Opens `count` Chat streams over connections of 100 and waits for message 1 on each; returns a closer. */
@@ -78,11 +66,16 @@ export async function measureMemory(streams: number, rounds: number): Promise<Me
         // Warm: code paths compiled, pools grown, then back to idle.
         (await openStreams(port, 50))();
         await new Promise((resolve) => setTimeout(resolve, 200));
-        const idle = await memory(server);
+        const idle = await readServerMemory(server);
         const close = await openStreams(port, streams);
-        const busy = await memory(server);
+        const busy = await readServerMemory(server);
         close();
-        samples[id].push({ ...busy, dHeap: (busy.heap - idle.heap) / streams, dRss: (busy.rss - idle.rss) / streams });
+        samples[id].push({
+          heap: busy.heapUsed,
+          rss: busy.rss,
+          dHeap: (busy.heapUsed - idle.heapUsed) / streams,
+          dRss: (busy.rss - idle.rss) / streams,
+        });
       } finally {
         await server.stop();
       }

@@ -1,0 +1,26 @@
+import type { Child } from "./child-process.ts";
+
+/** A server's memory as it prints it on SIGUSR2 (lib/memory-report.ts), bytes. */
+export interface ServerMemory {
+  heapUsed: number;
+  rss: number;
+}
+
+/**
+ * Sends SIGUSR2 to a Chat server and reads the `memory:` line it prints
+ * back: heap used after a full GC when it runs under `node --expose-gc`.
+ */
+export async function readServerMemory(server: Child, timeoutMs = 5000): Promise<ServerMemory> {
+  const seen = server.lines.length;
+  server.signal("SIGUSR2");
+  for (const deadline = performance.now() + timeoutMs; performance.now() < deadline; ) {
+    const line = server.lines.slice(seen).find((l) => l.text.startsWith("memory: "));
+    const m = line && /heap used (\d+) bytes.*rss (\d+) bytes/.exec(line.text);
+    if (m) return { heapUsed: Number(m[1]), rss: Number(m[2]) };
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`${server.entry} printed no memory line within ${timeoutMs} ms of SIGUSR2`);
+}
+
+/** Bytes as MiB, one decimal. */
+export const mib = (bytes: number): number => Math.round((bytes / 2 ** 20) * 10) / 10;
