@@ -14,10 +14,11 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { ChatRequestSchema, ChatService } from "./gen/chat_pb.ts";
 import { buildEntries } from "./lab/build.ts";
+import { openChatStreams } from "./lab/chat-streams.ts";
 import { type Child, startServer, stopAllChildren } from "./lab/child-process.ts";
-import { envelope, frameType, grpcConnectionBytes } from "./lab/h2-frames.ts";
+import { envelope, frameType, grpcConnectionBytes, rawExchange } from "./lab/h2-frames.ts";
 import { mib, readServerMemory } from "./lab/server-memory.ts";
-import { stackPairs } from "./lab/stacks.ts";
+import { chatServerStacks } from "./lab/stacks.ts";
 import { defaultReadMaxBytes } from "./lib/server-flags.ts";
 
 before(buildEntries);
@@ -97,25 +98,6 @@ function codeOf(answer: H2Answer): Code | 0 {
   return mapped[answer.status ?? 0] ?? Code.Unknown;
 }
 
-/** Sends raw bytes on a new connection; whether the server closed it within `waitMs`, and what it sent. */
-function rawExchange(port: number, bytes: Uint8Array, waitMs = 2000): Promise<{ closed: boolean; received: Buffer }> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, "127.0.0.1");
-    const chunks: Buffer[] = [];
-    const timer = setTimeout(() => {
-      socket.destroy();
-      resolve({ closed: false, received: Buffer.concat(chunks) });
-    }, waitMs);
-    socket.on("data", (chunk) => chunks.push(chunk));
-    socket.on("error", () => {});
-    socket.on("close", () => {
-      clearTimeout(timer);
-      resolve({ closed: true, received: Buffer.concat(chunks) });
-    });
-    socket.write(bytes);
-  });
-}
-
 /** A normal Chat call: what a well-behaved client gets meanwhile. */
 async function normalCall(port: number): Promise<{ code: Code | 0; received: number }> {
   const client = createClient(ChatService, createGrpcTransport({ baseUrl: `http://127.0.0.1:${port}` }));
@@ -167,7 +149,7 @@ async function fdsBackTo(server: Child, baseline: number): Promise<number> {
   return now;
 }
 
-const servers = [...new Map(stackPairs().map(({ server }) => [server.id, server])).values()];
+const servers = chatServerStacks;
 
 /**
  * What each server answers, as a gRPC client reads it. Where the two differ
@@ -372,20 +354,8 @@ for (const stack of servers) {
      */
     async function abandonStreams(): Promise<{ heapMiB: number; rssMiB: number }> {
       const linesBefore = server.lines.length;
-      const sessions = Array.from({ length: 20 }, () => {
-        const session = http2.connect(`http://127.0.0.1:${port}`);
-        session.on("error", () => {});
-        return session;
-      });
-      const streams = sessions.map((session) =>
-        Array.from({ length: 100 }, () => {
-          const req = session.request(grpcHeaders);
-          req.on("error", () => {});
-          req.end(chatBody());
-          return req;
-        }),
-      );
-      await Promise.all(streams.flat().map((req) => new Promise((resolve) => req.once("data", resolve))));
+      const { sessions, streams, flowing } = openChatStreams(port, 2000, chatBody());
+      await flowing;
       const peak = await memoryNow(server);
       // Our connections' ports, while they are open: the server's log names each stream's peer.
       const ours = new Set(sessions.map((session) => String(session.socket.localPort)));

@@ -11,7 +11,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { ChatService } from "./gen/chat_pb.ts";
 import { buildEntries } from "./lab/build.ts";
 import { type Child, startServer, stopAllChildren } from "./lab/child-process.ts";
-import { stackPairs } from "./lab/stacks.ts";
+import { chatServerStacks } from "./lab/stacks.ts";
 
 const streams = 200;
 const connections = 4;
@@ -69,7 +69,7 @@ async function exitAfter(server: Child, since: number): Promise<{ code: number |
   return { code: exit.code, ms: Math.round(exit.at - since) };
 }
 
-const servers = [...new Map(stackPairs().map(({ server }) => [server.id, server])).values()];
+const servers = chatServerStacks;
 
 for (const stack of servers) {
   describe(`${stack.id} server: SIGTERM with ${streams} streams in flight`, { concurrency: true }, () => {

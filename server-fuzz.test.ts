@@ -9,7 +9,6 @@
 import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
 import * as http2 from "node:http2";
-import * as net from "node:net";
 import { after, before, test } from "node:test";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
@@ -17,9 +16,9 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { ChatRequestSchema, ChatService } from "./gen/chat_pb.ts";
 import { buildEntries } from "./lab/build.ts";
 import { type Child, startServer, stopAllChildren } from "./lab/child-process.ts";
-import { envelope, frame, grpcConnectionBytes, preface } from "./lab/h2-frames.ts";
+import { envelope, frame, grpcConnectionBytes, preface, rawExchange } from "./lab/h2-frames.ts";
 import { mib, readServerMemory } from "./lab/server-memory.ts";
-import { stackPairs } from "./lab/stacks.ts";
+import { chatServerStacks } from "./lab/stacks.ts";
 
 before(buildEntries);
 after(() => stopAllChildren());
@@ -92,21 +91,6 @@ const contentTypes = [
   "",
 ];
 const chatBody = envelope(toBinary(ChatRequestSchema, create(ChatRequestSchema, { name: "fuzz", text: "hi" })));
-
-/** Sends raw bytes on a new connection and leaves after the server closed it or 100 ms. */
-function rawSend(port: number, bytes: Uint8Array): Promise<void> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, "127.0.0.1");
-    const timer = setTimeout(() => socket.destroy(), 100);
-    socket.on("error", () => {});
-    socket.on("data", () => {});
-    socket.on("close", () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    socket.write(bytes);
-  });
-}
 
 /** A valid preface and SETTINGS, then 1 to 6 frames of random type, flags, stream and payload. */
 function randomFrames(random: Random): { bytes: Buffer; frames: number } {
@@ -189,12 +173,13 @@ async function fuzz(port: number, random: Random, n: number) {
     const { bytes, frames } = randomFrames(random);
     sent.connections++;
     sent.frames += frames;
-    await rawSend(port, bytes);
+    // Leave after the server closed the connection or 100 ms.
+    await rawExchange(port, bytes, 100);
   });
   await pool(n, 32, async () => {
     sent.connections++;
     sent.requests++;
-    await rawSend(port, random.mutate(grpcConnectionBytes({ path: chatPath, body: chatBody })));
+    await rawExchange(port, random.mutate(grpcConnectionBytes({ path: chatPath, body: chatBody })), 100);
   });
   // Requests node:http2 can express, with random headers and bodies, over a few connections.
   const sessions = Array.from({ length: 8 }, () => {
@@ -217,7 +202,7 @@ async function fuzz(port: number, random: Random, n: number) {
   return sent;
 }
 
-const servers = [...new Map(stackPairs().map(({ server }) => [server.id, server])).values()];
+const servers = chatServerStacks;
 const seed = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 
 for (const stack of servers) {

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { buildEntries } from "./lab/build.ts";
+import { buildEntries, type Entry } from "./lab/build.ts";
 import { defaultSettings, labCases } from "./lab/cases.ts";
 import { type Child, spawnChild, startServer, stopAllChildren } from "./lab/child-process.ts";
 import { runCell } from "./lab/run-cell.ts";
@@ -14,8 +14,8 @@ before(buildEntries);
 after(() => stopAllChildren());
 
 /** Runs a client to its end: exit code and the lines it printed. */
-async function runClient(entry: string, args: string[]): Promise<{ code: number | null; out: string }> {
-  const child: Child = spawnChild({ entry: entry as Child["entry"], args });
+async function runClient(entry: Entry, args: string[]): Promise<{ code: number | null; out: string }> {
+  const child = spawnChild({ entry, args });
   const exit = await child.exited;
   return { code: exit.code, out: child.lines.map((l) => l.text).join("\n") };
 }

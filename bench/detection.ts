@@ -3,7 +3,7 @@ import { labCases } from "../lab/cases.ts";
 import type { CellResult } from "../lab/results.ts";
 import { runLab } from "../lab/run-lab.ts";
 import type { RunRecord } from "../lab/run-record.ts";
-import { type ClientStack, clientStacks, serverStacks } from "../lab/stacks.ts";
+import { type ClientStack, serverStacks } from "../lab/stacks.ts";
 import { type Summary, summarize } from "./stats.ts";
 
 export type Remedy = "keepalive" | "deadline" | "idle-timeout";
@@ -111,5 +111,3 @@ export async function measureDetection(options: DetectionOptions): Promise<Detec
     };
   });
 }
-
-export { clientStacks };

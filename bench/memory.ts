@@ -1,6 +1,6 @@
-import * as http2 from "node:http2";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { ChatRequestSchema } from "../gen/chat_pb.ts";
+import { openChatStreams } from "../lab/chat-streams.ts";
 import { startServer } from "../lab/child-process.ts";
 import { envelope } from "../lab/h2-frames.ts";
 import { readServerMemory } from "../lab/server-memory.ts";
@@ -20,23 +20,8 @@ export interface MemoryRow {
 /** Opens `count` Chat streams over connections of 100 and waits for message 1 on each; returns a closer. */
 async function openStreams(port: number, count: number): Promise<() => void> {
   const body = envelope(toBinary(ChatRequestSchema, create(ChatRequestSchema, { name: "memory" })));
-  const sessions = Array.from({ length: Math.ceil(count / 100) }, () => {
-    const session = http2.connect(`http://127.0.0.1:${port}`);
-    session.on("error", () => {});
-    return session;
-  });
-  const firsts = Array.from({ length: count }, (_, i) => {
-    const req = sessions[i % sessions.length].request({
-      ":method": "POST",
-      ":path": "/chat.v1.ChatService/Chat",
-      "content-type": "application/grpc",
-      te: "trailers",
-    });
-    req.on("error", () => {});
-    req.end(body);
-    return new Promise((resolve) => req.once("data", resolve));
-  });
-  await Promise.all(firsts);
+  const { sessions, flowing } = openChatStreams(port, count, body);
+  await flowing;
   return () => {
     for (const session of sessions) session.destroy();
   };

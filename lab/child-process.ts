@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
 import type { Socket } from "node:net";
 import { setPriority } from "node:os";
 import { createInterface } from "node:readline";
 import { bundlePath, type Entry } from "./build.ts";
+import { procStat } from "./proc-stat.ts";
 
 /** One line a child printed, with the moment it arrived (performance.now()). */
 export interface Line {
@@ -241,17 +241,8 @@ export function startedChildren(): number {
  * is no /proc. Linux counts in clock ticks of 10 ms (USER_HZ 100).
  */
 export function cpuTimes(): { selfMs: number; childrenMs: number } | null {
-  try {
-    const stat = readFileSync("/proc/self/stat", "utf8");
-    const f = stat
-      .slice(stat.lastIndexOf(")") + 2)
-      .split(" ")
-      .map(Number);
-    // Fields 14-17 of stat, counted from field 3 here.
-    return { selfMs: (f[11] + f[12]) * 10, childrenMs: (f[13] + f[14]) * 10 };
-  } catch {
-    return null;
-  }
+  const f = procStat("self")?.map(Number);
+  return f ? { selfMs: (f[11] + f[12]) * 10, childrenMs: (f[13] + f[14]) * 10 } : null;
 }
 
 /** How many children are running now. */

@@ -1,8 +1,9 @@
 /**
  * Raw HTTP/2 bytes (RFC 9113 section 4.1 frames, RFC 7541 HPACK literals),
  * for what node:http2 will not send: garbage, broken frames, mutated
- * requests. Used by the server's bad-input and fuzz tests.
+ * requests, and a way to send them. Used by the server's bad-input and fuzz tests.
  */
+import * as net from "node:net";
 
 /** The client connection preface (RFC 9113 section 3.4). */
 export const preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
@@ -92,4 +93,27 @@ export function grpcConnectionBytes(options: GrpcRequestOptions): Buffer {
     frame(frameType.headers, flag.endHeaders, streamId, headers),
     frame(frameType.data, flag.endStream, streamId, options.body),
   ]);
+}
+
+/** Sends raw bytes on a new connection; whether the server closed it within `waitMs`, and what it sent. */
+export function rawExchange(
+  port: number,
+  bytes: Uint8Array,
+  waitMs = 2000,
+): Promise<{ closed: boolean; received: Buffer }> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, "127.0.0.1");
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve({ closed: false, received: Buffer.concat(chunks) });
+    }, waitMs);
+    socket.on("data", (chunk) => chunks.push(chunk));
+    socket.on("error", () => {});
+    socket.on("close", () => {
+      clearTimeout(timer);
+      resolve({ closed: true, received: Buffer.concat(chunks) });
+    });
+    socket.write(bytes);
+  });
 }

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, describe, test } from "node:test";
 import { projectRoot } from "./build.ts";
+import { procStat } from "./proc-stat.ts";
 import type { LabResults } from "./results.ts";
 
 const scratch = mkdtempSync(path.join(tmpdir(), "lab-test-"));
@@ -191,14 +192,7 @@ async function interruptWithSuspendedServers(
 }
 
 /** The state letter of a process (R, S, T, Z, ...), or undefined when it is gone. */
-function processState(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-  } catch {
-    return undefined;
-  }
-}
+const processState = (pid: number): string | undefined => procStat(pid)?.[0];
 
 function commandLine(pid: number): string {
   try {
@@ -213,12 +207,9 @@ function descendants(root: number): number[] {
   const parents = new Map<number, number>();
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
-    } catch {
-      // Gone while we looked.
-    }
+    const ppid = procStat(Number(entry))?.[1];
+    // Gone while we looked: no parent to note.
+    if (ppid !== undefined) parents.set(Number(entry), Number(ppid));
   }
   const found: number[] = [];
   const walk = (pid: number) => {

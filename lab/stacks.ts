@@ -32,6 +32,9 @@ export const serverStacks: readonly ServerStack[] = [
   { id: "fault-peer", entry: "peers/fault-peer", protocols: ["grpc", "connect", "grpc-web"], peerOnly: true },
 ];
 
+/** The Chat servers: every server stack but the fault peer. */
+export const chatServerStacks: readonly ServerStack[] = serverStacks.filter((server) => !server.peerOnly);
+
 export const clientStacks: readonly ClientStack[] = [
   { id: "connect/grpc", client: "connect", protocol: "grpc", entry: "client" },
   { id: "connect/connect", client: "connect", protocol: "connect", entry: "client" },

@@ -12,19 +12,12 @@
  *
  * Not a user-facing program: lab/child-process.ts starts it.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { createInterface } from "node:readline";
+import { procStat } from "./proc-stat.ts";
 
 /** Field 22 of /proc/PID/stat: when the process started, in clock ticks since boot; undefined when gone. */
-function startTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // Fields after the command name (which may hold spaces) start at field 3.
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
-  } catch {
-    return undefined;
-  }
-}
+const startTime = (pid: number): string | undefined => procStat(pid)?.[19];
 
 // Its life is tied to the lab's stdin pipe, not to signals: Ctrl-C reaches the whole
 // process group, and the supervisor must still be there if the lab dies while cleaning up.
