@@ -4,12 +4,12 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { buildEntries, type Entry } from "./lab/build.ts";
-import { type LabCase, type LabSettings, labCases } from "./lab/cases.ts";
-import { spawnChild, startServer, stopAllChildren } from "./lab/child-process.ts";
-import { freePort } from "./lab/free-port.ts";
-import { runCell } from "./lab/run-cell.ts";
-import { stackPairs } from "./lab/stacks.ts";
+import { type LabCase, type LabSettings, labCases } from "./lab/catalogue/cases.ts";
+import { stackPairs } from "./lab/catalogue/stacks.ts";
+import { buildEntries, type Entry } from "./lab/engine/build.ts";
+import { spawnChild, startServer, stopAllChildren } from "./lab/engine/child-process.ts";
+import { freePort } from "./lab/engine/free-port.ts";
+import { runCell } from "./lab/engine/run-cell.ts";
 
 const settings: LabSettings = {
   count: 3,

@@ -13,12 +13,12 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { ChatRequestSchema, ChatService } from "./gen/chat_pb.ts";
-import { buildEntries } from "./lab/build.ts";
-import { openChatStreams } from "./lab/chat-streams.ts";
-import { type Child, startServer, stopAllChildren } from "./lab/child-process.ts";
-import { envelope, frameType, grpcConnectionBytes, rawExchange } from "./lab/h2-frames.ts";
-import { mib, readServerMemory } from "./lab/server-memory.ts";
-import { chatServerStacks } from "./lab/stacks.ts";
+import { chatServerStacks } from "./lab/catalogue/stacks.ts";
+import { buildEntries } from "./lab/engine/build.ts";
+import { type Child, startServer, stopAllChildren } from "./lab/engine/child-process.ts";
+import { openChatStreams } from "./lab/testing/chat-streams.ts";
+import { envelope, frameType, grpcConnectionBytes, rawExchange } from "./lab/testing/h2-frames.ts";
+import { mib, readServerMemory } from "./lab/testing/server-memory.ts";
 import { defaultReadMaxBytes } from "./lib/server-flags.ts";
 
 before(buildEntries);

@@ -9,9 +9,9 @@ import { after, before, describe, test } from "node:test";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { ChatService } from "./gen/chat_pb.ts";
-import { buildEntries } from "./lab/build.ts";
-import { type Child, startServer, stopAllChildren } from "./lab/child-process.ts";
-import { chatServerStacks } from "./lab/stacks.ts";
+import { chatServerStacks } from "./lab/catalogue/stacks.ts";
+import { buildEntries } from "./lab/engine/build.ts";
+import { type Child, startServer, stopAllChildren } from "./lab/engine/child-process.ts";
 
 const streams = 200;
 const connections = 4;

@@ -4,11 +4,11 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { buildEntries, type Entry } from "./lab/build.ts";
-import { defaultSettings, labCases } from "./lab/cases.ts";
-import { type Child, spawnChild, startServer, stopAllChildren } from "./lab/child-process.ts";
-import { runCell } from "./lab/run-cell.ts";
-import { stackPairs } from "./lab/stacks.ts";
+import { defaultSettings, labCases } from "./lab/catalogue/cases.ts";
+import { stackPairs } from "./lab/catalogue/stacks.ts";
+import { buildEntries, type Entry } from "./lab/engine/build.ts";
+import { type Child, spawnChild, startServer, stopAllChildren } from "./lab/engine/child-process.ts";
+import { runCell } from "./lab/engine/run-cell.ts";
 
 before(buildEntries);
 after(() => stopAllChildren());

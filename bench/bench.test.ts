@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { test } from "node:test";
-import { projectRoot } from "../lab/build.ts";
+import { projectRoot } from "../lab/engine/build.ts";
 
 interface SummaryShape {
   median: number;

@@ -1,9 +1,9 @@
-import type { LabCase, LabSettings } from "../lab/cases.ts";
-import { labCases } from "../lab/cases.ts";
-import type { CellResult } from "../lab/results.ts";
-import { runLab } from "../lab/run-lab.ts";
-import type { RunRecord } from "../lab/run-record.ts";
-import { type ClientStack, serverStacks } from "../lab/stacks.ts";
+import type { LabCase, LabSettings } from "../lab/catalogue/cases.ts";
+import { labCases } from "../lab/catalogue/cases.ts";
+import { type ClientStack, serverStacks } from "../lab/catalogue/stacks.ts";
+import { runLab } from "../lab/engine/run-lab.ts";
+import type { CellResult } from "../lab/reports/results.ts";
+import type { RunRecord } from "../lab/reports/run-record.ts";
 import { type Summary, summarize } from "./stats.ts";
 
 export type Remedy = "keepalive" | "deadline" | "idle-timeout";

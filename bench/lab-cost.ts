@@ -2,8 +2,8 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { projectRoot } from "../lab/build.ts";
-import type { LabResults } from "../lab/results.ts";
+import { projectRoot } from "../lab/engine/build.ts";
+import type { LabResults } from "../lab/reports/results.ts";
 
 export interface LabCostRow {
   /** The command's lab flags. */

@@ -11,11 +11,11 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import { availableParallelism, cpus, totalmem } from "node:os";
 import * as path from "node:path";
-import { buildEntries } from "../lab/build.ts";
-import { defaultSettings, quickSettings } from "../lab/cases.ts";
-import { killAllChildrenNow, stopAllChildren } from "../lab/child-process.ts";
-import { clientStacks } from "../lab/stacks.ts";
-import { libraryVersions } from "../lab/versions.ts";
+import { defaultSettings, quickSettings } from "../lab/catalogue/cases.ts";
+import { clientStacks } from "../lab/catalogue/stacks.ts";
+import { buildEntries } from "../lab/engine/build.ts";
+import { killAllChildrenNow, stopAllChildren } from "../lab/engine/child-process.ts";
+import { libraryVersions } from "../lab/reports/versions.ts";
 import { parseFlags, runCli, stringFlag, UsageError } from "../lib/cli.ts";
 import { detectionCases, measureDetection } from "./detection.ts";
 import { measureLab } from "./lab-cost.ts";

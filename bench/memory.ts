@@ -1,9 +1,9 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { ChatRequestSchema } from "../gen/chat_pb.ts";
-import { openChatStreams } from "../lab/chat-streams.ts";
-import { startServer } from "../lab/child-process.ts";
-import { envelope } from "../lab/h2-frames.ts";
-import { readServerMemory } from "../lab/server-memory.ts";
+import { startServer } from "../lab/engine/child-process.ts";
+import { openChatStreams } from "../lab/testing/chat-streams.ts";
+import { envelope } from "../lab/testing/h2-frames.ts";
+import { readServerMemory } from "../lab/testing/server-memory.ts";
 import { type Summary, summarize } from "./stats.ts";
 
 export interface MemoryRow {

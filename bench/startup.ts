@@ -1,5 +1,5 @@
-import type { Entry } from "../lab/build.ts";
-import { spawnChild, startServer } from "../lab/child-process.ts";
+import type { Entry } from "../lab/engine/build.ts";
+import { spawnChild, startServer } from "../lab/engine/child-process.ts";
 import { type Summary, summarize } from "./stats.ts";
 
 export interface StartupRow {

@@ -7,9 +7,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, describe, test } from "node:test";
-import { projectRoot } from "./build.ts";
-import { procStat } from "./proc-stat.ts";
-import type { LabResults } from "./results.ts";
+import { projectRoot } from "./engine/build.ts";
+import { procStat } from "./engine/proc-stat.ts";
+import type { LabResults } from "./reports/results.ts";
 
 const scratch = mkdtempSync(path.join(tmpdir(), "lab-test-"));
 after(() => rmSync(scratch, { recursive: true, force: true }));

@@ -9,17 +9,23 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import * as path from "node:path";
 import { type Flags, intFlag, parseFlags, runCli, stringFlag, UsageError } from "../lib/cli.ts";
-import { buildEntries } from "./build.ts";
-import { caseGroups, defaultSettings, type LabSettings, labCases, quickSettings } from "./cases.ts";
-import { cpuTimes, killAllChildrenNow, runningChildren, startedChildren, stopAllChildren } from "./child-process.ts";
-import { createProgress } from "./progress.ts";
-import { htmlReport } from "./report-html.ts";
-import { comparisonTables, legend, markdownReport } from "./report-markdown.ts";
-import type { LabResults } from "./results.ts";
-import { runLab } from "./run-lab.ts";
-import { clientStacks, serverStacks, stackPairs } from "./stacks.ts";
-import { checkFailures, summarizeCell } from "./summary.ts";
-import { libraryVersions } from "./versions.ts";
+import { caseGroups, defaultSettings, type LabSettings, labCases, quickSettings } from "./catalogue/cases.ts";
+import { clientStacks, serverStacks, stackPairs } from "./catalogue/stacks.ts";
+import { buildEntries } from "./engine/build.ts";
+import {
+  cpuTimes,
+  killAllChildrenNow,
+  runningChildren,
+  startedChildren,
+  stopAllChildren,
+} from "./engine/child-process.ts";
+import { runLab } from "./engine/run-lab.ts";
+import { createProgress } from "./reports/progress.ts";
+import { htmlReport } from "./reports/report-html.ts";
+import { comparisonTables, legend, markdownReport } from "./reports/report-markdown.ts";
+import type { LabResults } from "./reports/results.ts";
+import { checkFailures, summarizeCell } from "./reports/summary.ts";
+import { libraryVersions } from "./reports/versions.ts";
 
 /**
  * Picks catalogue entries by a comma list of ids: "connect" also picks every

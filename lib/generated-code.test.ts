@@ -4,7 +4,7 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { test } from "node:test";
-import { projectRoot } from "../lab/build.ts";
+import { projectRoot } from "../lab/engine/build.ts";
 
 // gen/ is committed; it must be exactly what `buf generate` makes from the .proto files today.
 test("gen/ matches a fresh buf generate", () => {

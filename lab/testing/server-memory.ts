@@ -1,4 +1,4 @@
-import type { Child } from "./child-process.ts";
+import type { Child } from "../engine/child-process.ts";
 
 /** A server's memory as it prints it on SIGUSR2 (lib/memory-report.ts), bytes. */
 export interface ServerMemory {

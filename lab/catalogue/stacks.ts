@@ -1,5 +1,5 @@
-import type { Protocol } from "../lib/client-flags.ts";
-import type { Entry } from "./build.ts";
+import type { Protocol } from "../../lib/client-flags.ts";
+import type { Entry } from "../engine/build.ts";
 
 /**
  * The servers the lab can put behind a client. Adding one is one entry here

@@ -1,7 +1,7 @@
-import { allowedOutcomes, type LabCase, type LabSettings, matchingDepartures } from "./cases.ts";
-import type { CellResult } from "./results.ts";
+import { allowedOutcomes, type LabCase, type LabSettings, matchingDepartures } from "../catalogue/cases.ts";
+import { type ClientStack, type ServerStack, stackPairs } from "../catalogue/stacks.ts";
+import type { CellResult } from "../reports/results.ts";
 import { runCell } from "./run-cell.ts";
-import { type ClientStack, type ServerStack, stackPairs } from "./stacks.ts";
 
 export interface LabPlan {
   cases: readonly LabCase[];

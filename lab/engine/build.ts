@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import { build, stop } from "esbuild";
 
 /** The project's top-level folder. */
-export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 /** The programs the lab starts, by their source path. */
 export const entries = [
@@ -13,7 +13,7 @@ export const entries = [
   "peers/grpc-js-server",
   "peers/grpc-js-client",
   "peers/fault-peer",
-  "lab/supervisor",
+  "lab/engine/supervisor",
   "bench/throughput-driver",
 ] as const;
 export type Entry = (typeof entries)[number];

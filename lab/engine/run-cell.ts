@@ -1,10 +1,10 @@
-import type { CallResult } from "../lib/call-report.ts";
-import type { FaultStep, LabCase, LabSettings } from "./cases.ts";
+import type { CallResult } from "../../lib/call-report.ts";
+import type { FaultStep, LabCase, LabSettings } from "../catalogue/cases.ts";
+import type { ClientStack, ServerStack } from "../catalogue/stacks.ts";
+import { createFaultProxy, type FaultProxy } from "../faults/fault-proxy.ts";
+import type { RunRecord } from "../reports/run-record.ts";
 import { type Child, listeningLine, spawnChild } from "./child-process.ts";
-import { createFaultProxy, type FaultProxy } from "./fault-proxy.ts";
 import { freePort } from "./free-port.ts";
-import type { RunRecord } from "./run-record.ts";
-import type { ClientStack, ServerStack } from "./stacks.ts";
 
 export interface RunCellOptions {
   labCase: LabCase;

@@ -80,7 +80,7 @@ let supervisor: ChildProcess | undefined;
  */
 function supervise(line: string): void {
   if (!supervisor) {
-    supervisor = spawn(process.execPath, [bundlePath("lab/supervisor")], {
+    supervisor = spawn(process.execPath, [bundlePath("lab/engine/supervisor")], {
       stdio: ["pipe", "ignore", "inherit"],
       env: childEnv,
     });

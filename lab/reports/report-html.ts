@@ -1,4 +1,4 @@
-import type { LabCase } from "./cases.ts";
+import type { LabCase } from "../catalogue/cases.ts";
 import { caseNotes, cellsByGroup, cellText, columns, groupTitles, legend, rows } from "./report-markdown.ts";
 import type { CellResult, LabResults } from "./results.ts";
 import { cellName, disagreeingCells, summarizeCell } from "./summary.ts";

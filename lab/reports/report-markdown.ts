@@ -1,4 +1,4 @@
-import { type CaseGroup, caseGroups, type LabCase } from "./cases.ts";
+import { type CaseGroup, caseGroups, type LabCase } from "../catalogue/cases.ts";
 import type { CellResult, LabResults } from "./results.ts";
 import { type CellSummary, cellName, disagreeingCells, summarizeCell } from "./summary.ts";
 

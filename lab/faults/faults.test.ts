@@ -6,11 +6,11 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { buildEntries } from "./build.ts";
-import { allowedOutcomes, labCases, quickSettings } from "./cases.ts";
-import { runningChildren, stopAllChildren } from "./child-process.ts";
-import { runCell } from "./run-cell.ts";
-import { serverStacks, stackPairs } from "./stacks.ts";
+import { allowedOutcomes, labCases, quickSettings } from "../catalogue/cases.ts";
+import { serverStacks, stackPairs } from "../catalogue/stacks.ts";
+import { buildEntries } from "../engine/build.ts";
+import { runningChildren, stopAllChildren } from "../engine/child-process.ts";
+import { runCell } from "../engine/run-cell.ts";
 
 // Quick timings, with room for a machine busy with other test files: a watchdog long enough that a
 // late remedy does not pass for a hang, and a PING timeout long enough that a stalled but live

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { projectRoot } from "./build.ts";
+import { projectRoot } from "../engine/build.ts";
 
 /** The libraries whose behaviour the lab observes. */
 const observed = ["@connectrpc/connect", "@connectrpc/connect-node", "@grpc/grpc-js", "@bufbuild/protobuf"];
