@@ -22,9 +22,13 @@ import { readServerSettings } from "./lib/server-flags.ts";
 import { createServerLog } from "./lib/server-log.ts";
 import { keepSessionAlive } from "./lib/session-keepalive.ts";
 import { codeName } from "./lib/status-code.ts";
+import { createStreamLedger } from "./lib/stream-ledger.ts";
 import { clampTimeoutHeaders } from "./lib/timeout-header.ts";
 
 const peerKey = createContextKey("unknown", { description: "remote address of the caller" });
+const streamKey = createContextKey<http2.ServerHttp2Stream | undefined>(undefined, {
+  description: "the call's HTTP/2 stream, to learn how it really closed",
+});
 
 runCli("server", async () => {
   const { host, port, count, graceMs, quiet, readMaxBytes, maxStreams, keepalive, replies } = readServerSettings(
@@ -43,6 +47,8 @@ runCli("server", async () => {
   setMaxListeners(0, shutdown.signal);
   let nextId = 1;
   let active = 0;
+  // "ended: CODE" is logged when the stream closes cleanly, not when the handler returns (issue 10).
+  const ledger = createStreamLedger(log);
 
   const routes = (router: ConnectRouter) =>
     addHealthService(router, health).service(ChatService, {
@@ -50,22 +56,24 @@ runCli("server", async () => {
         const id = nextId++;
         active++;
         log.streamStarted(id, ctx.values.get(peerKey), ctx.protocolName);
+        ledger.open(id, ctx.values.get(streamKey));
         try {
           for await (const response of chatReplies(request, replies, ctx.signal)) {
             yield response;
             log.sent(id, response.index, count);
           }
-          log.ended(id, "ok");
+          ledger.settle(id, "ok");
         } catch (e) {
           const error = ConnectError.from(e);
           if (shutdown.signal.aborted || error.code === Code.DeadlineExceeded) {
-            log.ended(id, codeName(error.code), error.rawMessage);
+            ledger.settle(id, codeName(error.code), error.rawMessage);
           } else {
             log.clientGone(id, codeName(error.code), error.rawMessage);
           }
           throw error;
         } finally {
           active--;
+          ledger.release(id);
         }
       },
     });
@@ -76,7 +84,10 @@ runCli("server", async () => {
     // A bigger request ends its call resource_exhausted before it is buffered whole.
     readMaxBytes,
     // The handler context has no peer address; carry it in through a context value.
-    contextValues: (req) => createContextValues().set(peerKey, `${req.socket.remoteAddress}:${req.socket.remotePort}`),
+    contextValues: (req) =>
+      createContextValues()
+        .set(peerKey, `${req.socket.remoteAddress}:${req.socket.remotePort}`)
+        .set(streamKey, "stream" in req ? req.stream : undefined),
   });
   const server = http2.createServer(
     // Concurrent streams per connection: Node's default is 2^32-1 (see lib/server-flags.ts).
@@ -114,12 +125,22 @@ runCli("server", async () => {
   const address = server.address();
   log.listening(host, typeof address === "object" && address ? address.port : port, "connect-node");
 
+  /** How long a second signal waits for the streams' statuses to leave before it drops the connections. */
+  const flushMs = 500;
+  let ending = false;
   const endNow = (why: string) => {
-    log.shutdown(`${why}: ending ${active} stream(s) and ${sessions.size} session(s) now`);
+    if (ending) return;
+    ending = true;
+    const streams = active > 0 ? `ending ${active} stream(s) with unavailable "server shutting down", then ` : "";
+    log.shutdown(`${why}: ${streams}closing ${sessions.size} session(s) within ${flushMs} ms`);
     shutdown.abort(new ConnectError("server shutting down", Code.Unavailable));
-    // Let the handlers' error trailers reach the socket before the sessions go.
-    setImmediate(() => {
+    // Destroying the sessions at once would drop the statuses just handed to HTTP/2: clients
+    // would read a dropped connection instead (issue 10). Wait until the streams have closed
+    // with their status, unless a peer that does not read holds them up.
+    void ledger.drained(flushMs).then(() => {
+      ledger.dropping();
       for (const session of sessions) session.destroy();
+      log.shutdown("done");
       process.exit(1);
     });
   };
@@ -140,6 +161,7 @@ runCli("server", async () => {
         `${active} stream(s) in flight, grace ${graceMs} ms`,
     );
     server.close(() => {
+      if (ending) return;
       log.shutdown("done");
       process.exit(0);
     });

@@ -8,8 +8,10 @@ export interface ServerLog {
   listening(host: string, port: number, implementation: string): void;
   streamStarted(id: number, peer: string, protocol: string): void;
   sent(id: number, index: number, count: number): void;
-  /** The stream ended from the server's side: ok, or an error it sent. */
+  /** The stream closed cleanly with this status: its last frame (trailers or end-stream message) went out. */
   ended(id: number, code: string, message?: string): void;
+  /** The handler ended with this status, but the stream closed before it went out. */
+  undelivered(id: number, code: string, message: string | undefined, why: string): void;
   /** The client left (cancel, deadline, reset, connection lost). */
   clientGone(id: number, code: string, message?: string): void;
   shutdown(phase: string): void;
@@ -56,6 +58,9 @@ export function createServerLog(options: ServerLogOptions = {}): ServerLog {
     },
     ended(id, code, message) {
       out(`stream ${id} ended: ${code}${detail(message)}`);
+    },
+    undelivered(id, code, message, why) {
+      out(`stream ${id} status not delivered: ${code}${detail(message)} (${why})`);
     },
     clientGone(id, code, message) {
       out(`stream ${id} client gone: ${code}${detail(message)}`);

@@ -7,8 +7,17 @@
  *
  *   node --import tsx peers/fault-peer.ts --fault rst-stream:2
  *
- * It prints `listening on HOST:PORT`, then `fault: ... at EPOCH_MS` the
- * moment it commits the fault, so the lab can time the client against it.
+ * It prints `listening on HOST:PORT`, then `fault: ... (peer HOST:PORT) at
+ * EPOCH_MS` the moment it commits the fault, so the lab can time the client
+ * against it and tell its connections apart.
+ *
+ * Every stream is answered with `waitForTrailers: true`, whatever the
+ * protocol: without it, Node ends the stream (DATA with END_STREAM) before
+ * `stream.close(code)` can reset it, and the RST_STREAM that follows belongs
+ * to a closed stream: the client reads a clean end, not a reset (issue 10).
+ * `--sabotage` brings that mistake back on purpose, and makes every other
+ * fault miss the wire too, so that tests can prove the lab's evidence check
+ * catches a broken injector.
  */
 import * as http2 from "node:http2";
 import { createServer as createTcpServer, type Socket } from "node:net";
@@ -55,6 +64,10 @@ runCli("fault-peer", async () => {
       port: { type: "string", help: "port; 0 picks a free one", default: "50051" },
       fault: { type: "string", help: `what goes wrong: ${peerFaults.join(", ")}` },
       "delay-ms": { type: "string", help: "pause between message 1 and the fault", default: "100" },
+      sabotage: {
+        type: "boolean",
+        help: "for tests: commit every fault wrongly (a clean end before the reset, no GOAWAY, a status, bytes from the mute peer)",
+      },
     },
   });
   if (flags.fault === undefined) throw new UsageError(`--fault is required: one of ${peerFaults.join(", ")}`);
@@ -62,9 +75,12 @@ runCli("fault-peer", async () => {
   const host = stringFlag(flags, "host", "127.0.0.1");
   const port = intFlag(flags, "port", { default: 50051, max: 65535 });
   const delayMs = intFlag(flags, "delay-ms", { default: 100 });
+  const sabotage = flags.sabotage === true;
   const log = createServerLog();
-  const committed = (what: string) =>
-    process.stdout.write(`fault: ${what} at ${(performance.timeOrigin + performance.now()).toFixed(1)}\n`);
+  const committed = (what: string, peer: string) =>
+    process.stdout.write(
+      `fault: ${what} (peer ${peer}) at ${(performance.timeOrigin + performance.now()).toFixed(1)}\n`,
+    );
 
   if (fault === "mute") {
     // TCP accepted, then silence: no SETTINGS, no bytes, no close.
@@ -73,7 +89,9 @@ runCli("fault-peer", async () => {
       sockets.add(socket);
       socket.on("error", () => {});
       socket.on("close", () => sockets.delete(socket));
-      committed("accepted TCP, will never speak HTTP/2");
+      // Sabotaged, it speaks after all: the lab must see bytes where it expects none.
+      if (sabotage) socket.write(Buffer.alloc(9));
+      committed("accepted TCP, will never speak HTTP/2", `${socket.remoteAddress}:${socket.remotePort}`);
     });
     await new Promise<void>((resolve, reject) => {
       server.once("error", (e) => reject(listenError(e, host, port)));
@@ -90,7 +108,8 @@ runCli("fault-peer", async () => {
   server.on("stream", (stream, headers) => {
     const id = nextId++;
     const protocol = protocolOf(String(headers["content-type"] ?? ""));
-    log.streamStarted(id, `${stream.session?.socket.remoteAddress}:${stream.session?.socket.remotePort}`, protocol);
+    const peer = `${stream.session?.socket.remoteAddress}:${stream.session?.socket.remotePort}`;
+    log.streamStarted(id, peer, protocol);
     stream.on("error", () => {});
     // Read and drop the request: the reply does not depend on it.
     stream.resume();
@@ -100,7 +119,12 @@ runCli("fault-peer", async () => {
         : protocol === "grpc-web"
           ? "application/grpc-web+proto"
           : "application/connect+proto";
-    stream.respond({ ":status": 200, "content-type": contentType }, { waitForTrailers: protocol === "grpc" });
+    // Trailers are ours to send (or not): the stream stays open after its last DATA until then,
+    // so that a reset hits an open stream. Only a status-less gRPC-Web or Connect stream ends
+    // with a plain END_STREAM, as such a stream would.
+    const endsPlain = fault === "missing-status" && protocol !== "grpc";
+    const brokenReset = sabotage && fault.startsWith("rst-stream");
+    stream.respond({ ":status": 200, "content-type": contentType }, { waitForTrailers: !endsPlain && !brokenReset });
     const message = create(ChatResponseSchema, {
       index: 1,
       text: "hello from the fault peer, reply 1",
@@ -110,17 +134,28 @@ runCli("fault-peer", async () => {
     log.sent(id, 1, 1);
 
     setTimeout(() => {
+      // The client left first (a deadline, a cancel): there is no stream left to wrong.
+      if (stream.destroyed) return;
       const [kind, arg] = fault.split(":");
       if (kind === "rst-stream") {
-        committed(`RST_STREAM(${arg}) on stream ${stream.id}`);
+        committed(`RST_STREAM(${arg}) on stream ${stream.id}`, peer);
         stream.close(Number(arg));
       } else if (kind === "goaway") {
         // The stream was accepted (last-stream-id covers it), then the connection goes.
-        committed(`GOAWAY(${arg}, last stream ${stream.id}) and close`);
-        stream.session?.goaway(Number(arg), stream.id);
+        committed(`GOAWAY(${arg}, last stream ${stream.id}) and close`, peer);
+        if (!sabotage) stream.session?.goaway(Number(arg), stream.id);
         setTimeout(() => stream.session?.destroy(), 50);
+      } else if (sabotage) {
+        committed(`end of stream without a status (${protocol})`, peer);
+        // A status after all: an end-stream message, a trailer frame, or gRPC trailers.
+        if (protocol === "connect") stream.end(envelope(0x02, Buffer.from("{}")));
+        else if (protocol === "grpc-web") stream.end(envelope(0x80, Buffer.from("grpc-status: 0\r\n")));
+        else {
+          stream.once("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }));
+          stream.end();
+        }
       } else {
-        committed(`end of stream without a status (${protocol})`);
+        committed(`end of stream without a status (${protocol})`, peer);
         if (protocol === "grpc") {
           stream.once("wantTrailers", () => stream.sendTrailers({ "x-note": "no grpc-status here" }));
           stream.end();

@@ -15,11 +15,13 @@ import { chatReplies } from "../lib/chat-replies.ts";
 import { runCli, UsageError } from "../lib/cli.ts";
 import { addGrpcJsHealthService } from "../lib/grpc-js-health-service.ts";
 import { chatServiceDefinition } from "../lib/grpc-js-service.ts";
+import { createStreamAccess } from "../lib/grpc-js-stream-access.ts";
 import { createHealthStatus, ServingStatus } from "../lib/health-status.ts";
 import { reportMemoryOnSignal } from "../lib/memory-report.ts";
 import { readServerSettings } from "../lib/server-flags.ts";
 import { createServerLog } from "../lib/server-log.ts";
 import { codeName } from "../lib/status-code.ts";
+import { createStreamLedger } from "../lib/stream-ledger.ts";
 
 type ChatCall = grpc.ServerWritableStream<ChatRequest, ChatResponse>;
 
@@ -40,6 +42,9 @@ runCli("grpc-js-server", async () => {
   let nextId = 1;
   /** Running calls, each with the controller that stops its handler. */
   const active = new Map<ChatCall, AbortController>();
+  // "ended: CODE" is logged when the stream closes cleanly, not when the handler returns (issue 10).
+  const ledger = createStreamLedger(log);
+  const streamAccess = createStreamAccess();
 
   async function chat(call: ChatCall): Promise<void> {
     const id = nextId++;
@@ -48,26 +53,29 @@ runCli("grpc-js-server", async () => {
     // grpc-js reports a client that left (cancel, deadline, lost connection) as "cancelled".
     call.on("cancelled", () => abort.abort(call.getDeadline() <= new Date() ? "deadline_exceeded" : "canceled"));
     log.streamStarted(id, call.getPeer(), "grpc");
+    ledger.open(id, streamAccess.take(call.metadata));
     try {
       for await (const response of chatReplies(call.request, replies, abort.signal)) {
         // Respect flow control: a slow reader makes the handler wait, not buffer.
         if (!call.write(response)) await once(call, "drain", { signal: abort.signal });
         log.sent(id, response.index, count);
       }
+      ledger.settle(id, "ok");
       call.end();
-      log.ended(id, "ok");
     } catch {
       const reason = abort.signal.reason;
       if (reason === shuttingDown) {
+        ledger.settle(id, codeName(reason.code), reason.details);
         call.emit("error", reason);
-        log.ended(id, codeName(reason.code), reason.details);
       } else if (reason === "deadline_exceeded") {
-        log.ended(id, reason);
+        // grpc-js sent the status itself.
+        ledger.settle(id, reason, "Deadline exceeded");
       } else {
         log.clientGone(id, String(reason ?? "unknown"));
       }
     } finally {
       active.delete(call);
+      ledger.release(id);
     }
   }
 
@@ -79,6 +87,7 @@ runCli("grpc-js-server", async () => {
     // grpc-js takes a keepalive time of 2 hours or more as "off".
     "grpc.keepalive_time_ms": keepalive.intervalMs > 0 ? keepalive.intervalMs : 2 ** 31 - 1,
     "grpc.keepalive_timeout_ms": keepalive.timeoutMs,
+    interceptors: [streamAccess.interceptor],
   });
   server.addService(chatServiceDefinition, { chat });
   addGrpcJsHealthService(server, health);
@@ -99,16 +108,25 @@ runCli("grpc-js-server", async () => {
   };
   const forceExit = (why: string, status: number) => {
     log.shutdown(`${why}: forceShutdown`);
+    ledger.dropping();
     server.forceShutdown();
     process.exit(status);
   };
+  /** How long a second signal waits for the streams' statuses to leave before it drops the connections. */
+  const flushMs = 500;
 
   let draining = false;
+  let ending = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (draining) {
-      log.shutdown(`second ${signal}: ending ${active.size} stream(s) now`);
+      if (ending) return;
+      ending = true;
+      const streams =
+        active.size > 0 ? `ending ${active.size} stream(s) with unavailable "server shutting down", then ` : "";
+      log.shutdown(`second ${signal}: ${streams}closing the sessions within ${flushMs} ms`);
       endStreams();
-      setImmediate(() => forceExit("second signal", 1));
+      // forceShutdown at once would drop the statuses just handed over (issue 10): wait for the streams.
+      void ledger.drained(flushMs).then(() => forceExit("second signal", 1));
       return;
     }
     draining = true;

@@ -1,0 +1,264 @@
+/**
+ * The relay: a transparent TCP hop on loopback that the lab puts between a
+ * client and a server in every case that has a server. It is the wire tap
+ * (issue 10: every fault must be seen on the wire) and, in another mode,
+ * the fault proxy of the network cases (tc netem is not available on these
+ * kernels; a relay works anywhere without privileges).
+ *
+ * It forwards bytes unchanged and mirrors TCP closes as they happen, FIN as
+ * FIN and reset as reset, so a client behind it sees what it would see
+ * without it. It decodes the HTTP/2 frames of both directions as they pass
+ * (lab/faults/rpc-wire.ts) and records them with the TCP events of both
+ * legs: the client leg (client <-> relay) and the server leg (relay <->
+ * server).
+ */
+import { connect, createServer, type Server, type Socket } from "node:net";
+import { createRpcConnectionDecoder, type Direction, type RpcFrame } from "./rpc-wire.ts";
+
+/**
+ * What the relay does with the bytes between client and server:
+ * - forward: pass them on both ways, closes too;
+ * - blackhole: pass nothing either way, not even a close, and keep both
+ *   connections open: an unplugged cable, or a middlebox that lost its state.
+ *   The relay still reads (and decodes) what arrives, so the record shows
+ *   what went nowhere;
+ * - reset: reset both TCP connections (RST), like a load balancer that drops
+ *   them; a new connection is reset as soon as it is accepted.
+ */
+export type RelayMode = "forward" | "blackhole" | "reset";
+
+/** The client leg joins the client and the relay; the server leg the relay and the server. */
+export type Leg = "client" | "server";
+
+export interface TcpEvent {
+  /** performance.now() of the lab process. */
+  at: number;
+  leg: Leg;
+  /** open: connected; fin: a FIN was sent or received; reset: an RST; refused: the server refused the connection. */
+  event: "open" | "fin" | "reset" | "refused";
+  /** Who did it: the peer at the far end of the leg, or the relay. */
+  by: "client" | "server" | "relay";
+}
+
+/** A frame as the relay saw it pass. */
+export interface TapFrame extends RpcFrame {
+  /** performance.now() when the relay read it. */
+  at: number;
+  /** Read by the relay and not passed on (blackhole). */
+  dropped?: true;
+}
+
+/** One TCP connection through the relay, both legs. */
+export interface TapConnection {
+  /** 1 for the first connection the relay accepted, and so on. */
+  id: number;
+  /** The client's port (its end of the client leg). */
+  clientPort: number;
+  /** The relay's port on the server leg: what the server sees as its peer's port. */
+  upstreamPort: number | undefined;
+  frames: TapFrame[];
+  tcp: TcpEvent[];
+  /** Bytes passed on, per direction. */
+  forwarded: Record<Direction, number>;
+  /** Bytes read and not passed on (blackhole), per direction. */
+  dropped: Record<Direction, number>;
+  /** Where the bytes of a direction stopped making sense as HTTP/2. */
+  undecodable: Partial<Record<Direction, string>>;
+}
+
+export interface RelayOptions {
+  /** Where the server listens. Default host: 127.0.0.1. */
+  targetHost?: string;
+  targetPort: number;
+  /** Address the relay listens on. Default: 127.0.0.1, port chosen by the OS. */
+  host?: string;
+  /** Decode and record the HTTP/2 frames. Default: true (false only to measure what the tap costs). */
+  decode?: boolean;
+}
+
+export interface Relay {
+  /** The port clients connect to. */
+  readonly port: number;
+  readonly mode: RelayMode;
+  /** Switches every connection, open and future, to a mode; returns when it took effect (performance.now()). */
+  setMode(mode: RelayMode): number;
+  /** Every connection so far, open or closed, in the order they were accepted. */
+  readonly connections: readonly TapConnection[];
+  /** Connections open now. */
+  readonly open: number;
+  /** Stops listening and destroys every socket. */
+  close(): Promise<void>;
+}
+
+interface Pair {
+  record: TapConnection;
+  client: Socket;
+  server: Socket;
+  /** Whether each leg is done (closed or destroyed by us), so that we neither record nor mirror twice. */
+  ended: Record<Leg, boolean>;
+}
+
+export async function createRelay(options: RelayOptions): Promise<Relay> {
+  const pairs = new Set<Pair>();
+  const all: TapConnection[] = [];
+  const decode = options.decode ?? true;
+  let mode: RelayMode = "forward";
+
+  const note = (pair: Pair, leg: Leg, event: TcpEvent["event"], by: TcpEvent["by"]) =>
+    pair.record.tcp.push({ at: performance.now(), leg, event, by });
+
+  /** Resets a leg's socket ourselves (RST), once. */
+  const resetLeg = (pair: Pair, leg: Leg) => {
+    if (pair.ended[leg]) return;
+    pair.ended[leg] = true;
+    note(pair, leg, "reset", "relay");
+    const socket = leg === "client" ? pair.client : pair.server;
+    if (socket.destroyed) return;
+    socket.resetAndDestroy();
+  };
+
+  const apply = (pair: Pair) => {
+    if (mode === "reset") {
+      resetLeg(pair, "client");
+      resetLeg(pair, "server");
+    }
+  };
+
+  const server: Server = createServer({ allowHalfOpen: true, noDelay: true }, (client) => {
+    const record: TapConnection = {
+      id: all.length + 1,
+      clientPort: client.remotePort ?? 0,
+      upstreamPort: undefined,
+      frames: [],
+      tcp: [],
+      forwarded: { c2s: 0, s2c: 0 },
+      dropped: { c2s: 0, s2c: 0 },
+      undecodable: {},
+    };
+    all.push(record);
+    const upstream = connect({
+      host: options.targetHost ?? "127.0.0.1",
+      port: options.targetPort,
+      allowHalfOpen: true,
+      noDelay: true,
+    });
+    const pair: Pair = { record, client, server: upstream, ended: { client: false, server: false } };
+    pairs.add(pair);
+    note(pair, "client", "open", "client");
+    const decoder = decode ? createRpcConnectionDecoder() : undefined;
+    let upstreamUp = false;
+    /** Client bytes that came before the server leg was up. */
+    const early: Buffer[] = [];
+
+    const leave = () => {
+      if (pair.client.destroyed && pair.server.destroyed) pairs.delete(pair);
+    };
+
+    const pass = (dir: Direction, chunk: Buffer) => {
+      const at = performance.now();
+      const dropped = mode !== "forward";
+      if (decoder) {
+        for (const frame of decoder.push(dir, chunk)) {
+          record.frames.push(dropped ? { ...frame, at, dropped: true } : { ...frame, at });
+        }
+        const failure = decoder.failure(dir);
+        if (failure) record.undecodable[dir] = failure;
+      }
+      if (dropped) {
+        record.dropped[dir] += chunk.length;
+        return;
+      }
+      record.forwarded[dir] += chunk.length;
+      const to = dir === "c2s" ? upstream : client;
+      if (dir === "c2s" && !upstreamUp) early.push(chunk);
+      else if (!to.destroyed) to.write(chunk);
+    };
+
+    /** A leg's peer sent FIN: in forward mode, send FIN on the other leg once what it sent is through. */
+    const onFin = (from: Leg) => {
+      if (pair.ended[from]) return;
+      note(pair, from, "fin", from);
+      if (mode !== "forward") return;
+      const other: Leg = from === "client" ? "server" : "client";
+      const to = other === "client" ? client : upstream;
+      if (pair.ended[other] || to.destroyed) return;
+      note(pair, other, "fin", "relay");
+      to.end();
+    };
+
+    /** A leg failed: a reset from its peer (ECONNRESET, EPIPE) is mirrored as a reset in forward mode. */
+    const onError = (from: Leg, e: NodeJS.ErrnoException) => {
+      if (pair.ended[from]) return;
+      pair.ended[from] = true;
+      if (from === "server" && !upstreamUp && e.code === "ECONNREFUSED") {
+        note(pair, "server", "refused", "server");
+        // Nothing listens: the client must not believe it reached a server.
+        resetLeg(pair, "client");
+        return;
+      }
+      note(pair, from, "reset", from === "client" ? "client" : "server");
+      if (mode === "forward") resetLeg(pair, from === "client" ? "server" : "client");
+    };
+
+    client.on("data", (chunk: Buffer) => pass("c2s", chunk));
+    upstream.on("data", (chunk: Buffer) => pass("s2c", chunk));
+    client.on("end", () => onFin("client"));
+    upstream.on("end", () => onFin("server"));
+    client.on("error", (e) => onError("client", e));
+    upstream.on("error", (e) => onError("server", e));
+    client.on("close", leave);
+    upstream.on("close", leave);
+    // A socket whose both directions are done closes; ours then too.
+    client.on("finish", () => client.readableEnded && client.destroy());
+    upstream.on("finish", () => upstream.readableEnded && upstream.destroy());
+    client.on("end", () => client.writableFinished && client.destroy());
+    upstream.on("end", () => upstream.writableFinished && upstream.destroy());
+    upstream.on("connect", () => {
+      upstreamUp = true;
+      record.upstreamPort = upstream.localPort;
+      note(pair, "server", "open", "relay");
+      for (const chunk of early.splice(0)) upstream.write(chunk);
+      // The client may have sent FIN before the server leg was up.
+      if (client.readableEnded && mode === "forward" && !pair.ended.server) {
+        note(pair, "server", "fin", "relay");
+        upstream.end();
+      }
+    });
+    apply(pair);
+  });
+  server.on("error", () => {});
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, options.host ?? "127.0.0.1", () => resolve());
+  });
+  const address = server.address();
+  if (typeof address !== "object" || address === null) throw new Error("relay: no port");
+
+  return {
+    port: address.port,
+    get mode() {
+      return mode;
+    },
+    get connections() {
+      return all;
+    },
+    get open() {
+      return pairs.size;
+    },
+    setMode(next) {
+      mode = next;
+      const at = performance.now();
+      for (const pair of [...pairs]) apply(pair);
+      return at;
+    },
+    async close() {
+      for (const pair of pairs) {
+        pair.client.destroy();
+        pair.server.destroy();
+      }
+      pairs.clear();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
