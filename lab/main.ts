@@ -1,13 +1,16 @@
 /**
  * The liveness lab: every case against every server/client/protocol pair,
- * several times, faults injected at message 1, one comparison table.
+ * several times, faults injected at message 1 and proven on the wire, one
+ * comparison table.
  *
  *   npm run lab                      # the full matrix (see README)
- *   npm run lab -- --quick --check   # ~10x faster timings, fail on surprises
+ *   npm run lab -- --quick --check   # ~5x faster timings, fail on surprises
+ *   npm run lab -- --compare         # agents and --isolate, every cell that differs
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import * as path from "node:path";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { type Flags, intFlag, parseFlags, runCli, stringFlag, UsageError } from "../lib/cli.ts";
 import { caseGroups, defaultSettings, type LabSettings, labCases, quickSettings } from "./catalogue/cases.ts";
 import { clientStacks, serverStacks, stackPairs } from "./catalogue/stacks.ts";
@@ -20,6 +23,7 @@ import {
   stopAllChildren,
 } from "./engine/child-process.ts";
 import { runLab } from "./engine/run-lab.ts";
+import { differingCells } from "./reports/compare.ts";
 import { createProgress } from "./reports/progress.ts";
 import { htmlReport } from "./reports/report-html.ts";
 import { comparisonTables, legend, markdownReport } from "./reports/report-markdown.ts";
@@ -105,7 +109,20 @@ runCli("lab", async () => {
         default: "all",
       },
       repeat: { type: "string", help: "runs per cell", default: "3 (quick: 1)" },
-      jobs: { type: "string", help: "runs at once", default: "3 per core" },
+      jobs: { type: "string", help: "runs at once", default: "16 per core (--isolate: 3 per core)" },
+      isolate: {
+        type: "boolean",
+        help: "fresh server and client processes for every run (the reference the agents are checked against)",
+      },
+      compare: {
+        type: "boolean",
+        help: "run the matrix with agents and with --isolate, and print every cell whose outcomes differ",
+      },
+      "no-tap": { type: "boolean", help: "no wire tap (and no evidence check): only to measure what the tap costs" },
+      "sabotage-fault-peer": {
+        type: "boolean",
+        help: "for tests: the fault peer commits its faults wrongly, and the lab must report lab errors",
+      },
       quick: { type: "boolean", help: "every timing about 5x shorter, one run per cell" },
       "interval-ms": {
         type: "string",
@@ -146,10 +163,13 @@ runCli("lab", async () => {
     );
   }
   const repeat = intFlag(flags, "repeat", { default: flags.quick ? 1 : 3, min: 1, max: 100 });
-  const jobs = intFlag(flags, "jobs", { default: 3 * availableParallelism(), min: 1, max: 64 });
+  if (flags.isolate && flags.compare) throw new UsageError("--isolate and --compare: choose one");
+  const jobsFor = (isolate: boolean) =>
+    intFlag(flags, "jobs", { default: (isolate ? 3 : 16) * availableParallelism(), min: 1, max: 256 });
   const settings = readSettings(flags);
   const outDir = stringFlag(flags, "out", "lab-report");
   const console_ = flags.json ? process.stderr : process.stdout;
+  const tap = flags["no-tap"] !== true;
 
   // Ctrl-C or SIGTERM mid-run: no new runs, every process we started ends (stopped ones included).
   const interrupt = new AbortController();
@@ -164,64 +184,115 @@ runCli("lab", async () => {
   }
 
   await buildEntries();
-  const startedAt = new Date();
-  const start = performance.now();
-  const progress = createProgress({ stream: console_ });
-  let cellsDone = 0;
-  const cells = await runLab(
-    { cases, servers, clients, repeat, jobs, settings },
-    {
-      signal: interrupt.signal,
-      onRun: (done, total, cell) => {
-        const run = cell.runs[cell.runs.length - 1];
-        const time = run.detectMs !== null ? ` ${run.detectMs} ms` : "";
-        if (cell.runs.length === repeat) cellsDone++;
-        progress.update(
-          done,
-          total,
-          `cells ${cellsDone}/${total / repeat}  ${cell.case} ${cell.server}<-${cell.client}/${cell.protocol}: ${run.code}${time}`,
-        );
+
+  /** One run of the whole plan in one mode, its reports written to `dir`. */
+  const runOnce = async (isolate: boolean, dir: string): Promise<LabResults | undefined> => {
+    const jobs = jobsFor(isolate);
+    const startedAt = new Date();
+    const start = performance.now();
+    const cpuBefore = cpuUsage();
+    const processesBefore = startedChildren();
+    // The lab runs every relay and injects every fault: its own lateness bounds the figures' precision.
+    const delay = monitorEventLoopDelay({ resolution: 5 });
+    delay.enable();
+    const progress = createProgress({ stream: console_ });
+    let cellsDone = 0;
+    const outcome = await runLab(
+      {
+        cases,
+        servers,
+        clients,
+        repeat,
+        jobs,
+        settings,
+        isolate,
+        tap,
+        sabotagePeer: flags["sabotage-fault-peer"] === true,
       },
-    },
-  );
-  progress.end();
-  if (interrupt.signal.aborted) return;
-
-  const results: LabResults = {
-    meta: {
-      startedAt: startedAt.toISOString(),
-      node: process.version,
-      versions: libraryVersions(),
-      settings: { ...settings, repeat, jobs, quick: flags.quick === true },
-      wallMs: Math.round(performance.now() - start),
-      cpu: cpuUsage(),
-      processes: startedChildren(),
-    },
-    cells,
+      {
+        signal: interrupt.signal,
+        onRun: (done, total, cell) => {
+          const run = cell.runs[cell.runs.length - 1];
+          const time = run.detectMs !== null ? ` ${run.detectMs} ms` : "";
+          if (cell.runs.length === repeat) cellsDone++;
+          progress.update(
+            done,
+            total,
+            `cells ${cellsDone}/${total / repeat}  ${cell.case} ${cell.server}<-${cell.client}/${cell.protocol}: ${run.code}${time}`,
+          );
+        },
+      },
+    );
+    progress.end();
+    delay.disable();
+    if (interrupt.signal.aborted) return undefined;
+    const cpuAfter = cpuUsage();
+    const ms = (ns: number) => Math.max(0, Math.round((ns / 1e6 - 5) * 100) / 100);
+    const results: LabResults = {
+      meta: {
+        startedAt: startedAt.toISOString(),
+        node: process.version,
+        versions: libraryVersions(),
+        settings: { ...settings, repeat, jobs, quick: flags.quick === true },
+        mode: isolate ? "isolate" : "agents",
+        tap,
+        wallMs: Math.round(performance.now() - start),
+        cpu: cpuAfter && {
+          labMs: cpuAfter.labMs - (cpuBefore?.labMs ?? 0),
+          childrenMs: cpuAfter.childrenMs - (cpuBefore?.childrenMs ?? 0),
+        },
+        processes: startedChildren() - processesBefore,
+        agents: outcome.agents,
+        labEventLoopDelayMs: { p50: ms(delay.percentile(50)), p99: ms(delay.percentile(99)), max: ms(delay.max) },
+      },
+      cells: outcome.cells,
+    };
+    await mkdir(dir, { recursive: true });
+    await writeFile(path.join(dir, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
+    await writeFile(path.join(dir, "report.md"), markdownReport(results, labCases));
+    await writeFile(path.join(dir, "report.html"), htmlReport(results, labCases));
+    return results;
   };
-  await mkdir(outDir, { recursive: true });
-  await writeFile(path.join(outDir, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
-  await writeFile(path.join(outDir, "report.md"), markdownReport(results, labCases));
-  await writeFile(path.join(outDir, "report.html"), htmlReport(results, labCases));
 
+  const results = await runOnce(flags.isolate === true, outDir);
+  if (!results) return;
+  const { cells } = results;
   console_.write(
     `${comparisonTables(cells, labCases)}\n\n${legend.map((l) => `  ${l.replace(/`/g, "")}`).join("\n")}\n\n`,
   );
   const departures = cells.filter((cell) => summarizeCell(cell).departs).length;
+  const errors = cells.filter((cell) => cell.runs.some((run) => run.code === "lab-error")).length;
+  const cpu = results.meta.cpu;
+  const runs = cells.reduce((n, cell) => n + cell.runs.length, 0);
   console_.write(
-    `${cells.length} cells x ${repeat} runs in ${(results.meta.wallMs / 1000).toFixed(1)} s; ` +
-      `${departures} cell(s) depart from the gRPC rules. Report: ${path.join(outDir, "report.html")} (and report.md, results.json)\n`,
+    `${cells.length} cells x ${repeat} runs in ${(results.meta.wallMs / 1000).toFixed(1)} s (${results.meta.mode}` +
+      `${cpu ? `, ${Math.round((cpu.labMs + cpu.childrenMs) / runs)} ms of CPU per run` : ""}); ` +
+      `${departures} cell(s) depart from the gRPC rules${errors > 0 ? `, ${errors} cell(s) with lab errors` : ""}. ` +
+      `Report: ${path.join(outDir, "report.html")} (and report.md, results.json)\n`,
   );
   if (flags.json) process.stdout.write(`${JSON.stringify(results)}\n`);
+  let failed = false;
   if (flags.check) {
     const failures = checkFailures(cells);
     if (failures.length > 0) {
       process.stderr.write(
         `lab: --check: ${failures.length} cell(s) outside the stated outcomes:\n${failures.map((f) => `  ${f}`).join("\n")}\n`,
       );
-      process.exitCode = 1;
+      failed = true;
     } else {
       console_.write("lab: --check: every outcome is one of the stated ones\n");
     }
   }
+  if (flags.compare) {
+    const isolated = await runOnce(true, path.join(outDir, "isolate"));
+    if (!isolated) return;
+    const differ = differingCells(cells, isolated.cells, ["agents", "isolate"]);
+    const speed = isolated.meta.wallMs / results.meta.wallMs;
+    console_.write(
+      `--isolate: ${(isolated.meta.wallMs / 1000).toFixed(1)} s (agents ${speed.toFixed(1)}x faster); ` +
+        `${differ.length} cell(s) differ${differ.length > 0 ? `:\n${differ.map((d) => `  ${d}`).join("\n")}` : ""}\n`,
+    );
+    if (differ.length > 0) failed = true;
+  }
+  if (failed) process.exitCode = 1;
 });

@@ -41,6 +41,10 @@ export interface CallReporterOptions {
   target: string;
   /** Which call this is, when a client makes several (--calls). */
   callNumber?: { index: number; of: number };
+  /** Where the human-readable lines go. Default: stdout. */
+  out?: (line: string) => void;
+  /** Told of each message as it arrives, with the moment (ms since the epoch): the client agent's events. */
+  onMessage?: (index: number, text: string, atEpochMs: number) => void;
 }
 
 export interface CallReporter {
@@ -59,16 +63,17 @@ export function createCallReporter(options: CallReporterOptions): CallReporter {
   const start = performance.now();
   const arrivalsMs: number[] = [];
   const since = () => Math.round(performance.now() - start);
+  const out = options.out ?? ((line: string) => process.stdout.write(`${line}\n`));
   const which = options.callNumber ? `, call ${options.callNumber.index} of ${options.callNumber.of}` : "";
-  process.stdout.write(
-    `calling ${options.target} with ${options.client}, protocol ${options.protocol} (pid ${process.pid}${which})\n`,
-  );
+  out(`calling ${options.target} with ${options.client}, protocol ${options.protocol} (pid ${process.pid}${which})`);
   return {
     message(index, text, sentAt) {
-      const ms = since();
+      const now = performance.now();
+      const ms = Math.round(now - start);
       arrivalsMs.push(ms);
+      options.onMessage?.(index, text, epochMs(now));
       const sent = sentAt ? ` (server sent it at ${sentAt.toISOString().slice(11, 23)})` : "";
-      process.stdout.write(`[${String(ms).padStart(6)} ms] message ${index}: ${JSON.stringify(text)}${sent}\n`);
+      out(`[${String(ms).padStart(6)} ms] message ${index}: ${JSON.stringify(text)}${sent}`);
     },
     finish(code, message) {
       const elapsedMs = since();
@@ -82,13 +87,18 @@ export function createCallReporter(options: CallReporterOptions): CallReporter {
         firstMessageMs: arrivalsMs[0] ?? null,
         elapsedMs,
         arrivalsMs,
-        endedAt: Math.round((performance.timeOrigin + performance.now()) * 10) / 10,
+        endedAt: epochMs(performance.now()),
       };
       const detail = message ? ` ${JSON.stringify(message)}` : "";
-      process.stdout.write(
-        `[${String(elapsedMs).padStart(6)} ms] ended: ${result.code} (${code})${detail}, ${result.received} message(s) received\n`,
+      out(
+        `[${String(elapsedMs).padStart(6)} ms] ended: ${result.code} (${code})${detail}, ${result.received} message(s) received`,
       );
       return result;
     },
   };
+}
+
+/** A moment of performance.now() as ms since the epoch, to 0.1 ms: comparable across processes on one machine. */
+export function epochMs(now: number): number {
+  return Math.round((performance.timeOrigin + now) * 10) / 10;
 }

@@ -38,6 +38,10 @@ export const clientFlags: FlagSpecs = {
   calls: { type: "string", help: "calls to make one after another on the same connection", default: "1" },
   "call-gap-ms": { type: "string", help: "pause between two calls", default: "0" },
   json: { type: "boolean", help: "print the result as one JSON object on the last stdout line" },
+  agent: {
+    type: "boolean",
+    help: "serve many calls from stdin, one JSON command per line: the lab's client agent (docs/agent-protocol.md)",
+  },
 };
 
 /** What a client calls: the Chat stream, or the health service once (Check) or as a stream (Watch). */
@@ -59,6 +63,8 @@ export interface ClientSettings {
   calls: number;
   callGapMs: number;
   json: boolean;
+  /** Run as the lab's client agent instead of making calls. */
+  agent: boolean;
 }
 
 /** Reads and checks the client flags; throws a UsageError naming a bad one. */
@@ -79,6 +85,7 @@ export function readClientSettings(flags: Flags, allowed: readonly Protocol[] = 
     calls: intFlag(flags, "calls", { default: 1, min: 1, max: 1000 }),
     callGapMs: intFlag(flags, "call-gap-ms", { default: 0 }),
     json: flags.json === true,
+    agent: flags.agent === true,
   };
 }
 

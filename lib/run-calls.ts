@@ -1,58 +1,63 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { type CallReporter, type CallResult, createCallReporter } from "./call-report.ts";
+import { type CallResult, createCallReporter, epochMs } from "./call-report.ts";
+import type { CallEnd, Caller } from "./caller.ts";
 import { authority, type ClientSettings } from "./client-flags.ts";
 
-/** What one call ended with: a status code number and its message ("" on ok). */
-export interface CallEnd {
-  code: number;
-  message: string;
-  /** The call ended ok, but what it answered is a failure (Check: not SERVING): exit 1. */
-  unhealthy?: boolean;
-}
+/** A client's record of its calls: the last call's, with the earlier ones in previousCalls (--calls). */
+export type CallsRecord = CallResult & { previousCalls?: CallResult[] };
 
-export interface RunCallsOptions {
+export interface CallSequenceOptions {
   /** Client stack name for the result record ("connect", "grpc-js"). */
   client: string;
   settings: ClientSettings;
-  /**
-   * Makes one Chat call: reports each message to `reporter`, ends the call
-   * when `signal` aborts (Ctrl-C), and resolves with how it ended.
-   */
-  call(reporter: CallReporter, signal: AbortSignal): Promise<CallEnd>;
+  caller: Caller;
+  /** Aborts the call under way (Ctrl-C, or the lab giving up) and makes no more. */
+  signal: AbortSignal;
+  /** Where the human-readable lines go. Default: stdout. */
+  out?: (line: string) => void;
+  /** A call starts: its number (from 1) and the moment, ms since the epoch. */
+  onStart?: (call: number, atEpochMs: number) => void;
+  /** A message arrived. */
+  onMessage?: (call: number, index: number, text: string, atEpochMs: number) => void;
 }
 
 /**
- * The part both clients share: --calls calls one after another on the same
- * transport or channel (--call-gap-ms apart), Ctrl-C aborting the call under
- * way, the --json line, and the exit status (0 when the last call ended ok).
- * With several calls the JSON line is the last call's record with the
- * earlier ones in `previousCalls`.
+ * --calls calls one after another on the caller's transport or channel,
+ * --call-gap-ms apart: what the CLI and the client agent share. Resolves
+ * with the record and how the last call ended.
  */
-export async function runCalls(options: RunCallsOptions): Promise<never> {
-  const { settings } = options;
-  const interrupt = new AbortController();
-  process.once("SIGINT", () => interrupt.abort());
+export async function runCallSequence(options: CallSequenceOptions): Promise<{ record: CallsRecord; last: CallEnd }> {
+  const { settings, signal } = options;
   const results: CallResult[] = [];
-  let lastEnd: CallEnd | undefined;
+  let last: CallEnd = { code: 1, message: "no call made" };
   for (let index = 1; index <= settings.calls; index++) {
-    if (index > 1 && settings.callGapMs > 0)
-      await sleep(settings.callGapMs, undefined, { signal: interrupt.signal }).catch(() => {});
-    if (interrupt.signal.aborted && index > 1) break;
+    if (index > 1 && settings.callGapMs > 0) await sleep(settings.callGapMs, undefined, { signal }).catch(() => {});
+    if (signal.aborted && index > 1) break;
+    options.onStart?.(index, epochMs(performance.now()));
     const reporter = createCallReporter({
       client: options.client,
       protocol: settings.protocol,
       target: authority(settings.host, settings.port),
       callNumber: settings.calls > 1 ? { index, of: settings.calls } : undefined,
+      out: options.out,
+      onMessage: (i, text, at) => options.onMessage?.(index, i, text, at),
     });
-    const end = await options.call(reporter, interrupt.signal);
-    lastEnd = end;
-    results.push(reporter.finish(end.code, end.message));
+    last = await options.caller.call(reporter, signal);
+    results.push(reporter.finish(last.code, last.message));
   }
-  const last = results[results.length - 1];
-  if (settings.json) {
-    const record = results.length > 1 ? { ...last, previousCalls: results.slice(0, -1) } : last;
-    process.stdout.write(`${JSON.stringify(record)}\n`);
-  }
+  const final = results[results.length - 1];
+  return { record: results.length > 1 ? { ...final, previousCalls: results.slice(0, -1) } : final, last };
+}
+
+/**
+ * The CLI's way: the calls, Ctrl-C aborting the call under way, the --json
+ * line, and the exit status (0 when the last call ended ok).
+ */
+export async function runCalls(options: { client: string; settings: ClientSettings; caller: Caller }): Promise<never> {
+  const interrupt = new AbortController();
+  process.once("SIGINT", () => interrupt.abort());
+  const { record, last } = await runCallSequence({ ...options, signal: interrupt.signal });
+  if (options.settings.json) process.stdout.write(`${JSON.stringify(record)}\n`);
   // Exit explicitly: an HTTP/2 session or channel may still hold the event loop.
-  process.exit(last.code === "ok" && !lastEnd?.unhealthy ? 0 : 1);
+  process.exit(record.code === "ok" && !last.unhealthy ? 0 : 1);
 }

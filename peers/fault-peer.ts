@@ -6,6 +6,10 @@
  * and never speaks HTTP/2 at all.
  *
  *   node --import tsx peers/fault-peer.ts --fault rst-stream:2
+ *   node --import tsx peers/fault-peer.ts --port 0 --fault rst-stream:2,goaway:0
+ *
+ * With several faults, each gets a listener of its own (--port 0 only): the
+ * lab starts one fault peer for all its HTTP/2 cases.
  *
  * It prints `listening on HOST:PORT`, then `fault: ... (peer HOST:PORT) at
  * EPOCH_MS` the moment it commits the fault, so the lab can time the client
@@ -20,13 +24,13 @@
  * catches a broken injector.
  */
 import * as http2 from "node:http2";
-import { createServer as createTcpServer, type Socket } from "node:net";
+import { createServer as createTcpServer, type Server as NetServer } from "node:net";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { ChatResponseSchema } from "../gen/chat_pb.ts";
 import { choiceFlag, intFlag, parseFlags, runCli, stringFlag, UsageError } from "../lib/cli.ts";
 import { listenError } from "../lib/listen-error.ts";
-import { createServerLog } from "../lib/server-log.ts";
+import { createServerLog, type ServerLog } from "../lib/server-log.ts";
 
 export const peerFaults = [
   "rst-stream:0",
@@ -61,8 +65,8 @@ runCli("fault-peer", async () => {
     summary: "answers Chat with message 1, then does one wrong thing at the HTTP/2 level",
     flags: {
       host: { type: "string", help: "address to listen on", default: "127.0.0.1" },
-      port: { type: "string", help: "port; 0 picks a free one", default: "50051" },
-      fault: { type: "string", help: `what goes wrong: ${peerFaults.join(", ")}` },
+      port: { type: "string", help: "port; 0 picks a free one (one per fault)", default: "50051" },
+      fault: { type: "string", help: `what goes wrong, or a comma list: ${peerFaults.join(", ")}` },
       "delay-ms": { type: "string", help: "pause between message 1 and the fault", default: "100" },
       sabotage: {
         type: "boolean",
@@ -71,42 +75,69 @@ runCli("fault-peer", async () => {
     },
   });
   if (flags.fault === undefined) throw new UsageError(`--fault is required: one of ${peerFaults.join(", ")}`);
-  const fault: PeerFault = choiceFlag(flags, "fault", peerFaults, "mute");
+  const faults = String(flags.fault)
+    .split(",")
+    .map((f) => choiceFlag({ fault: f.trim() }, "fault", peerFaults, "mute"));
   const host = stringFlag(flags, "host", "127.0.0.1");
   const port = intFlag(flags, "port", { default: 50051, max: 65535 });
-  const delayMs = intFlag(flags, "delay-ms", { default: 100 });
-  const sabotage = flags.sabotage === true;
-  const log = createServerLog();
-  const committed = (what: string, peer: string) =>
-    process.stdout.write(
-      `fault: ${what} (peer ${peer}) at ${(performance.timeOrigin + performance.now()).toFixed(1)}\n`,
-    );
+  if (faults.length > 1 && port !== 0) throw new UsageError("--fault with several faults needs --port 0");
+  const options: FaultOptions = {
+    host,
+    port,
+    delayMs: intFlag(flags, "delay-ms", { default: 100 }),
+    sabotage: flags.sabotage === true,
+    log: createServerLog(),
+    nextId: (() => {
+      let next = 1;
+      return () => next++;
+    })(),
+  };
+  for (const fault of faults) await serveFault(fault, options);
+});
 
-  if (fault === "mute") {
-    // TCP accepted, then silence: no SETTINGS, no bytes, no close.
-    const sockets = new Set<Socket>();
-    const server = createTcpServer((socket) => {
-      sockets.add(socket);
-      socket.on("error", () => {});
-      socket.on("close", () => sockets.delete(socket));
-      // Sabotaged, it speaks after all: the lab must see bytes where it expects none.
-      if (sabotage) socket.write(Buffer.alloc(9));
-      committed("accepted TCP, will never speak HTTP/2", `${socket.remoteAddress}:${socket.remotePort}`);
-    });
+interface FaultOptions {
+  host: string;
+  port: number;
+  delayMs: number;
+  sabotage: boolean;
+  log: ServerLog;
+  /** Stream numbers for the log, shared by every listener. */
+  nextId: () => number;
+}
+
+/** The moment a fault is committed, by the epoch, and on whose connection. */
+function committed(what: string, peer: string): void {
+  process.stdout.write(`fault: ${what} (peer ${peer}) at ${(performance.timeOrigin + performance.now()).toFixed(1)}\n`);
+}
+
+/** Listens for one fault and prints its `listening on` line. */
+async function serveFault(fault: PeerFault, options: FaultOptions): Promise<void> {
+  const { host, port, sabotage, log } = options;
+  const listen = async (server: NetServer | http2.Http2Server) => {
     await new Promise<void>((resolve, reject) => {
       server.once("error", (e) => reject(listenError(e, host, port)));
       server.listen(port, host, resolve);
     });
     const address = server.address();
     log.listening(host, typeof address === "object" && address ? address.port : port, `fault-peer ${fault}`);
+  };
+
+  if (fault === "mute") {
+    // TCP accepted, then silence: no SETTINGS, no bytes, no close.
+    const server = createTcpServer((socket) => {
+      socket.on("error", () => {});
+      // Sabotaged, it speaks after all: the lab must see bytes where it expects none.
+      if (sabotage) socket.write(Buffer.alloc(9));
+      committed("accepted TCP, will never speak HTTP/2", `${socket.remoteAddress}:${socket.remotePort}`);
+    });
+    await listen(server);
     return;
   }
 
-  let nextId = 1;
   const server = http2.createServer();
   server.on("sessionError", () => {});
   server.on("stream", (stream, headers) => {
-    const id = nextId++;
+    const id = options.nextId();
     const protocol = protocolOf(String(headers["content-type"] ?? ""));
     const peer = `${stream.session?.socket.remoteAddress}:${stream.session?.socket.remotePort}`;
     log.streamStarted(id, peer, protocol);
@@ -167,13 +198,7 @@ runCli("fault-peer", async () => {
           stream.end();
         }
       }
-    }, delayMs);
+    }, options.delayMs);
   });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", (e) => reject(listenError(e, host, port)));
-    server.listen(port, host, resolve);
-  });
-  const address = server.address();
-  log.listening(host, typeof address === "object" && address ? address.port : port, `fault-peer ${fault}`);
-});
+  await listen(server);
+}

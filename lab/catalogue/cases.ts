@@ -1,72 +1,44 @@
 /**
- * The case catalogue: what the lab does to a Chat stream, and what the gRPC
- * rules and each stack say should come of it. A new case is one entry in
- * `labCases`; the runner, the check and the reports take it from here.
+ * The case catalogue: what the lab does to a Chat stream, the evidence that
+ * fault must leave, and what the gRPC rules and each stack say should come
+ * of it. A new case is one entry in `labCases`; the engine, the check and
+ * the reports take it from here.
  */
+import {
+  blackholed,
+  bothLegsReset,
+  drainedAfterGoaway,
+  type Evidence,
+  endedWithoutStatus,
+  goawayAfterFault,
+  goawayThenClose,
+  mutePeer as mutePeerEvidence,
+  nothingListens,
+  pingsUnanswered,
+  processKilled,
+  processStopped,
+  reconnected,
+  resetAfterMessage,
+  stalledButAlive,
+  statusOnWire,
+} from "../faults/evidence.ts";
+import type { LabSettings } from "./settings.ts";
 
-/** The timings every case is built from; --quick scales them down ~10x. */
-export interface LabSettings {
-  /** Responses per stream. */
-  count: number;
-  /** Pause between two responses, ms; the fault peer also waits this long between message 1 and its fault. */
-  intervalMs: number;
-  /** Client keepalive for the +keepalive cases: PING interval and PING timeout, ms. */
-  keepalive: { intervalMs: number; timeoutMs: number };
-  /** Client deadline for the +deadline cases, ms from the start of the call. */
-  deadlineMs: number;
-  /** Client idle timeout for the +idle-timeout cases, ms without a message. */
-  idleTimeoutMs: number;
-  /** A client still waiting this long after the fault has hung. */
-  watchdogMs: number;
-  /** suspend+ctrl-c: how long after the suspend the client gets SIGINT, ms. */
-  ctrlCDelayMs: number;
-  /**
-   * restart: pause between the client's first call ending and its second
-   * call, ms; the new server must be listening by then (a run where it was
-   * not is reported as a lab error, not as the client's failure).
-   */
-  restartGapMs: number;
-}
-
-/**
- * The default run's timings: a quarter of the original experiment's 2 s
- * pause, so that ~500 runs fit in about two minutes on 2 cores; every
- * remedy's bound still stands clear of the pause of a healthy stream.
- */
-export const defaultSettings: LabSettings = {
-  count: 3,
-  intervalMs: 500,
-  keepalive: { intervalMs: 250, timeoutMs: 250 },
-  deadlineMs: 800,
-  idleTimeoutMs: 800,
-  watchdogMs: 1600,
-  ctrlCDelayMs: 250,
-  restartGapMs: 1000,
-};
-
-/** About 10x faster: for a first look and for the tests. */
-export const quickSettings: LabSettings = {
-  count: 3,
-  intervalMs: 100,
-  keepalive: { intervalMs: 100, timeoutMs: 100 },
-  deadlineMs: 300,
-  idleTimeoutMs: 250,
-  watchdogMs: 600,
-  ctrlCDelayMs: 100,
-  restartGapMs: 800,
-};
+export { defaultSettings, type LabSettings, quickSettings } from "./settings.ts";
 
 /**
  * One step of a fault, done in order once the client has message 1:
  * - signal: a signal to the server or the client, afterMs after the previous step;
- * - proxy: the fault proxy between them turns to blackhole or reset;
+ * - network: the relay between them turns to blackhole or reset;
  * - restart: SIGKILL to the server, and a new one on the same port;
  * - stall: nothing to do, the server's handler goes silent after message 1 by itself (--stall-after 1);
  * - peer: nothing to do, the fault peer commits its own fault; its `fault: ... at` line times it.
+ * Steps on the server process (a server signal, restart) are done once per server and watched by
+ * every client on it; the others are done per run.
  */
 export type FaultStep =
   | { kind: "signal"; target: "server" | "client"; signal: NodeJS.Signals; afterMs?: (settings: LabSettings) => number }
-  | { kind: "proxy"; mode: "blackhole" | "reset" }
+  | { kind: "network"; mode: "blackhole" | "reset" }
   | { kind: "restart" }
   | { kind: "stall" }
   | { kind: "peer" };
@@ -95,7 +67,7 @@ export interface Expectation {
 
 /**
  * Families of cases, for --cases and for the report's tables: signals to the
- * server process, network faults (fault proxy), a stalled handler, and
+ * server process, network faults (the relay), a stalled handler, and
  * HTTP/2-level faults (fault peer), and what a health Watch stream reports.
  */
 export const caseGroups = ["process", "network", "handler", "http2", "health"] as const;
@@ -110,8 +82,6 @@ export interface LabCase {
   noServer?: boolean;
   /** Run against this server stack only (the fault peer) instead of the Chat servers. */
   peer?: string;
-  /** Put the fault proxy between client and server. Default: false. */
-  proxy?: boolean;
   /** When the fault happens: once message 1 arrived (default), or from the client's start (a peer that never answers). */
   faultAt?: "message-1" | "start";
   /** Extra server flags. */
@@ -124,6 +94,8 @@ export interface LabCase {
   showMessages?: boolean;
   /** What the time in a cell measures, where it is not "from the fault to the client's result". */
   timing?: string;
+  /** What the fault must leave on the wire or in the process; a run without it is a lab error. */
+  evidence: Evidence[];
   expect: Expectation;
 }
 
@@ -136,7 +108,7 @@ const keepaliveArgs = (s: LabSettings) => [
 const deadlineArgs = (s: LabSettings) => ["--timeout-ms", String(s.deadlineMs)];
 const idleTimeoutArgs = (s: LabSettings) => ["--idle-timeout-ms", String(s.idleTimeoutMs)];
 const suspend: FaultStep[] = [{ kind: "signal", target: "server", signal: "SIGSTOP" }];
-const blackhole: FaultStep[] = [{ kind: "proxy", mode: "blackhole" }];
+const blackhole: FaultStep[] = [{ kind: "network", mode: "blackhole" }];
 const stall: FaultStep[] = [{ kind: "stall" }];
 const stallArgs = () => ["--stall-after", "1"];
 const watchHealthArgs = () => ["--watch-health"];
@@ -163,30 +135,26 @@ const connectDroppedConnection: KnownDeparture = {
   why: "Node reports a dropped connection as RST_STREAM(CANCEL) on each stream, and connect-node maps that to canceled",
 };
 
-/** How connect-node reads a peer's RST_STREAM, per protocol, where that departs from the mapping. */
-const connectRst: Record<"grpc" | "connect" | "grpcWeb", KnownDeparture> = {
-  grpc: {
-    client: "connect",
-    protocol: "grpc",
-    codes: ["internal"],
-    why: "Node surfaces a peer's RST_STREAM as a stream error first, which connect-node maps to internal; its REFUSED_STREAM->unavailable and ENHANCE_YOUR_CALM->resource_exhausted rows apply on the server side only",
-  },
-  connect: {
-    client: "connect",
-    protocol: "connect",
-    codes: ["invalid_argument"],
-    why: 'connect-node\'s Connect protocol reads any cut-short stream as a body without its EndStreamResponse: invalid_argument "protocol error: missing EndStreamResponse", whatever the RST code',
-  },
-  grpcWeb: {
-    client: "connect",
-    protocol: "grpc-web",
-    codes: ["internal"],
-    why: 'connect-node\'s gRPC-Web reads any cut-short stream as a body without trailers: internal "protocol error: missing trailer", whatever the RST code',
-  },
+/**
+ * How connect-node reads a peer's RST_STREAM, measured with the reset really
+ * on the wire (issue 10): the same on all three protocols.
+ */
+const connectRst: KnownDeparture = {
+  client: "connect",
+  codes: ["internal"],
+  why: "Node reports a peer's RST_STREAM with any code but NO_ERROR and CANCEL as a stream error (\"Stream closed with error code NGHTTP2_...\"), which connect-node maps to internal before its RST-code table is consulted: that table's REFUSED_STREAM->unavailable and ENHANCE_YOUR_CALM->resource_exhausted rows are never reached on the client, on any protocol",
+};
+
+/** A Connect-protocol stream cut short without an error code reads as a body without its end. */
+const connectNoEnd: KnownDeparture = {
+  client: "connect",
+  protocol: "connect",
+  codes: ["invalid_argument"],
+  why: 'Node reads RST_STREAM(NO_ERROR) as a clean end of the body; connect-node\'s Connect protocol then misses its EndStreamResponse: invalid_argument "protocol error: missing EndStreamResponse"',
 };
 
 /** A case where the fault peer sends message 1 and then commits `fault` (a --fault value) by itself. */
-function peerFault(fault: string, what: string, expect: Expectation): LabCase {
+function peerFault(fault: string, what: string, evidence: Evidence[], expect: Expectation): LabCase {
   return {
     id: fault,
     group: "http2",
@@ -195,6 +163,7 @@ function peerFault(fault: string, what: string, expect: Expectation): LabCase {
     serverArgs: (s) => ["--fault", fault, "--delay-ms", String(s.intervalMs)],
     fault: [{ kind: "peer" }],
     timing: "from the peer's fault to the client's result",
+    evidence,
     expect,
   };
 }
@@ -210,6 +179,7 @@ function mutePeer(remedy: string, clientArgs: LabCase["clientArgs"], expect: Exp
     clientArgs,
     faultAt: "start",
     timing: "from the start of the call to the client's result",
+    evidence: [mutePeerEvidence()],
     expect,
   };
 }
@@ -220,6 +190,7 @@ export const labCases: readonly LabCase[] = [
     group: "process",
     summary: "no fault: the stream runs to its end",
     timing: "from the start of the call to the client's result",
+    evidence: [statusOnWire("ok")],
     expect: { rule: ["ok"], cite: "statuscodes.md: OK" },
   },
   {
@@ -228,6 +199,7 @@ export const labCases: readonly LabCase[] = [
     summary: "nothing listens on the port",
     noServer: true,
     timing: "from the start of the call to the client's result",
+    evidence: [nothingListens()],
     expect: { rule: ["unavailable"], cite: "statuscodes.md: UNAVAILABLE when no connection could be established" },
   },
   {
@@ -236,6 +208,7 @@ export const labCases: readonly LabCase[] = [
     summary: "SIGTERM to the server, grace longer than the rest of the stream",
     serverArgs: (s) => ["--grace-ms", String(s.intervalMs * (s.count + 1))],
     fault: [{ kind: "signal", target: "server", signal: "SIGTERM" }],
+    evidence: [drainedAfterGoaway()],
     expect: {
       rule: ["ok"],
       cite: "PROTOCOL-HTTP2.md, GOAWAY: clients may keep working with the streams already accepted until they complete",
@@ -247,6 +220,7 @@ export const labCases: readonly LabCase[] = [
     summary: "SIGTERM to the server, zero grace",
     serverArgs: () => ["--grace-ms", "0"],
     fault: [{ kind: "signal", target: "server", signal: "SIGTERM" }],
+    evidence: [goawayAfterFault(), statusOnWire("unavailable")],
     expect: { rule: ["unavailable"], cite: "statuscodes.md: UNAVAILABLE for a server shutting down" },
   },
   {
@@ -254,6 +228,7 @@ export const labCases: readonly LabCase[] = [
     group: "process",
     summary: "SIGKILL to the server",
     fault: [{ kind: "signal", target: "server", signal: "SIGKILL" }],
+    evidence: [processKilled()],
     expect: { rule: ["unavailable"], cite: connectionFailure, departures: [connectDroppedConnection] },
   },
   {
@@ -263,6 +238,7 @@ export const labCases: readonly LabCase[] = [
     clientArgs: (s) => ["--calls", "2", "--call-gap-ms", String(s.restartGapMs)],
     fault: [{ kind: "restart" }],
     timing: "recovery: from the second call's start to its first message; the code is the second call's",
+    evidence: [reconnected()],
     expect: {
       rule: ["ok"],
       cite: "connectivity-semantics-and-api.md: a channel in TRANSIENT_FAILURE reconnects, and later calls use the new connection",
@@ -273,6 +249,7 @@ export const labCases: readonly LabCase[] = [
     group: "process",
     summary: "SIGSTOP to the server, no remedy",
     fault: suspend,
+    evidence: [processStopped()],
     expect: { rule: ["hang"], cite: silentPeer },
   },
   {
@@ -281,6 +258,7 @@ export const labCases: readonly LabCase[] = [
     summary: "SIGSTOP to the server, client HTTP/2 keepalive on",
     clientArgs: keepaliveArgs,
     fault: suspend,
+    evidence: [processStopped(), pingsUnanswered()],
     expect: { rule: ["unavailable"], cite: keepaliveRule },
   },
   {
@@ -289,6 +267,7 @@ export const labCases: readonly LabCase[] = [
     summary: "SIGSTOP to the server, client deadline set",
     clientArgs: deadlineArgs,
     fault: suspend,
+    evidence: [processStopped()],
     expect: { rule: ["deadline_exceeded"], cite: deadlineRule },
   },
   {
@@ -297,6 +276,7 @@ export const labCases: readonly LabCase[] = [
     summary: "SIGSTOP to the server, client idle timeout set",
     clientArgs: idleTimeoutArgs,
     fault: suspend,
+    evidence: [processStopped()],
     expect: { rule: ["deadline_exceeded"], cite: idleTimeoutRule },
   },
   {
@@ -305,49 +285,50 @@ export const labCases: readonly LabCase[] = [
     summary: "SIGSTOP to the server, then SIGINT (Ctrl-C) to the client",
     fault: [...suspend, { kind: "signal", target: "client", signal: "SIGINT", afterMs: (s) => s.ctrlCDelayMs }],
     timing: "from the SIGINT to the client's result",
+    evidence: [processStopped()],
     expect: { rule: ["canceled"], cite: "statuscodes.md: CANCELLED when the caller cancels" },
   },
   {
     id: "blackhole",
     group: "network",
     summary: "the network between client and server goes silent both ways (fault proxy), no remedy",
-    proxy: true,
     fault: blackhole,
+    evidence: [blackholed()],
     expect: { rule: ["hang"], cite: silentPeer },
   },
   {
     id: "blackhole+keepalive",
     group: "network",
     summary: "the network goes silent, client HTTP/2 keepalive on",
-    proxy: true,
     clientArgs: keepaliveArgs,
     fault: blackhole,
+    evidence: [blackholed()],
     expect: { rule: ["unavailable"], cite: keepaliveRule },
   },
   {
     id: "blackhole+deadline",
     group: "network",
     summary: "the network goes silent, client deadline set",
-    proxy: true,
     clientArgs: deadlineArgs,
     fault: blackhole,
+    evidence: [blackholed()],
     expect: { rule: ["deadline_exceeded"], cite: deadlineRule },
   },
   {
     id: "blackhole+idle-timeout",
     group: "network",
     summary: "the network goes silent, client idle timeout set",
-    proxy: true,
     clientArgs: idleTimeoutArgs,
     fault: blackhole,
+    evidence: [blackholed()],
     expect: { rule: ["deadline_exceeded"], cite: idleTimeoutRule },
   },
   {
     id: "reset",
     group: "network",
     summary: "the network resets both TCP connections (fault proxy), like a load balancer dropping them",
-    proxy: true,
-    fault: [{ kind: "proxy", mode: "reset" }],
+    fault: [{ kind: "network", mode: "reset" }],
+    evidence: [bothLegsReset()],
     expect: {
       rule: ["unavailable"],
       cite: connectionFailure,
@@ -367,6 +348,7 @@ export const labCases: readonly LabCase[] = [
     serverArgs: stallArgs,
     fault: stall,
     timing: "from message 1 (when the handler went silent) to the client's result",
+    evidence: [stalledButAlive({ pings: "if-any" })],
     expect: { rule: ["hang"], cite: silentPeer },
   },
   {
@@ -376,6 +358,7 @@ export const labCases: readonly LabCase[] = [
     serverArgs: stallArgs,
     clientArgs: keepaliveArgs,
     fault: stall,
+    evidence: [stalledButAlive({ pings: "answered" })],
     expect: {
       rule: ["hang"],
       cite: "keepalive.md: keepalive checks the connection, not the handler; a live process answers PINGs",
@@ -389,6 +372,7 @@ export const labCases: readonly LabCase[] = [
     clientArgs: deadlineArgs,
     fault: stall,
     timing: "from message 1 to the client's result",
+    evidence: [stalledButAlive({ pings: "if-any" })],
     expect: { rule: ["deadline_exceeded"], cite: deadlineRule },
   },
   {
@@ -399,6 +383,7 @@ export const labCases: readonly LabCase[] = [
     clientArgs: idleTimeoutArgs,
     fault: stall,
     timing: "from message 1 to the client's result",
+    evidence: [stalledButAlive({ pings: "if-any" })],
     expect: { rule: ["deadline_exceeded"], cite: idleTimeoutRule },
   },
   {
@@ -410,6 +395,7 @@ export const labCases: readonly LabCase[] = [
     clientArgs: watchHealthArgs,
     fault: [{ kind: "signal", target: "server", signal: "SIGTERM" }],
     showMessages: true,
+    evidence: [goawayAfterFault(), statusOnWire("unavailable")],
     expect: {
       rule: ["unavailable"],
       cite: `${healthWatchRule}; our servers send NOT_SERVING when the drain starts, then end the Watch UNAVAILABLE so it does not hold the drain up`,
@@ -422,6 +408,7 @@ export const labCases: readonly LabCase[] = [
     clientArgs: watchHealthArgs,
     fault: suspend,
     showMessages: true,
+    evidence: [processStopped()],
     expect: {
       rule: ["hang"],
       cite: `${healthWatchRule}; a suspended server sends no change, so the watcher keeps believing SERVING (${silentPeer})`,
@@ -434,74 +421,91 @@ export const labCases: readonly LabCase[] = [
     clientArgs: (s) => [...watchHealthArgs(), ...keepaliveArgs(s)],
     fault: suspend,
     showMessages: true,
+    evidence: [processStopped(), pingsUnanswered()],
     expect: { rule: ["unavailable"], cite: keepaliveRule },
   },
-  peerFault("rst-stream:0", "RST_STREAM(NO_ERROR), no trailers", {
+  peerFault("rst-stream:0", "RST_STREAM(NO_ERROR), no trailers", [resetAfterMessage(0, "NO_ERROR")], {
     rule: ["internal"],
     cite: rstRule,
-    departures: [connectRst.connect],
+    departures: [connectNoEnd],
   }),
-  peerFault("rst-stream:2", "RST_STREAM(INTERNAL_ERROR)", {
+  peerFault("rst-stream:2", "RST_STREAM(INTERNAL_ERROR)", [resetAfterMessage(2, "INTERNAL_ERROR")], {
     rule: ["internal"],
     cite: rstRule,
-    departures: [connectRst.connect],
   }),
-  peerFault("rst-stream:7", "RST_STREAM(REFUSED_STREAM)", {
+  peerFault("rst-stream:7", "RST_STREAM(REFUSED_STREAM)", [resetAfterMessage(7, "REFUSED_STREAM")], {
     rule: ["unavailable"],
     cite: rstRule,
-    departures: Object.values(connectRst),
+    departures: [connectRst],
   }),
-  peerFault("rst-stream:8", "RST_STREAM(CANCEL)", {
+  peerFault("rst-stream:8", "RST_STREAM(CANCEL)", [resetAfterMessage(8, "CANCEL")], {
     rule: ["canceled"],
     cite: rstRule,
-    departures: [connectRst.connect, connectRst.grpcWeb],
   }),
-  peerFault("rst-stream:11", "RST_STREAM(ENHANCE_YOUR_CALM)", {
+  peerFault("rst-stream:11", "RST_STREAM(ENHANCE_YOUR_CALM)", [resetAfterMessage(11, "ENHANCE_YOUR_CALM")], {
     rule: ["resource_exhausted"],
     cite: rstRule,
-    departures: Object.values(connectRst),
+    departures: [connectRst],
   }),
-  peerFault("goaway:0", "GOAWAY(NO_ERROR) covering the stream, and closes the connection 50 ms later", {
-    rule: ["unavailable"],
-    cite: connectionFailure,
-    departures: [
-      {
-        ...connectDroppedConnection,
-        why: "the connection closes after GOAWAY; Node ends its streams as RST_STREAM(CANCEL), which connect-node maps to canceled",
-      },
-    ],
-  }),
-  peerFault("goaway:2", "GOAWAY(INTERNAL_ERROR) covering the stream, and closes the connection 50 ms later", {
-    rule: ["unavailable"],
-    cite: connectionFailure,
-    departures: [
-      {
-        client: "connect",
-        codes: ["internal"],
-        why: 'connect-node reports the session error "Session closed with error code 2" as internal, as if the GOAWAY code were the stream\'s RST code',
-      },
-      {
-        client: "grpc-js",
-        codes: ["internal"],
-        why: "grpc-js resets the stream with the GOAWAY's code (INTERNAL_ERROR) and maps that RST code to internal",
-      },
-    ],
-  }),
-  peerFault("missing-status", "ends the stream without a status (gRPC trailers without grpc-status)", {
-    rule: ["unknown"],
-    cite: "http-grpc-status-mapping.md: HTTP 200 without grpc-status is UNKNOWN",
-    departures: [
-      ...(["grpc", "grpc-web"] as const).map(
-        (protocol): KnownDeparture => ({
+  peerFault(
+    "goaway:0",
+    "GOAWAY(NO_ERROR) covering the stream, and closes the connection 50 ms later",
+    [goawayThenClose(0, "NO_ERROR")],
+    {
+      rule: ["unavailable"],
+      cite: connectionFailure,
+      departures: [
+        {
+          ...connectDroppedConnection,
+          why: "the connection closes after GOAWAY; Node ends its streams as RST_STREAM(CANCEL), which connect-node maps to canceled",
+        },
+      ],
+    },
+  ),
+  peerFault(
+    "goaway:2",
+    "GOAWAY(INTERNAL_ERROR) covering the stream, and closes the connection 50 ms later",
+    [goawayThenClose(2, "INTERNAL_ERROR")],
+    {
+      rule: ["unavailable"],
+      cite: connectionFailure,
+      departures: [
+        {
           client: "connect",
-          protocol,
           codes: ["internal"],
-          why: 'connect-node calls a missing grpc-status a protocol error: internal "protocol error: missing status"',
-        }),
-      ),
-      connectRst.connect,
-    ],
-  }),
+          why: 'connect-node reports the session error "Session closed with error code 2" as internal, as if the GOAWAY code were the stream\'s RST code',
+        },
+        {
+          client: "grpc-js",
+          codes: ["internal"],
+          why: "grpc-js resets the stream with the GOAWAY's code (INTERNAL_ERROR) and maps that RST code to internal",
+        },
+      ],
+    },
+  ),
+  peerFault(
+    "missing-status",
+    "ends the stream without a status (gRPC trailers without grpc-status)",
+    [endedWithoutStatus()],
+    {
+      rule: ["unknown"],
+      cite: "http-grpc-status-mapping.md: HTTP 200 without grpc-status is UNKNOWN",
+      departures: [
+        ...(["grpc", "grpc-web"] as const).map(
+          (protocol): KnownDeparture => ({
+            client: "connect",
+            protocol,
+            codes: ["internal"],
+            why: 'connect-node calls a missing grpc-status a protocol error: internal "protocol error: missing status"',
+          }),
+        ),
+        {
+          ...connectNoEnd,
+          why: 'connect-node\'s Connect protocol reads a stream without its end-stream message as invalid_argument "protocol error: missing EndStreamResponse"',
+        },
+      ],
+    },
+  ),
   mutePeer("", undefined, { rule: ["hang"], cite: silentPeer }),
   mutePeer("+keepalive", keepaliveArgs, {
     rule: ["unavailable"],

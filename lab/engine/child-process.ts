@@ -31,13 +31,21 @@ export interface ChildOptions {
    * of truth, then raises them with setNiceness(0) once they are loaded.
    */
   nice?: number;
+  /** Give it a stdin pipe to write() to (the client agents read commands there). Default: none. */
+  stdin?: boolean;
+  /** Keep every stdout line in `lines`. Default: true; an agent's many events go to onLine listeners only. */
+  keepLines?: boolean;
 }
 
 export interface Child {
   readonly pid: number;
   readonly entry: Entry;
-  /** Every stdout line so far. */
+  /** Every stdout line so far (none when started with keepLines: false). */
   readonly lines: readonly Line[];
+  /** Calls `listener` with every stdout line from now on. */
+  onLine(listener: (line: Line) => void): void;
+  /** Writes to its stdin (started with stdin: true); false once it is gone. */
+  write(text: string): boolean;
   /** Everything printed on stderr so far. */
   readonly stderr: () => string;
   /** The first stdout line matching `pattern`, past or future; rejects when the child exits first or after timeoutMs. */
@@ -103,14 +111,17 @@ export function spawnChild(options: ChildOptions): Child {
     process.execPath,
     [...(options.nodeArgs ?? []), bundlePath(options.entry), ...options.args],
     {
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: [options.stdin ? "pipe" : "ignore", "pipe", "pipe"],
       env: childEnv,
     },
   );
+  proc.stdin?.on("error", () => {});
   // A failed spawn shows up as pid undefined below; the event must not go unhandled.
   proc.on("error", () => {});
   const lines: Line[] = [];
+  const keepLines = options.keepLines ?? true;
   const waiters = new Set<(line: Line) => void>();
+  const listeners: ((line: Line) => void)[] = [];
   let stderr = "";
   let exit: Exit | undefined;
   proc.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
@@ -120,8 +131,9 @@ export function spawnChild(options: ChildOptions): Child {
     const reader = createInterface({ input: proc.stdout as NodeJS.ReadableStream });
     reader.on("line", (text) => {
       const line = { text, at: performance.now() };
-      lines.push(line);
+      if (keepLines) lines.push(line);
       for (const waiter of waiters) waiter(line);
+      for (const listener of listeners) listener(line);
     });
     reader.on("close", resolve);
   });
@@ -148,6 +160,14 @@ export function spawnChild(options: ChildOptions): Child {
     exited,
     get exit() {
       return exit;
+    },
+    onLine(listener) {
+      listeners.push(listener);
+    },
+    write(text) {
+      if (exit || !proc.stdin || proc.stdin.destroyed) return false;
+      proc.stdin.write(text);
+      return true;
     },
     waitForLine(pattern, timeoutMs) {
       const seen = lines.find((line) => pattern.test(line.text));

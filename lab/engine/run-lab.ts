@@ -1,7 +1,12 @@
-import { allowedOutcomes, type LabCase, type LabSettings, matchingDepartures } from "../catalogue/cases.ts";
-import { type ClientStack, type ServerStack, stackPairs } from "../catalogue/stacks.ts";
-import type { CellResult } from "../reports/results.ts";
-import { runCell } from "./run-cell.ts";
+import type { LabCase } from "../catalogue/cases.ts";
+import type { LabSettings } from "../catalogue/settings.ts";
+import type { ClientStack, ServerStack } from "../catalogue/stacks.ts";
+import type { AgentRecord, CellResult } from "../reports/results.ts";
+import type { RunRecord } from "../reports/run-record.ts";
+import { createAgentPool } from "./client-agent.ts";
+import { planCells, planScenes, type Scene, sceneEstimateMs } from "./plan.ts";
+import { runScene } from "./scene.ts";
+import { createServerPool } from "./server-pool.ts";
 
 export interface LabPlan {
   cases: readonly LabCase[];
@@ -13,80 +18,107 @@ export interface LabPlan {
   /** Runs going on at once. */
   jobs: number;
   settings: LabSettings;
+  /** Fresh processes for every run (today's reference) instead of agents and long-lived servers. */
+  isolate?: boolean;
+  /** The wire tap on every run with a server. Default: true. */
+  tap?: boolean;
+  /** Run the fault peer with --sabotage: its faults miss the wire (tests of the evidence check). */
+  sabotagePeer?: boolean;
 }
 
 export interface RunLabOptions {
   /** Called after each run with the runs done and the total. */
   onRun?: (done: number, total: number, cell: CellResult) => void;
-  /** Stops handing out new runs when aborted (runs under way still end cleanly). */
+  /** Stops handing out new scenes when aborted (scenes under way still end cleanly). */
   signal?: AbortSignal;
 }
 
-/**
- * Runs every cell of the plan `repeat` times, `jobs` runs at a time, longest
- * first so the last minutes are not spent waiting for one slow hang case.
- */
-export async function runLab(plan: LabPlan, options: RunLabOptions = {}): Promise<CellResult[]> {
-  const cells: { labCase: LabCase; server: ServerStack; client: ClientStack; result: CellResult }[] = [];
-  for (const labCase of plan.cases) {
-    for (const { server, client } of stackPairs(plan.servers, plan.clients, labCase.peer)) {
-      const where = { server: server.id, client: client.client, protocol: client.protocol };
-      cells.push({
-        labCase,
-        server,
-        client,
-        result: {
-          case: labCase.id,
-          ...where,
-          expected: {
-            rule: labCase.expect.rule,
-            cite: labCase.expect.cite,
-            allowed: allowedOutcomes(labCase.expect, where),
-            departures: matchingDepartures(labCase.expect, where).map(({ codes, why }) => ({ codes, why })),
-          },
-          runs: [],
-        },
-      });
-    }
-  }
-  const queue = Array.from({ length: plan.repeat }, () => cells)
-    .flat()
-    .sort((a, b) => estimateMs(b.labCase, plan.settings) - estimateMs(a.labCase, plan.settings));
-  const total = queue.length;
-  let done = 0;
-  const worker = async () => {
-    for (let next = queue.shift(); next && !options.signal?.aborted; next = queue.shift()) {
-      const cell = next;
-      const run = await runCell({
-        labCase: cell.labCase,
-        server: cell.server,
-        client: cell.client,
-        settings: plan.settings,
-      }).catch((e: unknown) => ({
-        code: "lab-error",
-        message: e instanceof Error ? e.message : String(e),
-        received: 0,
-        messages: [],
-        detectMs: null,
-        hung: false,
-        exitMs: null,
-        call: null,
-        timeline: { messagesMs: [], faults: [], endMs: 0 },
-      }));
-      if (options.signal?.aborted) return;
-      cell.result.runs.push(run);
-      options.onRun?.(++done, total, cell.result);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, plan.jobs) }, worker));
-  return cells.map((cell) => cell.result);
+export interface LabOutcome {
+  cells: CellResult[];
+  /** The client agents, with how late their timers ran. */
+  agents: AgentRecord[];
+  /** Agents started, replacements of dead ones included. */
+  agentsStarted: number;
 }
 
-/** A rough length of one run, for ordering: hangs wait for the watchdog, full streams for every message. */
-export function estimateMs(labCase: LabCase, s: LabSettings): number {
-  if (labCase.expect.rule.includes("hang")) return s.intervalMs + s.watchdogMs;
-  if (labCase.fault?.some((step) => step.kind === "restart"))
-    return s.intervalMs + s.restartGapMs + s.intervalMs * s.count;
-  if (!labCase.fault || labCase.expect.rule.includes("ok")) return s.intervalMs * s.count;
-  return 2 * s.intervalMs;
+/** How many fresh servers to start ahead of the scenes that need them. */
+const warmAhead = 2;
+
+/**
+ * Runs every cell of the plan `repeat` times: scenes of runs that watch one
+ * fault, `jobs` runs at a time, the longest scenes first so that the last
+ * seconds are not spent waiting for one slow hang case.
+ */
+export async function runLab(plan: LabPlan, options: RunLabOptions = {}): Promise<LabOutcome> {
+  const tap = plan.tap ?? true;
+  const peerCases = plan.cases.filter((c) => c.peer !== undefined);
+  const sabotage = plan.sabotagePeer ? ["--sabotage"] : [];
+  const planOptions = {
+    cases: plan.cases,
+    servers: plan.servers,
+    clients: plan.clients,
+    repeat: plan.repeat,
+    settings: plan.settings,
+    isolate: plan.isolate ?? false,
+    peerArgs: sabotage,
+    tap,
+  };
+  const cells = planCells(planOptions);
+  const scenes = planScenes(cells, planOptions).sort(
+    (a, b) => sceneEstimateMs(b, plan.settings) - sceneEstimateMs(a, plan.settings),
+  );
+  const faults = [...new Set(peerCases.map((c) => c.serverArgs?.(plan.settings)[1] ?? c.id))];
+  const agents = createAgentPool();
+  const servers = createServerPool({
+    peerArgs: ["--fault", faults.join(","), "--delay-ms", String(plan.settings.intervalMs), ...sabotage],
+  });
+  const ctx = { settings: plan.settings, agents, servers, tap };
+  const total = scenes.reduce((n, scene) => n + scene.observers.length, 0);
+  let done = 0;
+  let free = Math.max(1, plan.jobs);
+  const running = new Set<Promise<void>>();
+  const warmed = new Set<Scene>();
+
+  const record = (scene: Scene, runs: RunRecord[]) => {
+    for (const [i, run] of runs.entries()) {
+      const cell = scene.observers[i].cell.result;
+      cell.runs.push(run);
+      options.onRun?.(++done, total, cell);
+    }
+  };
+
+  try {
+    for (const [i, scene] of scenes.entries()) {
+      const weight = Math.min(plan.jobs, scene.observers.length);
+      while (free < weight && running.size > 0) await Promise.race(running);
+      if (options.signal?.aborted) break;
+      // Start the next scenes' own servers now: their loading overlaps this one's waiting
+      // (not under --isolate, the reference, where every run starts its processes itself).
+      for (const next of plan.isolate
+        ? []
+        : scenes
+            .slice(i + 1)
+            .filter((n) => n.source === "fresh" && !warmed.has(n))
+            .slice(0, warmAhead)) {
+        if (next.server) servers.warm(next.server, next.serverArgs);
+        warmed.add(next);
+      }
+      if (warmed.has(scene)) warmed.delete(scene);
+      free -= weight;
+      const work: Promise<void> = runScene(scene, ctx)
+        .then((runs) => {
+          if (!options.signal?.aborted) record(scene, runs);
+        })
+        .finally(() => {
+          free += weight;
+          running.delete(work);
+        });
+      running.add(work);
+    }
+    await Promise.all(running);
+    const stats = await Promise.all(agents.alive().map((agent) => agent.stats()));
+    return { cells: cells.map((cell) => cell.result), agents: stats, agentsStarted: agents.started };
+  } finally {
+    await Promise.all([servers.close(), agents.close()]);
+  }
 }

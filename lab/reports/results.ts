@@ -6,6 +6,8 @@ export interface CellExpectation {
   rule: string[];
   /** The rule, cited. */
   cite: string;
+  /** What the fault must leave on the wire or in the process: a run without it is a lab error. */
+  evidence: string[];
   /** The outcomes --check accepts here: the rule's, or a known departure's. */
   allowed: string[];
   /** Why this stack departs from the rule, where it is known to. */
@@ -23,22 +25,39 @@ export interface CellResult {
   runs: RunRecord[];
 }
 
+/** A client agent's account of itself (lab/engine/client-agent.ts). */
+export interface AgentRecord {
+  client: string;
+  pid: number;
+  calls: number;
+  /** How late its timers ran, over the whole run: calls sharing it must not delay one another. */
+  eventLoopDelayMs: { p50: number; p99: number; max: number } | null;
+}
+
 export interface LabResults {
   meta: {
     startedAt: string;
     node: string;
     versions: Record<string, string>;
     settings: Record<string, unknown>;
+    /** "agents" (runs isolated by connection) or "isolate" (fresh processes for every run). */
+    mode: "agents" | "isolate";
+    /** The wire tap was on. */
+    tap: boolean;
     /** Wall time of the whole run, ms. */
     wallMs: number;
     /**
      * CPU time, ms: of the lab process itself, and of every process it
-     * started and waited for (servers, clients, the supervisor), from
-     * /proc/self/stat; null where there is no /proc.
+     * started and waited for (servers, clients, agents, the supervisor),
+     * from /proc/self/stat; null where there is no /proc.
      */
     cpu: { labMs: number; childrenMs: number } | null;
     /** Processes the lab started. */
     processes: number;
+    /** The client agents, with how late their timers ran. */
+    agents: AgentRecord[];
+    /** How late the lab's own timers ran (it runs the relays and injects the faults). */
+    labEventLoopDelayMs: { p50: number; p99: number; max: number };
   };
   cells: CellResult[];
 }

@@ -1,9 +1,17 @@
+import type { Envelope, WireStatus } from "../faults/rpc-wire.ts";
+
 /** One run of one cell, as results.json keeps it. */
 export interface RunRecord {
-  /** The client's code name ("ok", "unavailable", ...), or "hang" when the watchdog fired. */
+  /**
+   * The client's code name ("ok", "unavailable", ...), "hang" when the
+   * watchdog fired, or "lab-error" when the run proves nothing: the lab
+   * failed, or the fault's evidence is missing (see `evidence`).
+   */
   code: string;
-  /** The client's error message ("" on ok and on hang). */
+  /** The client's error message ("" on ok and on hang); for a lab error, why. */
   message: string;
+  /** A lab error for missing evidence: what the client said all the same. */
+  clientCode?: string;
   /** Messages the client received. */
   received: number;
   /** Their texts, in order (health cases: the statuses, "SERVING", "NOT_SERVING"). */
@@ -16,22 +24,67 @@ export interface RunRecord {
   detectMs: number | null;
   /** The watchdog fired with the client still waiting. */
   hung: boolean;
-  /** Ms from the same moment to the client's process exit (on hang: to its forced end). */
+  /** A client process of its own: ms from the same moment to its exit (on hang: to its forced end). */
   exitMs: number | null;
   /**
    * The call as the client timed it (its own clock; with --calls, the last
    * call): ms from its start to its end, and to each message. Null on hang.
    */
   call: { elapsedMs: number; arrivalsMs: number[] } | null;
-  /** What happened when, in ms since the client was started: for the timelines. */
+  /** Who made the call: a long-lived client agent, or a client process of its own. */
+  caller: "agent" | "process";
+  /** What happened when, in ms from the same origin as detectMs (the fault): for the timelines. */
   timeline: Timeline;
+  /** Every connection the run made through the wire tap, frames and TCP events; null without a tap. */
+  wire: WireRecord[] | null;
+  /** The fault's evidence: what it must leave, and what of it was missing. */
+  evidence: { checked: boolean; says: string[]; missing: string[] };
 }
 
 export interface Timeline {
+  /** When the (first) call started; negative when the fault came after it. */
+  callStartMs: number | null;
   /** Arrival of each message. */
   messagesMs: number[];
   /** Each fault step: what was done (a signal, "blackhole", "stall", ...) to whom ("server", "client", "network"). */
   faults: { target: string; what: string; atMs: number }[];
-  /** The client's result line, or the watchdog firing on a hang. */
+  /** The client's result, or the watchdog firing on a hang. */
   endMs: number;
+}
+
+/** One TCP connection through the tap: both legs. */
+export interface WireRecord {
+  /** 1 for the run's first connection. */
+  id: number;
+  /** The client's port, and the port the server saw as its peer's. */
+  clientPort: number;
+  serverPeerPort: number | null;
+  frames: WireFrame[];
+  tcp: { t: number; leg: "client" | "server"; event: string; by: string }[];
+  /** Bytes passed on and bytes held back (blackhole), per direction. */
+  bytes: { forwarded: { c2s: number; s2c: number }; dropped: { c2s: number; s2c: number } };
+  /** Where a direction stopped decoding as HTTP/2 (a peer that speaks something else). */
+  undecodable?: { c2s?: string; s2c?: string };
+}
+
+/** A frame in results.json: when (ms from the fault), which way, what. */
+export interface WireFrame {
+  t: number;
+  dir: "c2s" | "s2c";
+  type: string;
+  stream: number;
+  flags?: string[];
+  /** RST_STREAM and GOAWAY. */
+  error?: string;
+  lastStreamId?: number;
+  debug?: string;
+  /** HEADERS: the fields, except the ones every request repeats. */
+  headers?: [string, string][];
+  settings?: Record<string, number>;
+  increment?: number;
+  opaque?: string;
+  envelopes?: Envelope[];
+  status?: WireStatus;
+  /** Held back by a blackhole. */
+  dropped?: true;
 }

@@ -14,7 +14,10 @@ const run = (code: string, detectMs: number | null = 30): RunRecord => ({
   detectMs,
   hung: code === "hang",
   exitMs: detectMs,
-  timeline: { messagesMs: [5], faults: [], endMs: 40 },
+  caller: "agent",
+  timeline: { callStartMs: -20, messagesMs: [5], faults: [], endMs: 40 },
+  wire: null,
+  evidence: { checked: false, says: [], missing: [] },
 });
 
 const cell = (client: string, codes: string[], allowed = ["unavailable"]): CellResult => ({
@@ -22,7 +25,7 @@ const cell = (client: string, codes: string[], allowed = ["unavailable"]): CellR
   server: "connect",
   client,
   protocol: "grpc",
-  expected: { rule: ["unavailable"], cite: "statuscodes.md", allowed, departures: [] },
+  expected: { rule: ["unavailable"], cite: "statuscodes.md", evidence: [], allowed, departures: [] },
   runs: codes.map((code) => run(code)),
 });
 

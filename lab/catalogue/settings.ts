@@ -1,0 +1,51 @@
+/** The timings every case is built from; --quick scales them down ~5x. */
+export interface LabSettings {
+  /** Responses per stream. */
+  count: number;
+  /** Pause between two responses, ms; the fault peer also waits this long between message 1 and its fault. */
+  intervalMs: number;
+  /** Client keepalive for the +keepalive cases: PING interval and PING timeout, ms. */
+  keepalive: { intervalMs: number; timeoutMs: number };
+  /** Client deadline for the +deadline cases, ms from the start of the call. */
+  deadlineMs: number;
+  /** Client idle timeout for the +idle-timeout cases, ms without a message. */
+  idleTimeoutMs: number;
+  /** A client still waiting this long after the fault has hung. */
+  watchdogMs: number;
+  /** suspend+ctrl-c: how long after the suspend the client gets SIGINT, ms. */
+  ctrlCDelayMs: number;
+  /**
+   * restart: pause between the client's first call ending and its second
+   * call, ms; the new server must be listening by then (a run where it was
+   * not is reported as a lab error, not as the client's failure).
+   */
+  restartGapMs: number;
+}
+
+/**
+ * The default run's timings: a quarter of the original experiment's 2 s
+ * pause; every remedy's bound still stands clear of the pause of a healthy
+ * stream.
+ */
+export const defaultSettings: LabSettings = {
+  count: 3,
+  intervalMs: 500,
+  keepalive: { intervalMs: 250, timeoutMs: 250 },
+  deadlineMs: 800,
+  idleTimeoutMs: 800,
+  watchdogMs: 1600,
+  ctrlCDelayMs: 250,
+  restartGapMs: 1000,
+};
+
+/** About 5x faster: for a first look and for the tests. */
+export const quickSettings: LabSettings = {
+  count: 3,
+  intervalMs: 100,
+  keepalive: { intervalMs: 100, timeoutMs: 100 },
+  deadlineMs: 300,
+  idleTimeoutMs: 250,
+  watchdogMs: 600,
+  ctrlCDelayMs: 100,
+  restartGapMs: 800,
+};

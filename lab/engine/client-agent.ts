@@ -1,0 +1,261 @@
+import type { CallsRecord } from "../../lib/run-calls.ts";
+import type { ClientStack } from "../catalogue/stacks.ts";
+import type { ArrivedMessage, CallHandle } from "./call-handle.ts";
+import { fromEpoch } from "./call-handle.ts";
+import { type Child, spawnChild } from "./child-process.ts";
+
+/** How long an agent may take to start before the lab gives up on it. */
+const readyTimeoutMs = 15_000;
+
+/** What an agent says, one JSON object per line (lib/client-agent.ts, docs/agent-protocol.md). */
+interface AgentEvent {
+  event: "ready" | "start" | "message" | "end" | "error" | "stats";
+  id?: string;
+  call?: number;
+  index?: number;
+  text?: string;
+  at?: number;
+  result?: CallsRecord;
+  message?: string;
+  eventLoopDelayMs?: { p50: number; p99: number; max: number };
+  calls?: number;
+}
+
+interface PendingCall {
+  onEvent(event: AgentEvent): void;
+  fail(reason: string): void;
+}
+
+/** What an agent reported about itself at the end: how late its timers ran. */
+export interface AgentStats {
+  client: string;
+  pid: number;
+  calls: number;
+  eventLoopDelayMs: { p50: number; p99: number; max: number } | null;
+}
+
+/** A long-lived client process that makes the lab's calls, many at once, each on its own connection. */
+export interface Agent {
+  readonly pid: number;
+  readonly alive: boolean;
+  readonly ready: Promise<void>;
+  /** Starts a call with the client's own flags. */
+  call(args: string[]): CallHandle;
+  stats(): Promise<AgentStats>;
+  /** Ends the agent's process. */
+  stop(): Promise<void>;
+}
+
+let nextCallId = 1;
+
+/** Starts one agent: the client program with --agent. */
+function startAgent(stack: ClientStack): Agent {
+  const child: Child = spawnChild({ entry: stack.entry, args: ["--agent"], stdin: true, keepLines: false });
+  const pending = new Map<string, PendingCall>();
+  const statsWaiters: ((e: AgentEvent) => void)[] = [];
+  let stderr = "";
+  let markReady: () => void = () => {};
+  let failReady: (e: Error) => void = () => {};
+  const ready = new Promise<void>((resolve, reject) => {
+    markReady = resolve;
+    failReady = reject;
+  });
+  ready.catch(() => {});
+  const timer = setTimeout(
+    () => failReady(new Error(`${stack.id} agent not ready after ${readyTimeoutMs} ms`)),
+    readyTimeoutMs,
+  );
+
+  child.onLine((line) => {
+    let event: AgentEvent;
+    try {
+      event = JSON.parse(line.text) as AgentEvent;
+    } catch {
+      return;
+    }
+    if (event.event === "ready") {
+      clearTimeout(timer);
+      markReady();
+    } else if (event.event === "stats") {
+      statsWaiters.shift()?.(event);
+    } else if (event.id !== undefined) {
+      pending.get(event.id)?.onEvent(event);
+    }
+  });
+  void child.exited.then((exit) => {
+    clearTimeout(timer);
+    // An uncaught exception ends with Node's version line; the error itself is the line that names it.
+    const lines = child.stderr().trim().split("\n");
+    stderr = lines.find((l) => /^\w*(Error|Exception)\b|^\s*\[?\w+Error/.test(l)) ?? lines.pop() ?? "";
+    if (process.env.LAB_DEBUG) process.stderr.write(`agent ${child.pid} stderr:\n${child.stderr()}\n`);
+    const why = `the ${stack.id} agent (pid ${child.pid}) died (${exit.signal ?? `exit ${exit.code}`})${stderr ? `: ${stderr}` : ""}`;
+    failReady(new Error(why));
+    for (const call of pending.values()) call.fail(why);
+    pending.clear();
+    for (const wake of statsWaiters.splice(0)) wake({ event: "stats" });
+  });
+
+  return {
+    pid: child.pid,
+    get alive() {
+      return child.exit === undefined;
+    },
+    ready,
+    call(args) {
+      const id = `c${nextCallId++}`;
+      const starts: number[] = [];
+      const messages: ArrivedMessage[] = [];
+      const firstWaiters = new Set<{ resolve: (at: number) => void; reject: (e: Error) => void }>();
+      const startWaiters = new Set<{ resolve: (at: number) => void; reject: (e: Error) => void }>();
+      let settled = false;
+      let failure: Error | undefined;
+      let resolveResult: (r: CallsRecord) => void = () => {};
+      let rejectResult: (e: Error) => void = () => {};
+      const result = new Promise<CallsRecord>((resolve, reject) => {
+        resolveResult = resolve;
+        rejectResult = reject;
+      });
+      result.catch(() => {});
+      const finish = (error?: Error) => {
+        if (settled) return;
+        settled = true;
+        pending.delete(id);
+        failure = error ?? new Error(`${stack.id}: the call ended before message 1`);
+        for (const w of firstWaiters) w.reject(failure);
+        for (const w of startWaiters) w.reject(failure);
+        firstWaiters.clear();
+        startWaiters.clear();
+      };
+      pending.set(id, {
+        onEvent(event) {
+          if (event.event === "start" && event.at !== undefined) {
+            starts.push(fromEpoch(event.at));
+            if (starts.length === 1) for (const w of startWaiters) w.resolve(starts[0]);
+            startWaiters.clear();
+          } else if (event.event === "message" && event.at !== undefined) {
+            const message = {
+              call: event.call ?? 1,
+              index: event.index ?? 0,
+              text: event.text ?? "",
+              at: fromEpoch(event.at),
+            };
+            messages.push(message);
+            if (messages.length === 1) for (const w of firstWaiters) w.resolve(message.at);
+            firstWaiters.clear();
+          } else if (event.event === "end" && event.result) {
+            finish();
+            resolveResult(event.result);
+          } else if (event.event === "error") {
+            const error = new Error(`${stack.id} agent: ${event.message ?? "error"}`);
+            finish(error);
+            rejectResult(error);
+          }
+        },
+        fail(reason) {
+          const error = new Error(reason);
+          finish(error);
+          rejectResult(error);
+        },
+      });
+      const wait = (set: typeof firstWaiters, done: () => number | undefined, what: string, timeoutMs: number) => {
+        const at = done();
+        if (at !== undefined) return Promise.resolve(at);
+        if (failure) return Promise.reject(failure);
+        return new Promise<number>((resolve, reject) => {
+          const waiter = {
+            resolve: (t: number) => {
+              clearTimeout(timer);
+              resolve(t);
+            },
+            reject: (e: Error) => {
+              clearTimeout(timer);
+              reject(e);
+            },
+          };
+          const timer = setTimeout(() => {
+            set.delete(waiter);
+            reject(new Error(`${stack.id}: no ${what} within ${timeoutMs} ms`));
+          }, timeoutMs);
+          set.add(waiter);
+        });
+      };
+      void ready.then(
+        () => {
+          if (!child.write(`${JSON.stringify({ op: "call", id, args })}\n`))
+            pending.get(id)?.fail(`the ${stack.id} agent is gone`);
+        },
+        (e: Error) => pending.get(id)?.fail(e.message),
+      );
+      return {
+        label: `${stack.id} agent call ${id}`,
+        starts,
+        messages,
+        result,
+        get settled() {
+          return settled;
+        },
+        firstMessage: (timeoutMs) => wait(firstWaiters, () => messages[0]?.at, "message", timeoutMs),
+        started: (timeoutMs) => wait(startWaiters, () => starts[0], "call start", timeoutMs),
+        async abandon() {
+          if (settled) return;
+          child.write(`${JSON.stringify({ op: "cancel", id })}\n`);
+          // The call ends canceled and its transport closes; an agent that cannot say so is dead.
+          await Promise.race([result.catch(() => {}), new Promise((resolve) => setTimeout(resolve, 2000))]);
+          finish(new Error("abandoned"));
+        },
+      };
+    },
+    async stop() {
+      await child.stop();
+    },
+    async stats() {
+      if (child.exit) return { client: stack.client, pid: child.pid, calls: 0, eventLoopDelayMs: null };
+      const event = await new Promise<AgentEvent>((resolve) => {
+        statsWaiters.push(resolve);
+        child.write(`${JSON.stringify({ op: "stats" })}\n`);
+      });
+      return {
+        client: stack.client,
+        pid: child.pid,
+        calls: event.calls ?? 0,
+        eventLoopDelayMs: event.eventLoopDelayMs ?? null,
+      };
+    },
+  };
+}
+
+/** One live agent per client stack, replaced when it dies (its runs become lab errors with the reason). */
+export interface AgentPool {
+  /** The live agent for a stack, started (or restarted) as needed. */
+  get(stack: ClientStack): Agent;
+  /** Agents started, dead ones included (their count tells of replacements). */
+  readonly started: number;
+  /** Every agent still alive. */
+  alive(): Agent[];
+  /** Ends every agent. */
+  close(): Promise<void>;
+}
+
+export function createAgentPool(): AgentPool {
+  /** By program: connect/grpc, connect/connect and connect/grpc-web share the connect agent. */
+  const agents = new Map<string, Agent>();
+  const all: Agent[] = [];
+  return {
+    get(stack) {
+      let agent = agents.get(stack.entry);
+      if (!agent || !agent.alive) {
+        agent = startAgent(stack);
+        agents.set(stack.entry, agent);
+        all.push(agent);
+      }
+      return agent;
+    },
+    get started() {
+      return all.length;
+    },
+    alive: () => [...agents.values()].filter((a) => a.alive),
+    async close() {
+      await Promise.all(all.map((agent) => agent.stop()));
+    },
+  };
+}

@@ -1,0 +1,154 @@
+import { allowedOutcomes, type FaultStep, type LabCase, matchingDepartures } from "../catalogue/cases.ts";
+import type { LabSettings } from "../catalogue/settings.ts";
+import { type ClientStack, type ServerStack, stackPairs } from "../catalogue/stacks.ts";
+import type { CellResult } from "../reports/results.ts";
+
+/** One cell (case x server x client/protocol) and the result its runs fill in. */
+export interface CellPlan {
+  labCase: LabCase;
+  server: ServerStack;
+  client: ClientStack;
+  result: CellResult;
+}
+
+/** One run of a cell in a scene. */
+export interface Observer {
+  cell: CellPlan;
+  /** A call in the stack's long-lived agent, or a client process of its own. */
+  caller: "agent" | "process";
+}
+
+/**
+ * What runs together: one server (or none), the fault steps done to it
+ * once, and the runs that watch it, each on a connection of its own.
+ * - none: nothing listens (no-server);
+ * - shared: a long-lived server that many scenes use at once (faults not on the server process);
+ * - peer: the long-lived fault peer's listener for one fault;
+ * - fresh: a server of the scene's own, because its steps act on the server process.
+ */
+export interface Scene {
+  server: ServerStack | undefined;
+  source: "none" | "shared" | "peer" | "fresh";
+  /** The server's flags, --port aside. */
+  serverArgs: string[];
+  /** For source "peer": which listener. */
+  fault?: string;
+  /** Steps on the server process (signals, restart): done once, watched by every observer. */
+  serverSteps: FaultStep[];
+  observers: Observer[];
+}
+
+export interface PlanOptions {
+  cases: readonly LabCase[];
+  servers: readonly ServerStack[];
+  clients: readonly ClientStack[];
+  repeat: number;
+  settings: LabSettings;
+  /** --isolate: every run its own scene, with a fresh server and a client process (the reference). */
+  isolate: boolean;
+  /** Extra flags for every fault peer (--sabotage in tests). */
+  peerArgs: string[];
+  /**
+   * The wire tap is on. Without it a run on the shared fault peer could not
+   * be told from the others on its log, so each gets a fault peer of its own.
+   */
+  tap: boolean;
+}
+
+const onServer = (step: FaultStep) => step.kind === "restart" || (step.kind === "signal" && step.target === "server");
+const onClient = (step: FaultStep) => step.kind === "signal" && step.target === "client";
+
+/** The steps of a case that act on the server process. */
+export const serverSteps = (labCase: LabCase): FaultStep[] => (labCase.fault ?? []).filter(onServer);
+/** The steps of a case done per run. */
+export const observerSteps = (labCase: LabCase): FaultStep[] => (labCase.fault ?? []).filter((s) => !onServer(s));
+
+/** The flags a case's server gets, --port aside. */
+export function serverArgsOf(labCase: LabCase, server: ServerStack, options: PlanOptions): string[] {
+  const s = options.settings;
+  if (server.peerOnly) return [...(labCase.serverArgs?.(s) ?? []), ...options.peerArgs];
+  return ["--count", String(s.count), "--interval-ms", String(s.intervalMs), ...(labCase.serverArgs?.(s) ?? [])];
+}
+
+/** Every cell of the plan, in report order, with an empty result. */
+export function planCells(options: PlanOptions): CellPlan[] {
+  return options.cases.flatMap((labCase) =>
+    stackPairs(options.servers, options.clients, labCase.peer).map(({ server, client }) => {
+      const where = { server: server.id, client: client.client, protocol: client.protocol };
+      return {
+        labCase,
+        server,
+        client,
+        result: {
+          case: labCase.id,
+          ...where,
+          expected: {
+            rule: labCase.expect.rule,
+            cite: labCase.expect.cite,
+            evidence: labCase.evidence.map((e) => e.says),
+            allowed: allowedOutcomes(labCase.expect, where),
+            departures: matchingDepartures(labCase.expect, where).map(({ codes, why }) => ({ codes, why })),
+          },
+          runs: [],
+        },
+      };
+    }),
+  );
+}
+
+/**
+ * The scenes for `repeat` runs of every cell. Runs whose fault acts on the
+ * server process share one fresh server per repeat when their server, its
+ * flags and those steps are the same: one fault, many observers. The rest
+ * run alone, on the long-lived servers. Under --isolate every run is a scene
+ * of its own with fresh processes.
+ */
+export function planScenes(cells: readonly CellPlan[], options: PlanOptions): Scene[] {
+  const scenes: Scene[] = [];
+  const grouped = new Map<string, Scene>();
+  for (let repeat = 0; repeat < options.repeat; repeat++) {
+    for (const cell of cells) {
+      const { labCase, server } = cell;
+      const steps = serverSteps(labCase);
+      const serverArgs = serverArgsOf(labCase, server, options);
+      const caller = options.isolate || (labCase.fault ?? []).some(onClient) ? "process" : "agent";
+      const observer: Observer = { cell, caller };
+      if (labCase.noServer) {
+        scenes.push({ server: undefined, source: "none", serverArgs: [], serverSteps: [], observers: [observer] });
+      } else if (options.isolate) {
+        scenes.push({ server, source: "fresh", serverArgs, serverSteps: steps, observers: [observer] });
+      } else if (steps.length > 0) {
+        const key = JSON.stringify([repeat, server.id, serverArgs, steps.map((s) => ({ ...s, afterMs: undefined }))]);
+        let scene = grouped.get(key);
+        if (!scene) {
+          scene = { server, source: "fresh", serverArgs, serverSteps: steps, observers: [] };
+          grouped.set(key, scene);
+          scenes.push(scene);
+        }
+        scene.observers.push(observer);
+      } else if (server.peerOnly && !options.tap) {
+        scenes.push({ server, source: "fresh", serverArgs, serverSteps: [], observers: [observer] });
+      } else if (server.peerOnly) {
+        const fault = labCase.serverArgs?.(options.settings)[1];
+        scenes.push({ server, source: "peer", serverArgs, fault, serverSteps: [], observers: [observer] });
+      } else {
+        scenes.push({ server, source: "shared", serverArgs, serverSteps: [], observers: [observer] });
+      }
+    }
+  }
+  return scenes;
+}
+
+/** A rough length of one run, for ordering: hangs wait for the watchdog, full streams for every message. */
+export function estimateMs(labCase: LabCase, s: LabSettings): number {
+  if (labCase.expect.rule.includes("hang")) return s.intervalMs + s.watchdogMs;
+  if (labCase.fault?.some((step) => step.kind === "restart"))
+    return s.intervalMs + s.restartGapMs + s.intervalMs * s.count;
+  if (!labCase.fault || labCase.expect.rule.includes("ok")) return s.intervalMs * s.count;
+  return 2 * s.intervalMs;
+}
+
+/** The longest of a scene's runs. */
+export function sceneEstimateMs(scene: Scene, s: LabSettings): number {
+  return Math.max(...scene.observers.map((o) => estimateMs(o.cell.labCase, s)));
+}

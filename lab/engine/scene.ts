@@ -1,0 +1,411 @@
+import { connect } from "node:net";
+import type { CallsRecord } from "../../lib/run-calls.ts";
+import type { FaultStep } from "../catalogue/cases.ts";
+import type { LabSettings } from "../catalogue/settings.ts";
+import { missingEvidence, type Observation } from "../faults/evidence.ts";
+import { createRelay, type Relay } from "../faults/relay.ts";
+import type { RunRecord, WireRecord } from "../reports/run-record.ts";
+import { type CallHandle, fromEpoch } from "./call-handle.ts";
+import type { AgentPool } from "./client-agent.ts";
+import { startClientProcess } from "./client-process.ts";
+import { freePort } from "./free-port.ts";
+import { type Observer, observerSteps, type Scene } from "./plan.ts";
+import { procStat } from "./proc-stat.ts";
+import { type RunningServer, type ServerPool, startServer, startTimeoutMs } from "./server-pool.ts";
+
+export interface SceneContext {
+  settings: LabSettings;
+  agents: AgentPool;
+  servers: ServerPool;
+  /** Put the wire tap on every run that has a server (default); off only to measure what it costs. */
+  tap: boolean;
+}
+
+/** A fault step as it happened, on the lab's clock. */
+interface Mark {
+  target: string;
+  what: string;
+  at: number;
+}
+
+/** One observer under way. */
+interface Watch {
+  observer: Observer;
+  relay: Relay | undefined;
+  handle: CallHandle | undefined;
+  /** Set when the run cannot be a finding: why. */
+  broken?: string;
+  /** Message 1 (or the call's start, for a fault there from the start). */
+  first?: number;
+  marks: Mark[];
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+/** Whether a TCP connection to the port is refused now. */
+function refusedNow(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: "127.0.0.1", port });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once("error", (e: NodeJS.ErrnoException) => resolve(e.code === "ECONNREFUSED"));
+  });
+}
+
+/** Waits until /proc shows the process stopped (state T), up to `ms`. */
+async function seenStopped(pid: number, ms: number): Promise<boolean> {
+  for (const deadline = performance.now() + ms; performance.now() < deadline; await sleep(2)) {
+    if (procStat(pid)?.[0] === "T") return true;
+  }
+  return false;
+}
+
+/** Alive and not stopped. */
+const running = (pid: number) => {
+  const state = procStat(pid)?.[0];
+  return state !== undefined && state !== "T" && state !== "Z" && state !== "X";
+};
+
+/**
+ * Runs one scene: its server (or none), every observer's call through a
+ * wire tap of its own, the server's fault steps once every observer has
+ * message 1, each observer's own steps, then each call's result or, when
+ * the watchdog fires first, a hang. Returns one record per observer, in
+ * order. Every process, call and socket it started is ended when it returns.
+ */
+export async function runScene(scene: Scene, ctx: SceneContext): Promise<RunRecord[]> {
+  const s = ctx.settings;
+  const freshServers: RunningServer[] = [];
+  const watches: Watch[] = scene.observers.map((observer) => ({
+    observer,
+    relay: undefined,
+    handle: undefined,
+    marks: [],
+  }));
+  const sceneMarks: Mark[] = [];
+  let restartedAt: number | undefined;
+  let serverState: Observation["server"];
+  let refused: boolean | undefined;
+  try {
+    // The server.
+    let server: RunningServer | undefined;
+    let port: number;
+    const stack = scene.server;
+    if (scene.source === "none" || !stack) {
+      port = await freePort();
+      refused = await refusedNow(port);
+    } else {
+      server =
+        scene.source === "shared"
+          ? await ctx.servers.shared(stack, scene.serverArgs)
+          : scene.source === "peer"
+            ? await ctx.servers.sharedPeer(stack, scene.fault ?? "")
+            : await ctx.servers.fresh(stack, scene.serverArgs);
+      if (scene.source === "fresh") freshServers.push(server);
+      port = server.port;
+    }
+
+    // Every observer's call, each through its own relay: its own connection, its own tap. Client
+    // processes load first (~0.2 s of CPU each); the agents' calls start once they are calling, so
+    // that every call of the scene has message 1 at about the same moment, ahead of the fault.
+    const startCall = async (w: Watch) => {
+      const { labCase, client } = w.observer.cell;
+      const network = (labCase.fault ?? []).some((step) => step.kind === "network");
+      if (scene.source !== "none" && (ctx.tap || network)) {
+        w.relay = await createRelay({ targetPort: port, decode: ctx.tap });
+      }
+      const args = [
+        "--port",
+        String(w.relay?.port ?? port),
+        "--protocol",
+        client.protocol,
+        ...(labCase.clientArgs?.(s) ?? []),
+      ];
+      w.handle = w.observer.caller === "agent" ? ctx.agents.get(client).call(args) : startClientProcess(client, args);
+    };
+    const processes = watches.filter((w) => w.observer.caller === "process");
+    await Promise.all(processes.map(startCall));
+    await Promise.all(processes.map((w) => w.handle?.started(startTimeoutMs).catch(() => undefined)));
+    await Promise.all(watches.filter((w) => w.observer.caller === "agent").map(startCall));
+
+    // Message 1 everywhere (or the call's start, for a fault there from the start).
+    await Promise.all(
+      watches.map(async (w) => {
+        const wait =
+          w.observer.cell.labCase.faultAt === "start"
+            ? w.handle?.started(startTimeoutMs)
+            : w.handle?.firstMessage(startTimeoutMs);
+        w.first = await wait?.catch(() => undefined);
+      }),
+    );
+
+    // The server's steps, once, watched by every observer that got that far. An observer that has
+    // message 2 already has not seen a fault at message 1: its run proves nothing.
+    for (const w of watches) {
+      if (scene.serverSteps.length > 0 && (w.handle?.messages.length ?? 0) > 1)
+        w.broken = `the fault came after message ${w.handle?.messages.length}: the scene waited for a slower call`;
+    }
+    if (server && stack && scene.serverSteps.length > 0 && watches.some((w) => w.first !== undefined)) {
+      const target = server;
+      for (const step of scene.serverSteps) {
+        if (step.kind === "signal") {
+          target.child.signal(step.signal);
+          sceneMarks.push({ target: "server", what: step.signal, at: performance.now() });
+          if (step.signal === "SIGSTOP") serverState = { stopped: await seenStopped(target.child.pid, 200) };
+          if (step.signal === "SIGKILL") {
+            const exit = await Promise.race([target.child.exited, sleep(2000).then(() => undefined)]);
+            serverState = { exit: exit && { code: exit.code, signal: exit.signal } };
+          }
+        } else if (step.kind === "restart") {
+          target.child.signal("SIGKILL");
+          sceneMarks.push({ target: "server", what: "SIGKILL", at: performance.now() });
+          const exit = await target.child.exited;
+          serverState = { exit: { code: exit.code, signal: exit.signal } };
+          const successor = await startServer(stack, ["--port", String(port), ...scene.serverArgs], 0);
+          freshServers.push(successor);
+          restartedAt = performance.now();
+          sceneMarks.push({ target: "server", what: "restarted", at: restartedAt });
+        }
+      }
+    }
+
+    // Each observer's own steps, its wait, its record.
+    return await Promise.all(
+      watches.map((w) =>
+        finishRun(w, {
+          ctx,
+          scene,
+          sceneMarks,
+          restartedAt,
+          serverState,
+          refused,
+          server: () => freshServers[freshServers.length - 1] ?? server,
+        }),
+      ),
+    );
+  } catch (e) {
+    // The scene itself failed (a server that would not start): every run is a lab error.
+    const why = e instanceof Error ? e.message : String(e);
+    return watches.map((w) => labError(w, why));
+  } finally {
+    await Promise.all(watches.map((w) => w.handle?.abandon()));
+    await Promise.all(watches.map((w) => w.relay?.close()));
+    await Promise.all(freshServers.map((f) => f.child.stop()));
+  }
+}
+
+interface FinishContext {
+  ctx: SceneContext;
+  scene: Scene;
+  sceneMarks: Mark[];
+  restartedAt: number | undefined;
+  serverState: Observation["server"];
+  refused: boolean | undefined;
+  /** The server process as it is now (after a restart: the new one). */
+  server: () => RunningServer | undefined;
+}
+
+async function finishRun(w: Watch, f: FinishContext): Promise<RunRecord> {
+  const s = f.ctx.settings;
+  const handle = w.handle;
+  const { labCase } = w.observer.cell;
+  if (!handle) return labError(w, "no call was made");
+  if (w.broken) return labError(w, w.broken);
+  w.marks.push(...(w.first !== undefined ? f.sceneMarks : []));
+
+  // This run's own steps, once it has message 1.
+  if (w.first !== undefined && labCase.faultAt !== "start") {
+    for (const step of observerSteps(labCase)) {
+      if (handle.settled) break;
+      const mark = await injectStep(step, w, f.ctx.settings, f.server());
+      if (mark) w.marks.push(mark);
+    }
+  }
+  const from = labCase.faultAt === "start" ? w.first : w.marks[w.marks.length - 1]?.at;
+
+  // The watchdog: from the fault; without one, from message 1 plus the rest of the stream.
+  const now = performance.now();
+  const deadline =
+    labCase.faultAt === "start" && from !== undefined
+      ? from + s.watchdogMs
+      : f.restartedAt !== undefined && from !== undefined
+        ? f.restartedAt + s.restartGapMs + s.intervalMs * s.count + s.watchdogMs
+        : from !== undefined
+          ? from + s.watchdogMs
+          : w.first !== undefined
+            ? w.first + s.intervalMs * (s.count - 1) + s.watchdogMs
+            : now + s.watchdogMs;
+  let result: CallsRecord | undefined;
+  try {
+    result = await Promise.race([handle.result, sleep(deadline - performance.now()).then(() => undefined)]);
+  } catch (e) {
+    return labError(w, e instanceof Error ? e.message : String(e));
+  }
+  const endAt = result ? fromEpoch(result.endedAt) : performance.now();
+  if (!result) await handle.abandon();
+  // Evidence that follows the client's reaction (a close after a GOAWAY) needs a moment more.
+  const lingerMs = Math.max(0, ...labCase.evidence.map((e) => e.lingerMs ?? 0));
+  if (lingerMs > 0 && f.ctx.tap) await sleep(endAt + lingerMs - performance.now());
+  const origin = from ?? handle.starts[0] ?? w.first ?? endAt;
+  const rel = (at: number) => Math.round(at - origin);
+
+  // The fault's evidence, from the tap and the processes.
+  const server = f.server();
+  const stalled = labCase.fault?.some((step) => step.kind === "stall");
+  const observation: Observation = {
+    faultAt: from,
+    endAt,
+    connections: w.relay?.connections ?? [],
+    count: s.count,
+    server: {
+      ...f.serverState,
+      ...(stalled && server ? { running: running(server.child.pid) } : {}),
+    },
+    refused: f.refused,
+  };
+  const checked = f.ctx.tap;
+  const missing = checked ? missingEvidence(labCase.evidence, observation) : [];
+
+  const messages = handle.messages.filter(
+    (m) => m.call === (result?.previousCalls ? result.previousCalls.length + 1 : 1),
+  );
+  const base: Omit<RunRecord, "code" | "message" | "detectMs" | "hung" | "call"> = {
+    received: result?.received ?? messages.length,
+    messages: handle.messages.map((m) => m.text),
+    exitMs: handle.process?.exitedAt() !== undefined ? rel(handle.process.exitedAt() ?? 0) : null,
+    caller: w.observer.caller,
+    timeline: {
+      callStartMs: handle.starts[0] !== undefined ? rel(handle.starts[0]) : null,
+      messagesMs: handle.messages.map((m) => rel(m.at)),
+      faults: w.marks.map((m) => ({ target: m.target, what: m.what, atMs: rel(m.at) })),
+      endMs: rel(endAt),
+    },
+    wire: w.relay && f.ctx.tap ? w.relay.connections.map((c) => wireRecord(c, origin)) : null,
+    evidence: { checked, says: labCase.evidence.map((e) => e.says), missing },
+  };
+
+  if (!result) {
+    const record: RunRecord = { ...base, code: "hang", message: "", detectMs: null, hung: true, call: null };
+    return missing.length > 0 ? withoutEvidence(record, missing) : record;
+  }
+  const earlier = result.previousCalls?.[result.previousCalls.length - 1];
+  if (earlier && f.restartedAt !== undefined) {
+    const secondCallAt = fromEpoch(result.endedAt - result.elapsedMs);
+    if (secondCallAt < f.restartedAt) {
+      return labError(
+        w,
+        `restart: the second call started ${Math.round(f.restartedAt - secondCallAt)} ms before the new server listened; the machine is too busy for this restart gap`,
+      );
+    }
+  }
+  const record: RunRecord = {
+    ...base,
+    code: result.code,
+    message: earlier
+      ? `first call: ${earlier.code} "${earlier.message}"; second call: ${result.message || "ok"}`
+      : result.message,
+    // Timed by the client's own clock (same machine, same epoch), not by when its line got here.
+    // After a restart: the second call's time to its first message, i.e. how fast the client recovered.
+    detectMs: earlier
+      ? result.firstMessageMs
+      : from === undefined
+        ? result.elapsedMs
+        : Math.max(0, Math.round(endAt - from)),
+    hung: false,
+    call: { elapsedMs: result.elapsedMs, arrivalsMs: result.arrivalsMs },
+  };
+  return missing.length > 0 ? withoutEvidence(record, missing) : record;
+}
+
+/** A run whose fault left no evidence proves nothing: a lab error, with what the client said kept aside. */
+function withoutEvidence(record: RunRecord, missing: string[]): RunRecord {
+  return {
+    ...record,
+    code: "lab-error",
+    clientCode: record.code,
+    message: `no evidence of the fault: ${missing.join("; ")}`,
+  };
+}
+
+/** Does one of a run's own steps; the mark says when it took effect. */
+async function injectStep(
+  step: FaultStep,
+  w: Watch,
+  s: LabSettings,
+  server: RunningServer | undefined,
+): Promise<Mark | undefined> {
+  const handle = w.handle;
+  switch (step.kind) {
+    case "signal": {
+      const delay = step.afterMs?.(s) ?? 0;
+      if (delay > 0) await Promise.race([sleep(delay), handle?.result.catch(() => {})]);
+      handle?.process?.signal(step.signal);
+      return { target: step.target, what: step.signal, at: performance.now() };
+    }
+    case "network": {
+      const at = w.relay?.setMode(step.mode);
+      return at === undefined ? undefined : { target: "network", what: step.mode, at };
+    }
+    case "stall":
+      // The handler went silent right after sending message 1.
+      return w.first === undefined ? undefined : { target: "server", what: "stall", at: w.first };
+    case "peer":
+      return server && peerFault(w, server);
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The fault peer's moment, from its own `fault: ... (peer HOST:PORT) at
+ * EPOCH` line: the line whose peer is this run's relay on the server leg.
+ */
+async function peerFault(w: Watch, server: RunningServer): Promise<Mark | undefined> {
+  const line = /^fault: .* \(peer [^)]*:(\d+)\) at (\d+(?:\.\d+)?)$/;
+  // With a tap, the relay's port on the server leg names the run; without one the peer is the run's own.
+  const port = w.relay?.connections[0]?.upstreamPort;
+  const pattern = port === undefined ? line : new RegExp(`^fault: .* \\(peer [^)]*:${port}\\) at `);
+  const seen = await server.child.waitForLine(pattern, startTimeoutMs).catch(() => undefined);
+  const epoch = Number(line.exec(seen?.text ?? "")?.[2] ?? Number.NaN);
+  return Number.isNaN(epoch) ? undefined : { target: "server", what: "fault", at: fromEpoch(epoch) };
+}
+
+function labError(w: Watch, why: string): RunRecord {
+  return {
+    code: "lab-error",
+    message: why,
+    received: w.handle?.messages.length ?? 0,
+    messages: w.handle?.messages.map((m) => m.text) ?? [],
+    detectMs: null,
+    hung: false,
+    exitMs: null,
+    call: null,
+    caller: w.observer.caller,
+    timeline: { callStartMs: null, messagesMs: [], faults: [], endMs: 0 },
+    wire: null,
+    evidence: { checked: false, says: w.observer.cell.labCase.evidence.map((e) => e.says), missing: [] },
+  };
+}
+
+/** A tapped connection for results.json, times from the run's origin. */
+function wireRecord(c: Relay["connections"][number], origin: number): WireRecord {
+  const t = (at: number) => Math.round((at - origin) * 10) / 10;
+  return {
+    id: c.id,
+    clientPort: c.clientPort,
+    serverPeerPort: c.upstreamPort ?? null,
+    frames: c.frames.map(({ at, dir, type, stream, flags, length: _length, ...rest }) => ({
+      t: t(at),
+      dir,
+      type,
+      stream,
+      ...(flags.length > 0 && { flags }),
+      ...rest,
+    })),
+    tcp: c.tcp.map((e) => ({ t: t(e.at), leg: e.leg, event: e.event, by: e.by })),
+    bytes: { forwarded: c.forwarded, dropped: c.dropped },
+    ...(Object.keys(c.undecodable).length > 0 && { undecodable: c.undecodable }),
+  };
+}

@@ -1,0 +1,105 @@
+import type { ServerStack } from "../catalogue/stacks.ts";
+import { type Child, listeningLine, spawnChild } from "./child-process.ts";
+
+/** How long a server may take to start before the run is given up as broken. */
+export const startTimeoutMs = 10_000;
+/** Niceness while a server loads (see ChildOptions.nice). */
+const startNice = 10;
+
+export interface RunningServer {
+  child: Child;
+  port: number;
+}
+
+/** Starts a server with these flags (a port among them, or 0) and waits until it listens. */
+export async function startServer(stack: ServerStack, args: string[], nice = startNice): Promise<RunningServer> {
+  const child = spawnChild({ entry: stack.entry, nice, args });
+  const line = await child.waitForLine(listeningLine, startTimeoutMs);
+  // Started: its costly part (loading code) is done; from here on it must answer promptly.
+  child.setNiceness(0);
+  return { child, port: Number(listeningLine.exec(line.text)?.[1]) };
+}
+
+/**
+ * The lab's servers (issue 11): long-lived ones for the cases whose fault is
+ * not on the server process, each run on a connection of its own; and fresh
+ * ones for the cases that signal the server, started ahead of need while
+ * other runs wait.
+ */
+export interface ServerPool {
+  /** A long-lived server with these flags, started on first use. */
+  shared(stack: ServerStack, args: string[]): Promise<RunningServer>;
+  /** The long-lived fault peer's listener for one fault (one process serves them all). */
+  sharedPeer(stack: ServerStack, fault: string): Promise<RunningServer>;
+  /** A server of its own for one scene: one started ahead if there is one, else a new one. */
+  fresh(stack: ServerStack, args: string[]): Promise<RunningServer>;
+  /** Starts a server for a later fresh() with the same stack and flags. */
+  warm(stack: ServerStack, args: string[]): void;
+  /** Ends every server it started that is still running. */
+  close(): Promise<void>;
+}
+
+export interface ServerPoolOptions {
+  /** Flags of the long-lived fault peer: its faults, its delay, --sabotage for tests. */
+  peerArgs: string[];
+}
+
+export function createServerPool(options: ServerPoolOptions): ServerPool {
+  const shared = new Map<string, Promise<RunningServer>>();
+  const warm = new Map<string, Promise<RunningServer>[]>();
+  const everything = new Set<Promise<RunningServer>>();
+  let peer: Promise<{ child: Child; ports: Map<string, number> }> | undefined;
+  const key = (stack: ServerStack, args: string[]) => JSON.stringify([stack.id, args]);
+  const track = (started: Promise<RunningServer>) => {
+    everything.add(started);
+    started.catch(() => {});
+    return started;
+  };
+  return {
+    shared(stack, args) {
+      const k = key(stack, args);
+      let server = shared.get(k);
+      if (!server) {
+        server = track(startServer(stack, ["--port", "0", ...args], 0));
+        shared.set(k, server);
+      }
+      return server;
+    },
+    async sharedPeer(stack, fault) {
+      peer ??= (async () => {
+        const child = spawnChild({ entry: stack.entry, args: ["--port", "0", ...options.peerArgs] });
+        const faults = options.peerArgs[options.peerArgs.indexOf("--fault") + 1]?.split(",") ?? [];
+        const ports = new Map<string, number>();
+        const line = /^listening on .*:(\d+) \(pid \d+, fault-peer (\S+)\)$/;
+        for (const f of faults) {
+          const seen = await child.waitForLine(
+            new RegExp(`fault-peer ${f.replace(/[+:]/g, "\\$&")}\\)$`),
+            startTimeoutMs,
+          );
+          ports.set(f, Number(line.exec(seen.text)?.[1]));
+        }
+        return { child, ports };
+      })();
+      const { child, ports } = await peer;
+      const port = ports.get(fault);
+      if (port === undefined) throw new Error(`the fault peer serves no ${fault}`);
+      return { child, port };
+    },
+    fresh(stack, args) {
+      const queue = warm.get(key(stack, args));
+      const ahead = queue?.shift();
+      return ahead ?? track(startServer(stack, ["--port", "0", ...args]));
+    },
+    warm(stack, args) {
+      const k = key(stack, args);
+      const queue = warm.get(k) ?? [];
+      queue.push(track(startServer(stack, ["--port", "0", ...args])));
+      warm.set(k, queue);
+    },
+    async close() {
+      const servers = await Promise.all([...everything].map((s) => s.catch(() => undefined)));
+      const peerChild = await peer?.then((p) => p.child).catch(() => undefined);
+      await Promise.all([...servers, peerChild && { child: peerChild }].map((s) => s?.child.stop()));
+    },
+  };
+}

@@ -1,0 +1,350 @@
+/**
+ * The evidence a fault must leave, checked on every run (issue 10: a fault
+ * counts only when it is seen to have happened, by something that shares no
+ * code with what injected it). The wire tap (relay.ts, rpc-wire.ts) reads
+ * the frames and TCP events; /proc and the kernel's exit status tell what
+ * happened to a process. A run whose evidence is missing is a lab error,
+ * never a finding.
+ */
+import type { TapConnection, TapFrame } from "./relay.ts";
+
+/** What the lab saw of one run, for its evidence checks. Times are the lab's performance.now(). */
+export interface Observation {
+  /** When the fault took effect (its last step), or undefined for a run without one. */
+  faultAt: number | undefined;
+  /** When the client gave its result, or the watchdog fired. */
+  endAt: number;
+  /** Every connection through the run's relay, in order. */
+  connections: readonly TapConnection[];
+  /** Responses per stream the server was told to send. */
+  count: number;
+  /** The server process, where the case acts on it. */
+  server?: {
+    /** Seen stopped (state T in /proc) after the SIGSTOP. */
+    stopped?: boolean;
+    /** Seen alive and not stopped when the run ended. */
+    running?: boolean;
+    /** How it exited, when it did. */
+    exit?: { code: number | null; signal: string | null };
+  };
+  /** No-server: a connection to the port was refused just before the call. */
+  refused?: boolean;
+}
+
+export interface Evidence {
+  /** What the fault must leave, in a few words: the report's column. */
+  says: string;
+  /**
+   * How long to keep watching after the client's result before checking, ms:
+   * for evidence that follows the moment the client reacted (the peer closes
+   * its connection 50 ms after its GOAWAY). Default: 0.
+   */
+  lingerMs?: number;
+  /** Undefined when the evidence is there; otherwise what was missing or wrong. */
+  check(o: Observation): string | undefined;
+}
+
+/** The connection and stream that carried the call: the first request on the first connection. */
+function callStream(o: Observation): { conn: TapConnection; id: number } | undefined {
+  const conn = o.connections[0];
+  const headers = conn?.frames.find(
+    (f) => f.dir === "c2s" && f.type === "HEADERS" && f.headers?.some(([k]) => k === ":path"),
+  );
+  return conn && headers ? { conn, id: headers.stream } : undefined;
+}
+
+const onStream = (frames: readonly TapFrame[], id: number) => frames.filter((f) => f.stream === id);
+const describe = (f: TapFrame) =>
+  `${f.dir} ${f.type}${f.error ? `(${f.error})` : ""}${f.flags.includes("END_STREAM") ? "+END_STREAM" : ""}`;
+const seen = (frames: readonly TapFrame[]) =>
+  frames.length === 0 ? "nothing" : frames.slice(0, 8).map(describe).join(", ") + (frames.length > 8 ? ", ..." : "");
+const noCall = "no request went through the tap";
+
+/** The client's PINGs (not ACKs) that no ACK answered before `until`, matched by their opaque data. */
+function unansweredPings(frames: readonly TapFrame[], until = Number.POSITIVE_INFINITY): TapFrame[] {
+  const pending: TapFrame[] = [];
+  for (const f of frames) {
+    if (f.type !== "PING" || f.at > until) continue;
+    if (f.dir === "c2s" && !f.flags.includes("ACK")) pending.push(f);
+    else if (f.dir === "s2c" && f.flags.includes("ACK") && !f.dropped) {
+      const i = pending.findIndex((p) => p.opaque === f.opaque);
+      if (i >= 0) pending.splice(i, 1);
+    }
+  }
+  return pending;
+}
+
+/** A status with this code reached the wire (trailers, a gRPC-Web trailer frame or a Connect end-stream message). */
+export function statusOnWire(code: string): Evidence {
+  return {
+    says: `status ${code} on the wire`,
+    check(o) {
+      const call = callStream(o);
+      if (!call) return noCall;
+      const statuses = onStream(call.conn.frames, call.id).filter((f) => f.dir === "s2c" && f.status);
+      if (statuses.some((f) => f.status?.code === code)) return undefined;
+      return statuses.length === 0
+        ? `no status left the server (saw ${seen(onStream(call.conn.frames, call.id))})`
+        : `the status on the wire was ${statuses.map((f) => f.status?.code ?? "none").join(", ")}`;
+    },
+  };
+}
+
+/** Message 1 in DATA without END_STREAM, then RST_STREAM(code) from the server on an open stream. */
+export function resetAfterMessage(code: number, name: string): Evidence {
+  return {
+    says: `message 1 in DATA without END_STREAM, then RST_STREAM(${name}) from the server`,
+    check(o) {
+      const call = callStream(o);
+      if (!call) return noCall;
+      const frames = onStream(call.conn.frames, call.id).filter((f) => f.dir === "s2c");
+      const first = frames.findIndex((f) => f.envelopes?.some((e) => e.kind === "message" && e.index === 1));
+      const rst = frames.findIndex((f) => f.type === "RST_STREAM");
+      if (first < 0) return `message 1 never reached the wire (saw ${seen(frames)})`;
+      if (rst < 0) return `no RST_STREAM from the server (saw ${seen(frames)})`;
+      if (frames[rst].errorCode !== code) return `the server reset with ${frames[rst].error}, not ${name}`;
+      const ended = frames.slice(0, rst).find((f) => f.flags.includes("END_STREAM"));
+      if (ended) return `the stream had ended (${describe(ended)}) before the reset: the client read a clean end`;
+      return undefined;
+    },
+  };
+}
+
+/** GOAWAY(code) whose last-stream-id covers the call, then the connection closes. */
+export function goawayThenClose(code: number, name: string): Evidence {
+  return {
+    says: `GOAWAY(${name}) covering the stream, then the connection closes`,
+    lingerMs: 200,
+    check(o) {
+      const call = callStream(o);
+      if (!call) return noCall;
+      const goaway = call.conn.frames.find((f) => f.dir === "s2c" && f.type === "GOAWAY");
+      if (!goaway) return `no GOAWAY from the server (saw ${seen(call.conn.frames.filter((f) => f.dir === "s2c"))})`;
+      if (goaway.errorCode !== code) return `GOAWAY carried ${goaway.error}, not ${name}`;
+      if ((goaway.lastStreamId ?? 0) < call.id)
+        return `GOAWAY's last-stream-id ${goaway.lastStreamId} does not cover stream ${call.id}`;
+      // Either side may close first: a client that reads an error code in the GOAWAY hangs up at once.
+      const closed = call.conn.tcp.find(
+        (e) => e.by !== "relay" && (e.event === "fin" || e.event === "reset") && e.at >= goaway.at,
+      );
+      return closed ? undefined : "the connection did not close after the GOAWAY";
+    },
+  };
+}
+
+/** After the fault: GOAWAY, then the rest of the stream, then an ok status (a graceful drain). */
+export function drainedAfterGoaway(): Evidence {
+  return {
+    says: "GOAWAY, then the rest of the stream, then status ok",
+    check(o) {
+      const call = callStream(o);
+      if (!call) return noCall;
+      const from = o.faultAt ?? 0;
+      const goaway = call.conn.frames.find((f) => f.dir === "s2c" && f.type === "GOAWAY" && f.at >= from);
+      if (!goaway) return "no GOAWAY from the server after the signal";
+      const after = onStream(call.conn.frames, call.id).filter((f) => f.dir === "s2c" && f.at >= goaway.at);
+      const last = Math.max(0, ...after.flatMap((f) => f.envelopes?.map((e) => e.index ?? 0) ?? []));
+      if (last < o.count) return `after the GOAWAY the stream got to message ${last} of ${o.count}`;
+      return after.some((f) => f.status?.code === "ok") ? undefined : "no ok status after the GOAWAY";
+    },
+  };
+}
+
+/** A GOAWAY from the server after the fault (a drain began). */
+export function goawayAfterFault(): Evidence {
+  return {
+    says: "GOAWAY from the server",
+    check(o) {
+      const call = callStream(o);
+      if (!call) return noCall;
+      const from = o.faultAt ?? 0;
+      return call.conn.frames.some((f) => f.dir === "s2c" && f.type === "GOAWAY" && f.at >= from)
+        ? undefined
+        : "no GOAWAY from the server after the signal";
+    },
+  };
+}
+
+/** After the switch, no byte crossed either way and neither the relay nor the server closed a leg. */
+export function blackholed(): Evidence {
+  return {
+    says: "no byte crosses after the switch, both sockets stay open",
+    check(o) {
+      const call = callStream(o);
+      if (!call) return noCall;
+      const from = o.faultAt ?? 0;
+      const passed = call.conn.frames.filter((f) => f.at >= from && !f.dropped);
+      if (passed.length > 0) return `frames crossed after the switch: ${seen(passed)}`;
+      const closed = call.conn.tcp.find(
+        (e) => e.at >= from && e.at <= o.endAt && e.by !== "client" && e.event !== "open",
+      );
+      return closed
+        ? `the ${closed.leg} leg saw ${closed.event} by the ${closed.by} before the client's result`
+        : undefined;
+    },
+  };
+}
+
+/** Both legs of the connection were reset after the switch. */
+export function bothLegsReset(): Evidence {
+  return {
+    says: "both legs reset",
+    check(o) {
+      const call = callStream(o);
+      if (!call) return noCall;
+      const from = o.faultAt ?? 0;
+      const reset = (leg: string) => call.conn.tcp.some((e) => e.leg === leg && e.event === "reset" && e.at >= from);
+      const missing = ["client", "server"].filter((leg) => !reset(leg));
+      return missing.length === 0 ? undefined : `no reset on the ${missing.join(" and ")} leg`;
+    },
+  };
+}
+
+/** No message after message 1 reached the wire; every PING the client sent was answered. */
+export function stalledButAlive(options: { pings: "answered" | "if-any" }): Evidence {
+  return {
+    says:
+      options.pings === "answered"
+        ? "no DATA after message 1, while PINGs are answered"
+        : "no DATA after message 1, the server process running",
+    check(o) {
+      const call = callStream(o);
+      if (!call) return noCall;
+      const frames = onStream(call.conn.frames, call.id).filter((f) => f.dir === "s2c");
+      const later = frames.find((f) => f.envelopes?.some((e) => e.kind === "message" && (e.index ?? 0) > 1));
+      if (later) return `message ${later.envelopes?.find((e) => e.kind === "message")?.index} reached the wire`;
+      if (o.server?.running === false) return "the server process was not running";
+      const pings = call.conn.frames.filter((f) => f.dir === "c2s" && f.type === "PING" && !f.flags.includes("ACK"));
+      const acks = new Set(
+        call.conn.frames
+          .filter((f) => f.dir === "s2c" && f.type === "PING" && f.flags.includes("ACK"))
+          .map((f) => f.opaque),
+      );
+      const unanswered = pings.filter((p) => !acks.has(p.opaque) && p.at < o.endAt - 50);
+      if (unanswered.length > 0) return `${unanswered.length} PING(s) went unanswered: the process was not live`;
+      if (options.pings === "answered" && pings.length === 0) return "the client sent no PING";
+      return undefined;
+    },
+  };
+}
+
+/**
+ * A PING of the client's went unanswered, and no PING ACK came back after the
+ * fault. The unanswered PING may have left just before the fault: the server
+ * stopped before it could answer.
+ */
+export function pingsUnanswered(): Evidence {
+  return {
+    says: "PINGs go unanswered",
+    check(o) {
+      const call = callStream(o);
+      if (!call) return noCall;
+      const from = o.faultAt ?? 0;
+      if (unansweredPings(call.conn.frames).length === 0) return "every PING the client sent was answered";
+      const late = call.conn.frames.filter(
+        (f) => f.dir === "s2c" && f.type === "PING" && f.flags.includes("ACK") && f.at >= from && !f.dropped,
+      );
+      return late.length === 0 ? undefined : `${late.length} PING ACK(s) reached the client after the fault`;
+    },
+  };
+}
+
+/** The server process was seen stopped, and sent nothing after the fault. */
+export function processStopped(): Evidence {
+  return {
+    says: "server process stopped (state T), silent",
+    check(o) {
+      if (o.server?.stopped !== true) return "the server process was never seen stopped";
+      const call = callStream(o);
+      if (!call) return noCall;
+      // Bytes already on their way when the signal landed may arrive a moment later.
+      const from = (o.faultAt ?? 0) + 20;
+      const sent = call.conn.frames.filter((f) => f.dir === "s2c" && f.at > from && !f.dropped);
+      return sent.length === 0 ? undefined : `the stopped server sent ${seen(sent)}`;
+    },
+  };
+}
+
+/** The server process died of SIGKILL and its end of the connection closed. */
+export function processKilled(): Evidence {
+  return {
+    says: "server killed (SIGKILL), its connection closed",
+    check(o) {
+      if (o.server?.exit?.signal !== "SIGKILL")
+        return `the server did not die of SIGKILL (${o.server?.exit ? JSON.stringify(o.server.exit) : "still running"})`;
+      const call = callStream(o);
+      if (!call) return noCall;
+      const closed = call.conn.tcp.some(
+        (e) => e.leg === "server" && e.by === "server" && (e.event === "fin" || e.event === "reset"),
+      );
+      return closed ? undefined : "the server's end of the connection never closed";
+    },
+  };
+}
+
+/** After the restart, a second connection reached the new server and carried a message. */
+export function reconnected(): Evidence {
+  return {
+    says: "server killed, a new connection to its successor carries messages",
+    check(o) {
+      if (o.server?.exit?.signal !== "SIGKILL") return "the first server did not die of SIGKILL";
+      const second = o.connections.find(
+        (c) =>
+          c.id > 1 &&
+          c.tcp.some((e) => e.leg === "server" && e.event === "open") &&
+          c.frames.some((f) => f.dir === "s2c" && f.envelopes?.some((e) => e.kind === "message")),
+      );
+      return second ? undefined : `no later connection carried a message (${o.connections.length} connection(s))`;
+    },
+  };
+}
+
+/** The stream ended without a status: trailers without grpc-status, a trailer frame without it, or no end-stream message. */
+export function endedWithoutStatus(): Evidence {
+  return {
+    says: "the stream ends without a status",
+    check(o) {
+      const call = callStream(o);
+      if (!call) return noCall;
+      const frames = onStream(call.conn.frames, call.id).filter((f) => f.dir === "s2c");
+      const end = frames.find((f) => f.flags.includes("END_STREAM"));
+      if (!end) return `the stream never ended (saw ${seen(frames)})`;
+      const withStatus = frames.filter((f) => f.status);
+      if (withStatus.some((f) => f.status?.code !== null))
+        return `a status reached the wire: ${withStatus.map((f) => f.status?.code).join(", ")}`;
+      return undefined;
+    },
+  };
+}
+
+/** TCP stayed open and not a byte came from the peer. */
+export function mutePeer(): Evidence {
+  return {
+    says: "TCP open, no byte from the peer",
+    check(o) {
+      const conn = o.connections[0];
+      if (!conn) return "no connection went through the tap";
+      if (!conn.tcp.some((e) => e.leg === "server" && e.event === "open")) return "the peer never accepted";
+      const bytes = conn.forwarded.s2c + conn.dropped.s2c;
+      if (bytes > 0) return `the peer sent ${bytes} byte(s)`;
+      const closed = conn.tcp.find((e) => e.by === "server" && e.event !== "open" && e.at <= o.endAt);
+      return closed ? `the peer closed the connection (${closed.event})` : undefined;
+    },
+  };
+}
+
+/** Nothing listened: a connection to the port was refused just before the call. */
+export function nothingListens(): Evidence {
+  return {
+    says: "connection refused",
+    check: (o) => (o.refused ? undefined : "a connection to the port was not refused"),
+  };
+}
+
+/** Every check of a run: the reasons for the missing ones (empty when all are there). */
+export function missingEvidence(checks: readonly Evidence[], o: Observation): string[] {
+  return checks.flatMap((e) => {
+    const why = e.check(o);
+    return why === undefined ? [] : [`${e.says}: ${why}`];
+  });
+}

@@ -1,0 +1,25 @@
+import type { CallReporter } from "./call-report.ts";
+
+/** What one call ended with: a status code number and its message ("" on ok). */
+export interface CallEnd {
+  code: number;
+  message: string;
+  /** The call ended ok, but what it answered is a failure (Check: not SERVING): exit 1. */
+  unhealthy?: boolean;
+}
+
+/**
+ * One client stack's way to make calls, on a transport or channel of its
+ * own: the CLI makes its --calls on one, and the lab's client agent makes
+ * one per run, so that no run shares a connection with another (issue 11).
+ */
+export interface Caller {
+  /**
+   * Makes one call (Chat, or a health Check or Watch): reports each message
+   * to `reporter`, ends the call when `signal` aborts (Ctrl-C, or the lab
+   * giving up on a hang), and resolves with how it ended.
+   */
+  call(reporter: CallReporter, signal: AbortSignal): Promise<CallEnd>;
+  /** Closes the transport or channel, and with it its connection. */
+  close(): void;
+}

@@ -1,0 +1,90 @@
+import { timestampDate } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, createClient, type Interceptor, type Transport } from "@connectrpc/connect";
+import {
+  createConnectTransport,
+  createGrpcTransport,
+  createGrpcWebTransport,
+  Http2SessionManager,
+} from "@connectrpc/connect-node";
+import { ChatService } from "../gen/chat_pb.ts";
+import { Health } from "../gen/grpc/health/v1/health_pb.ts";
+import type { Caller } from "./caller.ts";
+import { authority, type ClientSettings } from "./client-flags.ts";
+import { ServingStatus, servingStatusName } from "./health-status.ts";
+import { createIdleTimeoutInterceptor } from "./idle-timeout-interceptor.ts";
+
+/** A transport for the settings, on an HTTP/2 session manager of its own. */
+function createTransport(settings: ClientSettings, baseUrl: string, sessionManager: Http2SessionManager): Transport {
+  const interceptors: Interceptor[] =
+    settings.idleTimeoutMs !== undefined
+      ? [createIdleTimeoutInterceptor({ idleTimeoutMs: settings.idleTimeoutMs })]
+      : [];
+  const options = { baseUrl, interceptors, sessionManager };
+  switch (settings.protocol) {
+    case "grpc":
+      // gRPC is always HTTP/2 in connect-node: this transport takes no httpVersion.
+      return createGrpcTransport(options);
+    case "connect":
+      return createConnectTransport({ ...options, httpVersion: "2" });
+    case "grpc-web":
+      return createGrpcWebTransport({ ...options, httpVersion: "2" });
+  }
+}
+
+/**
+ * Calls with connect-node on one transport. Its HTTP/2 session manager is
+ * ours, so that close() can end the connection at once: left alone, an idle
+ * connection stays open for idleConnectionTimeoutMs (15 min).
+ */
+export function createConnectCaller(settings: ClientSettings): Caller {
+  // Keepalive lives in the session manager's options; undefined keeps the defaults (no PINGs).
+  const baseUrl = `http://${authority(settings.host, settings.port)}`;
+  const sessionManager = new Http2SessionManager(baseUrl, {
+    ...(settings.pingIntervalMs !== undefined && { pingIntervalMs: settings.pingIntervalMs }),
+    ...(settings.pingTimeoutMs !== undefined && { pingTimeoutMs: settings.pingTimeoutMs }),
+  });
+  const transport = createTransport(settings, baseUrl, sessionManager);
+  const client = createClient(ChatService, transport);
+  const health = createClient(Health, transport);
+  const request = { service: settings.healthService };
+  return {
+    // Not at once: connect-node 2.1.2 destroys a connection whose PING timed out and lets Node emit
+    // the error on the session a moment later; abort() (or a new call) in between removes the
+    // manager's error listener first, and the error ends the process (README, "What the lab
+    // found"; docs/repro/ping-timeout-retry.mts). Node emits it in the loop turn the socket closes.
+    close: () => setTimeout(() => sessionManager.abort(), 100).unref(),
+    async call(reporter, interrupt) {
+      const abort = new AbortController();
+      const onInterrupt = () => abort.abort(new ConnectError("interrupted by SIGINT", Code.Canceled));
+      if (interrupt.aborted) onInterrupt();
+      interrupt.addEventListener("abort", onInterrupt, { once: true });
+      const options = { signal: abort.signal, timeoutMs: settings.timeoutMs };
+      try {
+        switch (settings.method) {
+          case "chat":
+            for await (const response of client.chat({ name: settings.name, text: settings.text }, options)) {
+              reporter.message(response.index, response.text, response.sentAt && timestampDate(response.sentAt));
+            }
+            return { code: 0, message: "" };
+          case "health-check": {
+            const { status } = await health.check(request, options);
+            reporter.message(1, servingStatusName(status), undefined);
+            return { code: 0, message: "", unhealthy: status !== ServingStatus.SERVING };
+          }
+          case "health-watch": {
+            let index = 0;
+            for await (const { status } of health.watch(request, options)) {
+              reporter.message(++index, servingStatusName(status), undefined);
+            }
+            return { code: 0, message: "" };
+          }
+        }
+      } catch (e) {
+        const error = ConnectError.from(e);
+        return { code: error.code, message: error.rawMessage };
+      } finally {
+        interrupt.removeEventListener("abort", onInterrupt);
+      }
+    },
+  };
+}
