@@ -1,6 +1,7 @@
 /**
  * Graceful drain under load (issue 6): 200 Chat streams in flight when the
- * server gets SIGTERM, for both servers. The streams are real gRPC calls
+ * server gets SIGTERM, for both servers; and a second signal, whose status
+ * every client stack must receive (issue 10). The streams are real gRPC calls
  * from connect-node in this process, over 4 HTTP/2 connections (the servers
  * allow 100 concurrent streams per connection by default).
  */
@@ -9,9 +10,10 @@ import { after, before, describe, test } from "node:test";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { ChatService } from "./gen/chat_pb.ts";
-import { chatServerStacks } from "./lab/catalogue/stacks.ts";
+import { chatServerStacks, stackPairs } from "./lab/catalogue/stacks.ts";
 import { buildEntries } from "./lab/engine/build.ts";
-import { type Child, startServer, stopAllChildren } from "./lab/engine/child-process.ts";
+import { type Child, spawnChild, startServer, stopAllChildren } from "./lab/engine/child-process.ts";
+import type { CallResult } from "./lib/call-report.ts";
 
 const streams = 200;
 const connections = 4;
@@ -124,3 +126,33 @@ for (const stack of servers) {
     });
   });
 }
+
+describe("a second signal during the drain: the status each client receives is the status the server logs", () => {
+  for (const { server, client } of stackPairs()) {
+    test(`${server.id}<-${client.id}: unavailable "server shutting down", on the wire and in the log`, async () => {
+      // 5 s between messages: the second signal finds the stream mid-way, as Ctrl-C Ctrl-C would.
+      const { server: child, port } = await startServer({ entry: server.entry, args: ["--interval-ms", "5000"] });
+      try {
+        const caller = spawnChild({
+          entry: client.entry,
+          args: ["--port", String(port), "--protocol", client.protocol, "--json"],
+        });
+        await caller.waitForLine(/message 1:/, 10_000);
+        child.signal("SIGINT");
+        await child.waitForLine(/^shutdown: SIGINT/, 5000);
+        child.signal("SIGINT");
+        await caller.exited;
+        const result = JSON.parse(caller.lines[caller.lines.length - 1]?.text ?? "{}") as CallResult;
+        assert.equal(result.code, "unavailable", `${result.message}\n${child.lines.map((l) => l.text).join("\n")}`);
+        assert.equal(result.message, "server shutting down");
+        assert.equal(result.received, 1);
+        await child.exited;
+        const log = child.lines.map((l) => l.text);
+        assert.ok(log.includes('stream 1 ended: unavailable "server shutting down"'), log.join("\n"));
+        assert.ok(!log.some((l) => /not delivered/.test(l)), log.join("\n"));
+      } finally {
+        await child.stop();
+      }
+    });
+  }
+});

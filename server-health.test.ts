@@ -4,11 +4,11 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { defaultSettings, labCases } from "./lab/catalogue/cases.ts";
+import { defaultSettings } from "./lab/catalogue/settings.ts";
 import { stackPairs } from "./lab/catalogue/stacks.ts";
 import { buildEntries, type Entry } from "./lab/engine/build.ts";
 import { type Child, spawnChild, startServer, stopAllChildren } from "./lab/engine/child-process.ts";
-import { runCell } from "./lab/engine/run-cell.ts";
+import { describeRuns, findCell, runCases } from "./lab/testing/run-cases.ts";
 
 before(buildEntries);
 after(() => stopAllChildren());
@@ -55,13 +55,14 @@ for (const { server, client } of stackPairs()) {
   });
 }
 
-describe("a health watch during a graceful shutdown", { concurrency: true }, () => {
-  const labCase = labCases.find((c) => c.id === "health-watch+shutdown-graceful");
-  assert.ok(labCase);
+describe("a health watch during a graceful shutdown", () => {
+  const id = "health-watch+shutdown-graceful";
+  const cells = runCases({ cases: [id], settings: { ...defaultSettings, intervalMs: 150 } });
   for (const { server, client } of stackPairs()) {
     test(`${server.id}<-${client.id}: SERVING, NOT_SERVING, then unavailable "server shutting down"`, async () => {
-      const run = await runCell({ labCase, server, client, settings: { ...defaultSettings, intervalMs: 150 } });
-      assert.deepEqual(run.messages, ["SERVING", "NOT_SERVING"]);
+      const cell = findCell(await cells, id, server.id, client.id);
+      const [run] = cell.runs;
+      assert.deepEqual(run.messages, ["SERVING", "NOT_SERVING"], describeRuns(cell));
       assert.equal(run.code, "unavailable");
       assert.equal(run.message, "server shutting down");
     });

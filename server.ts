@@ -135,15 +135,32 @@ runCli("server", async () => {
     log.shutdown(`${why}: ${streams}closing ${sessions.size} session(s) within ${flushMs} ms`);
     shutdown.abort(new ConnectError("server shutting down", Code.Unavailable));
     // Destroying the sessions at once would drop the statuses just handed to HTTP/2: clients
-    // would read a dropped connection instead (issue 10). Wait until the streams have closed
-    // with their status, unless a peer that does not read holds them up.
-    void ledger.drained(flushMs).then(() => {
-      ledger.dropping();
-      for (const session of sessions) session.destroy();
-      log.shutdown("done");
-      process.exit(1);
-    });
+    // would read a dropped connection instead (issue 10). Wait until the streams have closed with
+    // their status and the sessions (closed at the first signal) have flushed and closed, unless a
+    // peer that does not read holds them up.
+    const deadline = performance.now() + flushMs;
+    void ledger
+      .drained(flushMs)
+      .then(() => sessionsClosed(Math.max(0, deadline - performance.now())))
+      .then(() => {
+        ledger.dropping();
+        for (const session of sessions) session.destroy();
+        log.shutdown("done");
+        process.exit(1);
+      });
   };
+  /** Resolves once every session has closed, or after `ms`. */
+  const sessionsClosed = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      const check = () => {
+        if (sessions.size > 0) return;
+        clearTimeout(timer);
+        resolve();
+      };
+      for (const session of sessions) session.once("close", () => setImmediate(check));
+      check();
+    });
 
   let draining = false;
   const onSignal = (signal: NodeJS.Signals) => {

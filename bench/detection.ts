@@ -24,6 +24,8 @@ export interface DetectionRow {
 }
 
 export interface DetectionOptions {
+  /** Fresh processes for every run (--isolate) instead of agents. */
+  isolate?: boolean;
   settings: LabSettings;
   /** Runs per cell. */
   repeat: number;
@@ -85,13 +87,14 @@ const remedyCode: Record<Remedy, string> = {
 /** Runs the remedy cells through the lab's own runner and reads off detection against the bound. */
 export async function measureDetection(options: DetectionOptions): Promise<DetectionRow[]> {
   const cases = options.cases.map((id) => labCases.find((c) => c.id === id) as LabCase);
-  const cells: CellResult[] = await runLab({
+  const { cells }: { cells: CellResult[] } = await runLab({
     cases,
     servers: serverStacks.filter((s) => s.id === "connect" || s.id === "fault-peer"),
     clients: options.clients,
     repeat: options.repeat,
     jobs: options.jobs,
     settings: options.settings,
+    isolate: options.isolate,
   });
   return cells.map((cell) => {
     const remedy = remedyOf(cell.case);

@@ -8,8 +8,8 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, describe, test } from "node:test";
 import { projectRoot } from "./engine/build.ts";
-import { procStat } from "./engine/proc-stat.ts";
 import type { LabResults } from "./reports/results.ts";
+import { commandLine, descendants, processState } from "./testing/processes.ts";
 
 const scratch = mkdtempSync(path.join(tmpdir(), "lab-test-"));
 after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -51,27 +51,46 @@ describe("npm run lab -- --quick", { concurrency: true }, () => {
     const results = JSON.parse(r.stdout.trim().split("\n").pop() ?? "") as LabResults;
     assert.deepEqual(JSON.parse(readFileSync(path.join(out, "results.json"), "utf8")), results);
 
-    // Shape: what the issue and the README promise.
+    // Shape: what the issues and the README promise.
     assert.deepEqual(Object.keys(results.meta).sort(), [
+      "agents",
       "cpu",
+      "labEventLoopDelayMs",
+      "mode",
       "node",
       "processes",
       "settings",
       "startedAt",
+      "tap",
       "versions",
       "wallMs",
     ]);
-    // Every run started a server and a client (the supervisor, started once, is not counted).
-    assert.equal(results.meta.processes, 2 * results.cells.length);
+    assert.equal(results.meta.mode, "agents");
+    assert.equal(results.meta.tap, true);
+    // Two agents; one fresh server per scene of the same fault, not one per run.
+    assert.deepEqual(results.meta.agents.map((a) => a.client).sort(), ["connect", "grpc-js"]);
+    const runs = results.cells.reduce((n, cell) => n + cell.runs.length, 0);
+    assert.ok(results.meta.processes < runs / 2, `${results.meta.processes} processes for ${runs} runs`);
     assert.ok(results.meta.cpu === null || results.meta.cpu.childrenMs > 0);
     assert.match(results.meta.versions["@connectrpc/connect-node"] ?? "", /^\d+\.\d+\.\d+$/);
     assert.equal(results.cells.length, 3 * 6);
     for (const cell of results.cells) {
       assert.deepEqual(Object.keys(cell), ["case", "server", "client", "protocol", "expected", "runs"]);
+      assert.ok(cell.expected.evidence.length > 0, "every case states its evidence");
       assert.equal(cell.runs.length, 1);
       for (const run of cell.runs) {
-        for (const key of ["code", "message", "received", "messages", "detectMs", "hung", "exitMs", "call"])
+        for (const key of ["code", "message", "received", "messages", "detectMs", "hung", "call", "timeline", "wire"])
           assert.ok(key in run, key);
+        assert.deepEqual(run.evidence.missing, [], `${cell.case}: the fault's evidence`);
+        // The tap: frames both ways, and TCP events on both legs.
+        const wire = run.wire?.[0];
+        assert.ok(wire, "a tapped connection");
+        assert.ok(wire.frames.some((f) => f.dir === "c2s" && f.type === "HEADERS"));
+        assert.ok(wire.frames.some((f) => f.dir === "s2c" && f.type === "DATA"));
+        assert.ok(wire.tcp.some((e) => e.leg === "client" && e.event === "open"));
+        assert.ok(wire.tcp.some((e) => e.leg === "server" && e.event === "open"));
+        // One clock: 0 is the fault.
+        assert.equal(run.timeline.faults[0]?.atMs, 0);
       }
     }
 
@@ -79,20 +98,20 @@ describe("npm run lab -- --quick", { concurrency: true }, () => {
       results.cells.find((c) => c.case === id && c.server === server && c.client === client && c.protocol === protocol)
         ?.runs[0].code;
     for (const server of ["connect", "grpc-js"]) {
-      assert.equal(code("crash", server, "connect", "grpc"), "canceled");
+      assert.ok(["canceled", "aborted"].includes(code("crash", server, "connect", "grpc") ?? ""));
       assert.equal(code("crash", server, "grpc-js", "grpc"), "unavailable");
       assert.equal(code("suspend", server, "grpc-js", "grpc"), "hang");
       assert.equal(code("suspend+keepalive", server, "connect", "grpc"), "unavailable");
       assert.equal(code("suspend+keepalive", server, "grpc-js", "grpc"), "unavailable");
     }
     for (const protocol of ["connect", "grpc-web"]) {
-      assert.equal(code("crash", "connect", "connect", protocol), "canceled");
+      assert.ok(["canceled", "aborted"].includes(code("crash", "connect", "connect", protocol) ?? ""));
       assert.equal(code("suspend", "connect", "connect", protocol), "hang");
     }
     assert.deepEqual(readdirSync(out).sort(), ["report.html", "report.md", "results.json"]);
     const html = readFileSync(path.join(out, "report.html"), "utf8");
     assert.doesNotMatch(html, /(src|href)="(https?:)?\/\//, "report.html must open offline");
-    assert.match(r.stderr, /\| crash \| canceled \d+ ms \*/);
+    assert.match(r.stderr, /\| crash \| (canceled|aborted)[^|]*\*/);
   });
 
   test("bad lab flags: one line naming the flag and what it accepts, exit 2", async () => {
@@ -108,6 +127,7 @@ describe("npm run lab -- --quick", { concurrency: true }, () => {
       [["--keepalive", "fast"], /^lab: --keepalive must be INTERVAL\/TIMEOUT in ms/],
       [["--quick", "--watchdog-ms", "100"], /--watchdog-ms must exceed the slowest remedy's bound/],
       [["--meteor"], /^lab: Unknown option '--meteor'/],
+      [["--isolate", "--compare"], /^lab: --isolate and --compare: choose one$/],
     ];
     const results = await Promise.all(cases.map(([args]) => runLab(args)));
     for (const [i, r] of results.entries()) {
@@ -117,17 +137,26 @@ describe("npm run lab -- --quick", { concurrency: true }, () => {
     }
   });
 
-  test("Ctrl-C in the middle of a run leaves no process the lab started, suspended ones included", async () => {
-    const { status, stderr, left } = await interruptWithSuspendedServers("SIGINT", "interrupted");
+  test("Ctrl-C in the middle of a run leaves no process the lab started: agents, servers started ahead, suspended ones", async () => {
+    const { status, stderr, left, agents } = await interruptWithSuspendedServers("SIGINT", "interrupted");
     assert.equal(status, 130, stderr);
     assert.match(stderr, /SIGINT: ending \d+ process\(es\)/);
+    assert.ok(agents >= 2, `saw ${agents} client agents`);
+    assert.deepEqual(left, [], `processes left behind: ${left.join(", ")}`);
+  });
+
+  test("SIGTERM in the middle of a run: the same, exit 143", async () => {
+    const { status, stderr, left, agents } = await interruptWithSuspendedServers("SIGTERM", "terminated");
+    assert.equal(status, 143, stderr);
+    assert.ok(agents >= 2, `saw ${agents} client agents`);
     assert.deepEqual(left, [], `processes left behind: ${left.join(", ")}`);
   });
 
   test("SIGKILL to the lab: within 5 s no process it started is left, suspended ones included", async () => {
     // No handler of the lab runs: the supervisor (lab/supervisor.ts) sees its stdin close and ends the rest.
-    const { status, left } = await interruptWithSuspendedServers("SIGKILL", "killed");
+    const { status, left, agents } = await interruptWithSuspendedServers("SIGKILL", "killed");
     assert.equal(status, null);
+    assert.ok(agents >= 2, `saw ${agents} client agents`);
     assert.deepEqual(left, [], `processes left behind 5 s after the lab died: ${left.join(", ")}`);
   });
 });
@@ -141,10 +170,12 @@ describe("npm run lab -- --quick", { concurrency: true }, () => {
 async function interruptWithSuspendedServers(
   signal: NodeJS.Signals,
   out: string,
-): Promise<{ status: number | null; stderr: string; left: string[] }> {
-  const lab = startLab(["--quick", "--cases", "suspend", "--repeat", "4", "--out", path.join(scratch, out)]);
+): Promise<{ status: number | null; stderr: string; left: string[]; agents: number }> {
+  // Many scenes of suspended servers, so that some are started ahead while others run.
+  const lab = startLab(["--quick", "--cases", "suspend,normal", "--repeat", "6", "--out", path.join(scratch, out)]);
   const pid = lab.pid ?? -1;
   const seen = new Set<number>();
+  const seenCommands = new Map<number, string>();
   let stderr = "";
   lab.stderr?.setEncoding("utf8").on("data", (s: string) => {
     stderr += s;
@@ -159,7 +190,10 @@ async function interruptWithSuspendedServers(
     let stopped = 0;
     for (let tries = 0; tries < 800 && stopped < 2; tries++) {
       await new Promise((resolve) => setTimeout(resolve, 25));
-      for (const child of descendants(pid)) seen.add(child);
+      for (const child of descendants(pid)) {
+        if (!seen.has(child)) seenCommands.set(child, commandLine(child));
+        seen.add(child);
+      }
       stopped = [...seen].filter((p) => processState(p) === "T").length;
     }
     assert.ok(stopped >= 2, `saw ${stopped} suspended servers among ${seen.size} processes`);
@@ -172,7 +206,8 @@ async function interruptWithSuspendedServers(
       await new Promise((resolve) => setTimeout(resolve, 50));
       left = left.filter(alive);
     }
-    return { status, stderr, left: left.map((p) => `${p} ${processState(p)} ${commandLine(p)}`) };
+    const agents = [...seen].filter((p) => seenCommands.get(p)?.includes("--agent")).length;
+    return { status, stderr, left: left.map((p) => `${p} ${processState(p)} ${commandLine(p)}`), agents };
   } finally {
     // Whatever failed above, the lab and everything it started end with the test.
     if (lab.exitCode === null && lab.signalCode === null) {
@@ -189,37 +224,4 @@ async function interruptWithSuspendedServers(
       }
     }
   }
-}
-
-/** The state letter of a process (R, S, T, Z, ...), or undefined when it is gone. */
-const processState = (pid: number): string | undefined => procStat(pid)?.[0];
-
-function commandLine(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ").trim();
-  } catch {
-    return "(gone)";
-  }
-}
-
-/** Every living descendant of a process, read from /proc. */
-function descendants(root: number): number[] {
-  const parents = new Map<number, number>();
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    const ppid = procStat(Number(entry))?.[1];
-    // Gone while we looked: no parent to note.
-    if (ppid !== undefined) parents.set(Number(entry), Number(ppid));
-  }
-  const found: number[] = [];
-  const walk = (pid: number) => {
-    for (const [child, parent] of parents) {
-      if (parent === pid) {
-        found.push(child);
-        walk(child);
-      }
-    }
-  };
-  walk(root);
-  return found;
 }

@@ -70,7 +70,7 @@ runCli("fault-peer", async () => {
       "delay-ms": { type: "string", help: "pause between message 1 and the fault", default: "100" },
       sabotage: {
         type: "boolean",
-        help: "for tests: commit every fault wrongly (a clean end before the reset, no GOAWAY, a status, bytes from the mute peer)",
+        help: "for tests: commit every fault wrongly (a clean end before the reset, a socket closed without GOAWAY, a status, bytes from the mute peer)",
       },
     },
   });
@@ -174,8 +174,13 @@ async function serveFault(fault: PeerFault, options: FaultOptions): Promise<void
       } else if (kind === "goaway") {
         // The stream was accepted (last-stream-id covers it), then the connection goes.
         committed(`GOAWAY(${arg}, last stream ${stream.id}) and close`, peer);
-        if (!sabotage) stream.session?.goaway(Number(arg), stream.id);
-        setTimeout(() => stream.session?.destroy(), 50);
+        if (sabotage) {
+          // Sabotaged: the socket just closes. (session.destroy() would send a GOAWAY of its own.)
+          stream.session?.socket.destroy();
+        } else {
+          stream.session?.goaway(Number(arg), stream.id);
+          setTimeout(() => stream.session?.destroy(), 50);
+        }
       } else if (sabotage) {
         committed(`end of stream without a status (${protocol})`, peer);
         // A status after all: an end-stream message, a trailer frame, or gRPC trailers.

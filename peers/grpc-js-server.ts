@@ -125,8 +125,9 @@ runCli("grpc-js-server", async () => {
         active.size > 0 ? `ending ${active.size} stream(s) with unavailable "server shutting down", then ` : "";
       log.shutdown(`second ${signal}: ${streams}closing the sessions within ${flushMs} ms`);
       endStreams();
-      // forceShutdown at once would drop the statuses just handed over (issue 10): wait for the streams.
-      void ledger.drained(flushMs).then(() => forceExit("second signal", 1));
+      // forceShutdown at once would drop the statuses just handed over (issue 10): tryShutdown, under
+      // way since the first signal, ends the process once the sessions have flushed and closed.
+      setTimeout(() => forceExit("second signal", 1), flushMs).unref();
       return;
     }
     draining = true;
@@ -136,7 +137,7 @@ runCli("grpc-js-server", async () => {
     log.shutdown(`${signal}: tryShutdown (GOAWAY), ${active.size} stream(s) in flight, grace ${graceMs} ms`);
     server.tryShutdown(() => {
       log.shutdown("done");
-      process.exit(0);
+      process.exit(ending ? 1 : 0);
     });
     setTimeout(() => {
       if (active.size > 0)

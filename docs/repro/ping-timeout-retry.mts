@@ -40,7 +40,12 @@ try {
   console.log(`the call ended: ${String(e)}`);
   if (mode === "wait") await new Promise((resolve) => setTimeout(resolve, 100));
   if (mode === "abort") sessionManager.abort();
-  else client.chat({ name: "bob" })[Symbol.asyncIterator]().next().catch((e2) => console.log(`retry: ${String(e2)}`));
+  else
+    client
+      .chat({ name: "bob" })
+      [Symbol.asyncIterator]()
+      .next()
+      .catch((e2) => console.log(`retry: ${String(e2)}`));
 }
 await new Promise((resolve) => setTimeout(resolve, 500));
 console.log("still alive 500 ms later: no crash");

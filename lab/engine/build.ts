@@ -30,7 +30,15 @@ export function bundlePath(entry: Entry): string {
  * is written aside and renamed into place, so builds running side by side
  * (parallel test files) never expose a half-written bundle.
  */
-export async function buildEntries(): Promise<void> {
+export function buildEntries(): Promise<void> {
+  // Once per process: esbuild's stop() would strand a second build under way.
+  built ??= buildOnce();
+  return built;
+}
+
+let built: Promise<void> | undefined;
+
+async function buildOnce(): Promise<void> {
   const result = await build({
     entryPoints: entries.map((entry) => path.join(projectRoot, `${entry}.ts`)),
     bundle: true,

@@ -55,6 +55,17 @@ export interface PlanOptions {
   tap: boolean;
 }
 
+/**
+ * How many runs watch one server at most. Their calls start together and the
+ * fault waits for every one's message 1; more calls at once spread message 1
+ * wider (a burst of call set-ups: ~100-250 ms for 12 calls on 2 busy cores),
+ * and a run whose message 2 came first is a lab error. So the faster messages
+ * come, the fewer share a server: 12 at the default 500 ms, 4 at --quick's 100.
+ */
+export function maxObservers(s: LabSettings): number {
+  return Math.max(4, Math.min(12, Math.floor(s.intervalMs / 25)));
+}
+
 const onServer = (step: FaultStep) => step.kind === "restart" || (step.kind === "signal" && step.target === "server");
 const onClient = (step: FaultStep) => step.kind === "signal" && step.target === "client";
 
@@ -117,10 +128,23 @@ export function planScenes(cells: readonly CellPlan[], options: PlanOptions): Sc
         scenes.push({ server: undefined, source: "none", serverArgs: [], serverSteps: [], observers: [observer] });
       } else if (options.isolate) {
         scenes.push({ server, source: "fresh", serverArgs, serverSteps: steps, observers: [observer] });
+      } else if (steps.length > 0 && caller === "process") {
+        // A client process has message 1 only once it has loaded, which takes a varying ~0.2-0.5 s
+        // on a busy machine: several could not be at message 1 together. Each watches its own server.
+        scenes.push({ server, source: "fresh", serverArgs, serverSteps: steps, observers: [observer] });
       } else if (steps.length > 0) {
-        const key = JSON.stringify([repeat, server.id, serverArgs, steps.map((s) => ({ ...s, afterMs: undefined }))]);
+        // Client processes watch a server of their own: an agent's call has message 1 within
+        // milliseconds, a process's only once it has loaded, and one fault must find every call of
+        // its scene at message 1.
+        const key = JSON.stringify([
+          repeat,
+          caller,
+          server.id,
+          serverArgs,
+          steps.map((s) => ({ ...s, afterMs: undefined })),
+        ]);
         let scene = grouped.get(key);
-        if (!scene) {
+        if (!scene || scene.observers.length >= maxObservers(options.settings)) {
           scene = { server, source: "fresh", serverArgs, serverSteps: steps, observers: [] };
           grouped.set(key, scene);
           scenes.push(scene);

@@ -5,7 +5,7 @@ import type { AgentRecord, CellResult } from "../reports/results.ts";
 import type { RunRecord } from "../reports/run-record.ts";
 import { createAgentPool } from "./client-agent.ts";
 import { planCells, planScenes, type Scene, sceneEstimateMs } from "./plan.ts";
-import { runScene } from "./scene.ts";
+import { runScene, type SceneContext } from "./scene.ts";
 import { createServerPool } from "./server-pool.ts";
 
 export interface LabPlan {
@@ -39,6 +39,34 @@ export interface LabOutcome {
   agents: AgentRecord[];
   /** Agents started, replacements of dead ones included. */
   agentsStarted: number;
+}
+
+/**
+ * Starts the agents and the long-lived Chat server, and makes one health
+ * check per client stack before the first scene: a cold agent takes ~100 ms
+ * more for its first calls, and a scene's calls must reach message 1 close
+ * together.
+ */
+async function warmUp(plan: LabPlan, ctx: SceneContext): Promise<void> {
+  const server = plan.servers.find((s) => !s.peerOnly);
+  if (!server) return;
+  const s = plan.settings;
+  const { port } = await ctx.servers.shared(server, [
+    "--count",
+    String(s.count),
+    "--interval-ms",
+    String(s.intervalMs),
+  ]);
+  await Promise.all(
+    plan.clients
+      .filter((client) => server.protocols.includes(client.protocol))
+      .map((client) =>
+        ctx.agents
+          .get(client)
+          .call(["--port", String(port), "--protocol", client.protocol, "--health"])
+          .result.catch(() => {}),
+      ),
+  );
 }
 
 /** How many fresh servers to start ahead of the scenes that need them. */
@@ -88,6 +116,7 @@ export async function runLab(plan: LabPlan, options: RunLabOptions = {}): Promis
   };
 
   try {
+    if (!plan.isolate) await warmUp(plan, ctx);
     for (const [i, scene] of scenes.entries()) {
       const weight = Math.min(plan.jobs, scene.observers.length);
       while (free < weight && running.size > 0) await Promise.race(running);

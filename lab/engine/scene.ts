@@ -213,6 +213,14 @@ async function finishRun(w: Watch, f: FinishContext): Promise<RunRecord> {
   const { labCase } = w.observer.cell;
   if (!handle) return labError(w, "no call was made");
   if (w.broken) return labError(w, w.broken);
+  if (labCase.fault && labCase.faultAt !== "start" && w.first === undefined) {
+    // It ended (or never began) before the fault: whatever it says, it says nothing of the fault.
+    const early = await handle.result.then(
+      (r) => `${r.code}${r.message ? ` "${r.message}"` : ""}`,
+      (e: Error) => e.message,
+    );
+    return labError(w, `the call ended before message 1, so before the fault: ${early}`);
+  }
   w.marks.push(...(w.first !== undefined ? f.sceneMarks : []));
 
   // This run's own steps, once it has message 1.

@@ -1,3 +1,4 @@
+import * as http2 from "node:http2";
 import type { ServerStack } from "../catalogue/stacks.ts";
 import { type Child, listeningLine, spawnChild } from "./child-process.ts";
 
@@ -17,7 +18,38 @@ export async function startServer(stack: ServerStack, args: string[], nice = sta
   const line = await child.waitForLine(listeningLine, startTimeoutMs);
   // Started: its costly part (loading code) is done; from here on it must answer promptly.
   child.setNiceness(0);
-  return { child, port: Number(listeningLine.exec(line.text)?.[1]) };
+  const port = Number(listeningLine.exec(line.text)?.[1]);
+  if (!stack.peerOnly) await warmUp(port);
+  return { child, port };
+}
+
+/**
+ * One health check over HTTP/2, from the lab, before the server's first run:
+ * a Node server's first request compiles its request path (~50-100 ms of
+ * CPU), and a client with a 100 ms PING timeout would take that cold start for
+ * a dead server before any fault.
+ */
+function warmUp(port: number): Promise<void> {
+  return new Promise((resolve) => {
+    const session = http2.connect(`http://127.0.0.1:${port}`);
+    const done = () => {
+      clearTimeout(timer);
+      session.destroy();
+      resolve();
+    };
+    const timer = setTimeout(done, 2000);
+    session.on("error", done);
+    const req = session.request({
+      ":method": "POST",
+      ":path": "/grpc.health.v1.Health/Check",
+      "content-type": "application/grpc",
+      te: "trailers",
+    });
+    req.on("error", done);
+    req.on("close", done);
+    req.resume();
+    req.end(Buffer.alloc(5));
+  });
 }
 
 /**

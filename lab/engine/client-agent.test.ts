@@ -1,0 +1,70 @@
+/**
+ * A client agent that dies in the middle of a lab run: its runs become lab
+ * errors that say why, never findings, and a new agent takes the later runs.
+ */
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { after, test } from "node:test";
+import type { LabResults } from "../reports/results.ts";
+import { commandLine, descendants } from "../testing/processes.ts";
+import { projectRoot } from "./build.ts";
+
+const scratch = mkdtempSync(path.join(tmpdir(), "agent-test-"));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
+test("SIGKILL to the connect agent mid-run: its calls are lab errors naming the death, a new agent takes over", async () => {
+  const out = path.join(scratch, "out");
+  const lab = spawn(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      path.join(projectRoot, "lab", "main.ts"),
+      ...["--quick", "--cases", "normal,stall,blackhole", "--clients", "connect", "--repeat", "8", "--out", out],
+    ],
+    { cwd: projectRoot, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let stderr = "";
+  let stdout = "";
+  lab.stderr?.setEncoding("utf8").on("data", (s: string) => {
+    stderr += s;
+  });
+  lab.stdout?.setEncoding("utf8").on("data", (s: string) => {
+    stdout += s;
+  });
+  const closed = new Promise<number | null>((resolve) => lab.on("close", resolve));
+  let killed: number | undefined;
+  try {
+    // The first connect agent, once ten runs are done (its progress lines) and more are under way.
+    for (let tries = 0; tries < 800 && killed === undefined; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+      const done = Math.max(0, ...[...stdout.matchAll(/\[runs +(\d+)\//g)].map((m) => Number(m[1])));
+      const agent = descendants(lab.pid ?? -1).find((p) => /client\.cjs --agent/.test(commandLine(p)));
+      if (agent !== undefined && done >= 10) {
+        process.kill(agent, "SIGKILL");
+        killed = agent;
+      }
+    }
+    assert.ok(killed !== undefined, "saw the connect agent");
+    const status = await closed;
+    assert.equal(status, 0, stderr);
+  } finally {
+    if (lab.exitCode === null) lab.kill("SIGKILL");
+  }
+  const results = JSON.parse(readFileSync(path.join(out, "results.json"), "utf8")) as LabResults;
+  const runs = results.cells.flatMap((cell) => cell.runs);
+  const died = runs.filter((run) => run.code === "lab-error");
+  assert.ok(died.length > 0, "some runs were under way when the agent died");
+  for (const run of died) {
+    assert.match(run.message, new RegExp(`the connect/\\S+ agent \\(pid ${killed}\\) died \\(SIGKILL\\)`));
+  }
+  // The rest are findings, made by its successor.
+  assert.ok(runs.length - died.length > died.length, `${died.length} of ${runs.length} runs lost`);
+  const connect = results.meta.agents.filter((a) => a.client === "connect");
+  assert.equal(connect.length, 1);
+  assert.notEqual(connect[0].pid, killed);
+  assert.ok(connect[0].calls > 0);
+});
