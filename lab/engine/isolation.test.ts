@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import { quickSettings } from "../catalogue/settings.ts";
 import { cellName } from "../reports/summary.ts";
-import { runCases } from "../testing/run-cases.ts";
+import { describeRuns, runCases } from "../testing/run-cases.ts";
 import { sameOutcome } from "../testing/same-outcome.ts";
 import { stopAllChildren } from "./child-process.ts";
 
@@ -30,7 +30,7 @@ test("a sample of cells ends the same with agents and with fresh processes for e
     assert.equal(`${twin.case} ${cellName(twin)}`, `${cell.case} ${cellName(cell)}`);
     return sameOutcome(cell, twin)
       ? []
-      : [`${cell.case} ${cellName(cell)}: ${cell.runs[0].code} | ${twin.runs[0].code} (${twin.runs[0].message})`];
+      : [`${cell.case} ${cellName(cell)}: ${describeRuns(cell)} | ${describeRuns(twin)}`];
   });
   assert.deepEqual(differ, []);
   for (const cell of [...agents, ...isolated]) assert.deepEqual(cell.runs[0].evidence.missing, [], cell.case);

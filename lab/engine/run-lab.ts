@@ -71,6 +71,8 @@ async function warmUp(plan: LabPlan, ctx: SceneContext): Promise<void> {
 
 /** How many fresh servers to start ahead of the scenes that need them. */
 const warmAhead = 2;
+/** Tries a run gets when the lab botched it for timing (see labError in scene.ts). */
+const maxAttempts = 3;
 
 /**
  * Runs every cell of the plan `repeat` times: scenes of runs that watch one
@@ -107,17 +109,38 @@ export async function runLab(plan: LabPlan, options: RunLabOptions = {}): Promis
   const running = new Set<Promise<void>>();
   const warmed = new Set<Scene>();
 
+  const attempts = new Map<Scene, number>();
   const record = (scene: Scene, runs: RunRecord[]) => {
-    for (const [i, run] of runs.entries()) {
+    const again: Scene["observers"] = [];
+    const attempt = attempts.get(scene) ?? 1;
+    for (const [i, { retryable, ...run }] of runs.entries()) {
+      if (retryable && attempt < maxAttempts) {
+        again.push(scene.observers[i]);
+        continue;
+      }
       const cell = scene.observers[i].cell.result;
-      cell.runs.push(run);
+      cell.runs.push(attempt > 1 ? { ...run, attempts: attempt } : run);
       options.onRun?.(++done, total, cell);
+    }
+    if (again.length > 0) {
+      const retry = { ...scene, observers: again };
+      attempts.set(retry, attempt + 1);
+      queue.push(retry);
     }
   };
 
+  const queue = [...scenes];
   try {
     if (!plan.isolate) await warmUp(plan, ctx);
-    for (const [i, scene] of scenes.entries()) {
+    for (let i = 0; i < queue.length || running.size > 0; i++) {
+      if (i >= queue.length) {
+        // Runs under way may yet need another try: wait for one to finish, then look again.
+        await Promise.race(running);
+        if (options.signal?.aborted) break;
+        i--;
+        continue;
+      }
+      const scene = queue[i];
       const weight = Math.min(plan.jobs, scene.observers.length);
       while (free < weight && running.size > 0) await Promise.race(running);
       if (options.signal?.aborted) break;
@@ -125,7 +148,7 @@ export async function runLab(plan: LabPlan, options: RunLabOptions = {}): Promis
       // (not under --isolate, the reference, where every run starts its processes itself).
       for (const next of plan.isolate
         ? []
-        : scenes
+        : queue
             .slice(i + 1)
             .filter((n) => n.source === "fresh" && !warmed.has(n))
             .slice(0, warmAhead)) {
@@ -144,7 +167,6 @@ export async function runLab(plan: LabPlan, options: RunLabOptions = {}): Promis
         });
       running.add(work);
     }
-    await Promise.all(running);
     const stats = await Promise.all(agents.alive().map((agent) => agent.stats()));
     return { cells: cells.map((cell) => cell.result), agents: stats, agentsStarted: agents.started };
   } finally {

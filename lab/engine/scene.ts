@@ -188,7 +188,7 @@ export async function runScene(scene: Scene, ctx: SceneContext): Promise<RunReco
   } catch (e) {
     // The scene itself failed (a server that would not start): every run is a lab error.
     const why = e instanceof Error ? e.message : String(e);
-    return watches.map((w) => labError(w, why));
+    return watches.map((w) => labError(w, why, true));
   } finally {
     await Promise.all(watches.map((w) => w.handle?.abandon()));
     await Promise.all(watches.map((w) => w.relay?.close()));
@@ -212,14 +212,14 @@ async function finishRun(w: Watch, f: FinishContext): Promise<RunRecord> {
   const handle = w.handle;
   const { labCase } = w.observer.cell;
   if (!handle) return labError(w, "no call was made");
-  if (w.broken) return labError(w, w.broken);
+  if (w.broken) return labError(w, w.broken, true);
   if (labCase.fault && labCase.faultAt !== "start" && w.first === undefined) {
     // It ended (or never began) before the fault: whatever it says, it says nothing of the fault.
     const early = await handle.result.then(
       (r) => `${r.code}${r.message ? ` "${r.message}"` : ""}`,
       (e: Error) => e.message,
     );
-    return labError(w, `the call ended before message 1, so before the fault: ${early}`);
+    return labError(w, `the call ended before message 1, so before the fault: ${early}`, true);
   }
   w.marks.push(...(w.first !== undefined ? f.sceneMarks : []));
 
@@ -305,6 +305,7 @@ async function finishRun(w: Watch, f: FinishContext): Promise<RunRecord> {
       return labError(
         w,
         `restart: the second call started ${Math.round(f.restartedAt - secondCallAt)} ms before the new server listened; the machine is too busy for this restart gap`,
+        true,
       );
     }
   }
@@ -380,8 +381,15 @@ async function peerFault(w: Watch, server: RunningServer): Promise<Mark | undefi
   return Number.isNaN(epoch) ? undefined : { target: "server", what: "fault", at: fromEpoch(epoch) };
 }
 
-function labError(w: Watch, why: string): RunRecord {
+/**
+ * A run that proves nothing. `retryable` marks the lab's own mishaps of
+ * timing on a busy machine (a fault that came late, a call that ended
+ * before it): the engine runs those again. A missing piece of evidence or a
+ * dead agent is never retried: the report must show it.
+ */
+function labError(w: Watch, why: string, retryable = false): RunRecord {
   return {
+    ...(retryable && { retryable: true }),
     code: "lab-error",
     message: why,
     received: w.handle?.messages.length ?? 0,

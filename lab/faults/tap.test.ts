@@ -10,7 +10,7 @@ import { labCases } from "../catalogue/cases.ts";
 import { quickSettings } from "../catalogue/settings.ts";
 import { stopAllChildren } from "../engine/child-process.ts";
 import { cellName } from "../reports/summary.ts";
-import { runCases } from "../testing/run-cases.ts";
+import { describeRuns, runCases } from "../testing/run-cases.ts";
 import { sameOutcome } from "../testing/same-outcome.ts";
 
 after(() => stopAllChildren());
@@ -29,7 +29,7 @@ test("with and without the tap, every client ends the same way", async (t) => {
   const differ = tapped.flatMap((cell, i) =>
     sameOutcome(cell, bare[i])
       ? []
-      : [`${cell.case} ${cellName(cell)}: ${cell.runs[0].code} | ${bare[i].runs[0].code}`],
+      : [`${cell.case} ${cellName(cell)}: ${describeRuns(cell)} | ${describeRuns(bare[i])}`],
   );
   assert.deepEqual(differ, []);
   for (const cell of tapped) assert.deepEqual(cell.runs[0].evidence.missing, [], `${cell.case} ${cellName(cell)}`);

@@ -39,6 +39,10 @@ export interface RunRecord {
   wire: WireRecord[] | null;
   /** The fault's evidence: what it must leave, and what of it was missing. */
   evidence: { checked: boolean; says: string[]; missing: string[] };
+  /** Tries it took: a run the lab botched for timing (a fault that came late on a busy machine) is run again. */
+  attempts?: number;
+  /** In the engine only, never in results.json: this lab error is a timing mishap worth another try. */
+  retryable?: true;
 }
 
 export interface Timeline {

@@ -50,6 +50,6 @@ export function findCell(cells: readonly CellResult[], id: string, server: strin
 
 /** How the runs of a cell ended, with the message of the first one that is not `ok`, for assertion messages. */
 export function describeRuns(cell: CellResult): string {
-  const odd = cell.runs.find((r) => r.code !== "ok" && r.message);
+  const odd = cell.runs.find((r) => r.code === "lab-error") ?? cell.runs.find((r) => r.code !== "ok" && r.message);
   return `${cell.runs.map((r) => r.code).join(", ")}${odd ? ` ("${odd.message}")` : ""}`;
 }
