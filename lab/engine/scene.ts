@@ -231,7 +231,15 @@ async function finishRun(w: Watch, f: FinishContext): Promise<RunRecord> {
       if (mark) w.marks.push(mark);
     }
   }
-  const from = labCase.faultAt === "start" ? w.first : w.marks[w.marks.length - 1]?.at;
+  // The fault's moment: its last step (a restart's is the kill; the new server listening is an event).
+  const steps = w.marks.filter((m) => m.what !== "restarted");
+  const from = labCase.faultAt === "start" ? w.first : steps[steps.length - 1]?.at;
+  // A message that came within moments of the fault left the server before it: the fault did not
+  // come at message 1 (its scene waited for a slower call, or the machine stalled).
+  const early = handle.messages.filter((m) => m.call === 1 && from !== undefined && m.at <= from + 20);
+  if (labCase.fault && labCase.faultAt !== "start" && from !== undefined && early.length > 1) {
+    return labError(w, `the fault came after message ${early.length}: the scene waited for a slower call`, true);
+  }
 
   // The watchdog: from the fault; without one, from message 1 plus the rest of the stream.
   const now = performance.now();

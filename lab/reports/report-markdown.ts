@@ -2,6 +2,10 @@ import { type CaseGroup, caseGroups, type LabCase } from "../catalogue/cases.ts"
 import type { CellResult, LabResults } from "./results.ts";
 import { type CellSummary, cellName, disagreeingCells, summarizeCell } from "./summary.ts";
 
+/** How the tables name their columns. */
+export const columnNaming =
+  "Columns are server<-client/protocol: the server stack (connect = the Connect server on connect-node, grpc-js, or the fault peer), then the client stack (connect = connect-node's client, grpc-js) and the wire protocol it spoke.";
+
 export const legend = [
   "`*` departs from what the gRPC rules call for (the reason is given below when it is known)",
   "`!` outside the outcomes stated for this stack: `--check` fails on it",
@@ -54,7 +58,7 @@ export function comparisonTable(cells: readonly CellResult[]): string {
 /** What each group of cases is, as the report's headings say it. */
 export const groupTitles: Record<CaseGroup, string> = {
   process: "Signals to the server process",
-  network: "Network faults, through the fault proxy",
+  network: "Network faults, through the relay",
   handler: "A stalled handler in a live server",
   http2: "HTTP/2 faults, from the fault peer",
   health: "What a grpc.health.v1 Watch stream reports",
@@ -85,7 +89,8 @@ export function caseNotes(cells: readonly CellResult[], catalogue: readonly LabC
       `### ${id}`,
       "",
       `${labCase?.summary ?? ""}. Rule: ${first.expected.rule.join(" or ")} (${first.expected.cite}).` +
-        (labCase?.timing ? ` Time: ${labCase.timing}.` : ""),
+        (labCase?.timing ? ` Time: ${labCase.timing}.` : "") +
+        ` Evidence each run must show: ${first.expected.evidence.join("; ")}.`,
       "",
     );
     const disagree = disagreeingCells(rowCells);
@@ -106,7 +111,7 @@ export function caseNotes(cells: readonly CellResult[], catalogue: readonly LabC
         notes.push(`received ${seen.join("; or ")}`);
       }
       if (notes.length > 0 || messages.length > 0) {
-        const said = messages.length > 0 ? ` Message: ${messages.map((m) => `"${m.slice(0, 120)}"`).join(", ")}.` : "";
+        const said = messages.length > 0 ? ` Message: ${messages.map((m) => `"${m}"`).join(", ")}.` : "";
         out.push(`- ${cellName(cell)}: ${s.outcome}.${notes.length > 0 ? ` ${notes.join("; ")}.` : ""}${said}`);
       }
     }
@@ -127,8 +132,12 @@ export function markdownReport(results: LabResults, catalogue: readonly LabCase[
     `Run ${meta.startedAt} on Node ${meta.node} (${versions}), ${Math.round(meta.wallMs / 100) / 10} s.`,
     `Settings: \`${JSON.stringify(meta.settings)}\`.`,
     "",
+    `Mode: ${meta.mode === "isolate" ? "--isolate (fresh processes for every run)" : "client agents and long-lived servers"}; wire tap ${meta.tap ? "on: every run's fault is checked on the wire" : "off"}.`,
+    "",
+    columnNaming,
     "Each cell: the code the client ended with, and the median time from the fault to the client's result",
-    "(min–max over the runs); for `normal` and `no-server`, from the client's start. `hang`: still waiting when the watchdog fired.",
+    "(min–max over the runs); for `normal` and `no-server`, from the client's start. `hang`: still waiting when the watchdog fired;",
+    "`lab-error`: the run proves nothing (its fault left no evidence on the wire, or the lab failed), with the reason below.",
     "",
     comparisonTables(results.cells, catalogue),
     "",
