@@ -52,10 +52,11 @@ test("npm run bench -- --quick: every section's table, and results.json with its
     assert.ok(r.meta.machine.cores >= 1 && r.meta.node.startsWith("v"));
     assert.ok(r.meta.versions["@connectrpc/connect-node"] && r.meta.versions["@grpc/grpc-js"]);
 
-    assert.ok(r.detection.rows.length >= 3);
-    for (const row of r.detection.rows) {
+    assert.ok(r.detection.agents.length >= 3);
+    assert.equal(r.detection.isolated.length, r.detection.agents.length, "every cell both ways");
+    for (const row of [...r.detection.agents, ...r.detection.isolated]) {
       assert.match(row.remedy, /^(keepalive|deadline|idle-timeout)$/);
-      assert.equal(row.runs, 5, "detection figures are medians of 5 runs");
+      assert.equal(row.runs, 2, "quick detection figures are medians of 2 runs");
       assertSummary(row.ratio, `${row.case} ${row.client} ratio`);
       assert.ok(row.ratio.median > 0.3 && row.ratio.median < 3, `${row.case} ${row.client}: ratio ${row.ratio.median}`);
     }
@@ -69,8 +70,14 @@ test("npm run bench -- --quick: every section's table, and results.json with its
     ]);
     for (const row of r.startup.rows) assertSummary(row.ms, row.program);
 
-    assert.ok(r.lab.rows[0].runs > 0 && r.lab.rows[0].processes >= 2 * r.lab.rows[0].runs);
-    assert.ok(r.lab.rows[0].wallMs > 0 && r.lab.rows[0].childrenCpuMs > 0);
+    // Agents, --isolate (which starts a server and a client for every run), then with and without the tap.
+    const [agents, isolated, tapped, bare] = r.lab.rows;
+    assert.deepEqual(isolated.args.slice(-1), ["--isolate"]);
+    assert.deepEqual(bare.args.slice(-1), ["--no-tap"]);
+    assert.equal(tapped.runs, bare.runs);
+    assert.ok(isolated.runs > 0 && isolated.processes >= 2 * isolated.runs);
+    assert.ok(agents.runs === isolated.runs && agents.processes < isolated.processes);
+    for (const row of r.lab.rows) assert.ok(row.wallMs > 0 && row.childrenCpuMs > 0);
 
     assert.equal(r.throughput.rows.length, 6, "2 clients x 3 concurrencies");
     for (const row of r.throughput.rows) {

@@ -162,6 +162,7 @@ function startAgent(stack: ClientStack): Agent {
         if (at !== undefined) return Promise.resolve(at);
         if (failure) return Promise.reject(failure);
         return new Promise<number>((resolve, reject) => {
+          let timer: NodeJS.Timeout | undefined;
           const waiter = {
             resolve: (t: number) => {
               clearTimeout(timer);
@@ -172,7 +173,7 @@ function startAgent(stack: ClientStack): Agent {
               reject(e);
             },
           };
-          const timer = setTimeout(() => {
+          timer = setTimeout(() => {
             set.delete(waiter);
             reject(new Error(`${stack.id}: no ${what} within ${timeoutMs} ms`));
           }, timeoutMs);
@@ -243,7 +244,7 @@ export function createAgentPool(): AgentPool {
   return {
     get(stack) {
       let agent = agents.get(stack.entry);
-      if (!agent || !agent.alive) {
+      if (!agent?.alive) {
         agent = startAgent(stack);
         agents.set(stack.entry, agent);
         all.push(agent);
