@@ -9,18 +9,21 @@
  */
 import { setMaxListeners } from "node:events";
 import * as http2 from "node:http2";
+import { toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ConnectRouter, createContextKey, createContextValues } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { ChatService } from "./gen/chat_pb.ts";
+import { ChatResponseSchema, ChatService } from "./gen/chat_pb.ts";
 import { chatReplies } from "./lib/chat-replies.ts";
 import { runCli } from "./lib/cli.ts";
 import { addHealthService } from "./lib/connect-health-service.ts";
+import { unblockWritesOnClose } from "./lib/connect-write-unblock.ts";
 import { createHealthStatus, ServingStatus } from "./lib/health-status.ts";
 import { listenError } from "./lib/listen-error.ts";
 import { reportMemoryOnSignal } from "./lib/memory-report.ts";
+import { type ReplyFlow, watchReplyFlow } from "./lib/reply-flow.ts";
 import { readServerSettings } from "./lib/server-flags.ts";
 import { createServerLog } from "./lib/server-log.ts";
-import { keepSessionAlive } from "./lib/session-keepalive.ts";
+import { keepSessionAlive, probeWhenIdle } from "./lib/session-keepalive.ts";
 import { codeName } from "./lib/status-code.ts";
 import { createStreamLedger } from "./lib/stream-ledger.ts";
 import { clampTimeoutHeaders } from "./lib/timeout-header.ts";
@@ -29,14 +32,17 @@ const peerKey = createContextKey("unknown", { description: "remote address of th
 const streamKey = createContextKey<http2.ServerHttp2Stream | undefined>(undefined, {
   description: "the call's HTTP/2 stream, to learn how it really closed",
 });
+const flowKey = createContextKey<ReplyFlow | undefined>(undefined, {
+  description: "the reply's way to the socket: what was sent, what stalls",
+});
 
 runCli("server", async () => {
-  const { host, port, count, graceMs, quiet, readMaxBytes, maxStreams, keepalive, replies } = readServerSettings(
+  const { host, port, count, graceMs, quiet, readMaxBytes, maxStreams, keepalive, replies, flow } = readServerSettings(
     "server",
     "the Chat service on connect-node (gRPC, gRPC-Web and Connect over h2c)",
   );
   const log = createServerLog({ quiet });
-  reportMemoryOnSignal(log);
+  reportMemoryOnSignal(log, () => active);
   const health = createHealthStatus({ services: [ChatService.typeName] });
 
   // Aborting this ends every running handler; clients read its reason as
@@ -46,6 +52,7 @@ runCli("server", async () => {
   // than 10 calls at once is normal, not the leak Node's MaxListenersExceededWarning suspects.
   setMaxListeners(0, shutdown.signal);
   let nextId = 1;
+  /** Chat handlers running. */
   let active = 0;
   // "ended: CODE" is logged when the stream closes cleanly, not when the handler returns (issue 10).
   const ledger = createStreamLedger(log);
@@ -57,15 +64,27 @@ runCli("server", async () => {
         active++;
         log.streamStarted(id, ctx.values.get(peerKey), ctx.protocolName);
         ledger.open(id, ctx.values.get(streamKey));
+        const reply = ctx.values.get(flowKey);
+        // Writes beyond the messages (a Connect end-stream message, gRPC-Web trailers) are not logged.
+        if (reply) {
+          reply.hooks.sent = (message) => message <= count && log.sent(id, message, count);
+          reply.hooks.stalled = (stall) => log.writeStalled(id, stall.message, count, stall.unsent, stall.stalledMs);
+        }
         try {
           for await (const response of chatReplies(request, replies, ctx.signal)) {
+            // A connection whose client reads nothing holds no more than its budget of unsent replies.
+            await reply?.reserve(toBinary(ChatResponseSchema, response).byteLength + 5, ctx.signal);
+            ctx.signal.throwIfAborted();
             yield response;
-            log.sent(id, response.index, count);
           }
           ledger.settle(id, "ok");
         } catch (e) {
-          const error = ConnectError.from(e);
-          if (shutdown.signal.aborted || error.code === Code.DeadlineExceeded) {
+          // Why the handler stopped: its signal's reason when it has one (the client's reset, the
+          // deadline, the shutdown), not the failed write it may have been waiting on.
+          const error = ConnectError.from(ctx.signal.aborted ? ctx.signal.reason : e);
+          if (reply?.stalled) {
+            // Its own line said what happened: the stream was reset for a stalled write.
+          } else if (shutdown.signal.aborted || error.code === Code.DeadlineExceeded) {
             ledger.settle(id, codeName(error.code), error.rawMessage);
           } else {
             log.clientGone(id, codeName(error.code), error.rawMessage);
@@ -87,14 +106,19 @@ runCli("server", async () => {
     contextValues: (req) =>
       createContextValues()
         .set(peerKey, `${req.socket.remoteAddress}:${req.socket.remotePort}`)
-        .set(streamKey, "stream" in req ? req.stream : undefined),
+        .set(streamKey, "stream" in req ? req.stream : undefined)
+        .set(flowKey, flows.get(req as http2.Http2ServerRequest)),
   });
+  /** Each request's reply flow, for its handler (contextValues only sees the request). */
+  const flows = new WeakMap<http2.Http2ServerRequest, ReplyFlow>();
   const server = http2.createServer(
     // Concurrent streams per connection: Node's default is 2^32-1 (see lib/server-flags.ts).
     { settings: { maxConcurrentStreams: maxStreams } },
     (req, res) => {
       try {
         clampTimeoutHeaders(req.headers);
+        flows.set(req, watchWrites(req.stream, res));
+        unblockWritesOnClose(req.stream, res);
         handler(req, res);
       } catch {
         // connect-node 2.1 builds new URL(path, "http://" + :authority) outside any catch: one
@@ -106,6 +130,24 @@ runCli("server", async () => {
     },
   );
 
+  /**
+   * Sees each write connect-node makes go to the socket (its callback, in write order), for the log
+   * and the stall timer. The handler counted each message before it yielded it.
+   */
+  function watchWrites(stream: http2.ServerHttp2Stream, res: http2.Http2ServerResponse): ReplyFlow {
+    const reply = watchReplyFlow(stream, flow);
+    const write = res.write.bind(res) as (chunk: Uint8Array | string, ...rest: unknown[]) => boolean;
+    res.write = ((chunk: Uint8Array | string, ...rest: unknown[]) => {
+      const callback = rest.find((a): a is (e?: Error | null) => void => typeof a === "function");
+      const encoding = rest.find((a) => typeof a === "string");
+      return write(chunk, encoding ?? "binary", (error?: Error | null) => {
+        if (!error) reply.sent();
+        callback?.(error);
+      });
+    }) as typeof res.write;
+    return reply;
+  }
+
   // Node 20's server.close() sends no GOAWAY to open sessions and waits for
   // them forever, so we track sessions and close each one ourselves.
   const sessions = new Set<http2.ServerHttp2Session>();
@@ -115,6 +157,7 @@ runCli("server", async () => {
     // A peer that sends garbage ends its own session; the server goes on.
     session.on("error", () => {});
     keepSessionAlive(session, keepalive);
+    probeWhenIdle(session);
   });
 
   await new Promise<void>((resolve, reject) => {

@@ -1,5 +1,6 @@
 import type { ChatRepliesOptions } from "./chat-replies.ts";
 import { type FlagSpecs, intFlag, optionalIntFlag, parseFlags, stringFlag } from "./cli.ts";
+import type { ReplyFlowOptions } from "./reply-flow.ts";
 
 /**
  * connect-node accepts messages up to 4 GiB unless told otherwise; gRPC
@@ -26,6 +27,16 @@ export const defaultMaxStreams = 100;
 export const defaultPingIntervalMs = 60_000;
 /** As gRPC clients' default keepalive timeout. */
 export const defaultPingTimeoutMs = 20_000;
+
+/**
+ * A reply that cannot be sent for this long ends its stream (lib/reply-flow.ts):
+ * a client that reads nothing for 20 s while its PINGs are answered is not
+ * going to; a healthy client on a slow link moves some bytes within that.
+ */
+export const defaultWriteStallTimeoutMs = 20_000;
+
+/** Unsent reply bytes a connection may hold before its handlers wait: room for a few big replies. */
+export const defaultMaxUnsentBytes = 1024 * 1024;
 
 /** The flags both Chat servers take, so they can be swapped for one another. */
 export const serverFlags: FlagSpecs = {
@@ -63,6 +74,16 @@ export const serverFlags: FlagSpecs = {
     help: "server-side keepalive: close a connection whose PING is unanswered this long",
     default: `${defaultPingTimeoutMs}`,
   },
+  "write-stall-timeout-ms": {
+    type: "string",
+    help: "end a stream whose reply could not be sent for this long (the client reads nothing); 0 turns it off",
+    default: `${defaultWriteStallTimeoutMs}`,
+  },
+  "max-unsent-bytes": {
+    type: "string",
+    help: "unsent reply bytes one connection may hold before its handlers wait",
+    default: `${defaultMaxUnsentBytes} (1 MiB)`,
+  },
   quiet: { type: "boolean", help: "do not print a line per message sent" },
 };
 
@@ -81,6 +102,8 @@ export interface ServerSettings {
   keepalive: { intervalMs: number; timeoutMs: number };
   /** What each Chat stream sends. */
   replies: ChatRepliesOptions;
+  /** The write-stall timeout and the per-connection bound on unsent replies. */
+  flow: ReplyFlowOptions;
 }
 
 /** Parses and checks a server's command line; throws a UsageError naming a bad flag. */
@@ -102,5 +125,9 @@ export function readServerSettings(program: string, summary: string): ServerSett
       timeoutMs: intFlag(flags, "ping-timeout-ms", { default: defaultPingTimeoutMs, min: 1 }),
     },
     replies: { count, intervalMs, stallAfter: optionalIntFlag(flags, "stall-after", { min: 0 }) },
+    flow: {
+      stallTimeoutMs: intFlag(flags, "write-stall-timeout-ms", { default: defaultWriteStallTimeoutMs }),
+      maxUnsentBytes: intFlag(flags, "max-unsent-bytes", { default: defaultMaxUnsentBytes, min: 1 }),
+    },
   };
 }

@@ -7,7 +7,10 @@
 export interface ServerLog {
   listening(host: string, port: number, implementation: string): void;
   streamStarted(id: number, peer: string, protocol: string): void;
+  /** A message's write callback ran: HTTP/2 framed it and handed it to the socket. */
   sent(id: number, index: number, count: number): void;
+  /** A reply could not be sent for the write-stall timeout: the stream is reset. */
+  writeStalled(id: number, index: number, count: number, unsentBytes: number, stalledMs: number): void;
   /** The stream closed cleanly with this status: its last frame (trailers or end-stream message) went out. */
   ended(id: number, code: string, message?: string): void;
   /** The handler ended with this status, but the stream closed before it went out. */
@@ -15,8 +18,8 @@ export interface ServerLog {
   /** The client left (cancel, deadline, reset, connection lost). */
   clientGone(id: number, code: string, message?: string): void;
   shutdown(phase: string): void;
-  /** `memory: heap used N bytes, rss N bytes[, after gc]` (see lib/memory-report.ts). */
-  memory(heapUsed: number, rss: number, afterGc: boolean): void;
+  /** `memory: heap used N bytes, rss N bytes[, after gc], N handler(s) running` (see lib/memory-report.ts). */
+  memory(heapUsed: number, rss: number, afterGc: boolean, handlersRunning: number): void;
 }
 
 /**
@@ -54,7 +57,12 @@ export function createServerLog(options: ServerLogOptions = {}): ServerLog {
       out(`stream ${id} started: peer ${peer}, protocol ${protocol}`);
     },
     sent(id, index, count) {
-      if (!options.quiet) out(`stream ${id} sent message ${index}/${count}`);
+      if (!options.quiet) out(`stream ${id} message ${index}/${count} sent to the socket`);
+    },
+    writeStalled(id, index, count, unsentBytes, stalledMs) {
+      out(
+        `stream ${id} write stalled: message ${index}/${count} not sent for ${stalledMs} ms (${unsentBytes} bytes waiting for the client's flow-control window); reset with RST_STREAM(ENHANCE_YOUR_CALM)`,
+      );
     },
     ended(id, code, message) {
       out(`stream ${id} ended: ${code}${detail(message)}`);
@@ -68,10 +76,10 @@ export function createServerLog(options: ServerLogOptions = {}): ServerLog {
     shutdown(phase) {
       out(`shutdown: ${phase}`);
     },
-    memory(heapUsed, rss, afterGc) {
+    memory(heapUsed, rss, afterGc, handlersRunning) {
       const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
       out(
-        `memory: heap used ${heapUsed} bytes (${mib(heapUsed)}), rss ${rss} bytes (${mib(rss)})${afterGc ? ", after gc" : ""}`,
+        `memory: heap used ${heapUsed} bytes (${mib(heapUsed)}), rss ${rss} bytes (${mib(rss)})${afterGc ? ", after gc" : ""}, ${handlersRunning} handler(s) running`,
       );
     },
   };

@@ -7,38 +7,69 @@ export interface SessionKeepaliveOptions {
   timeoutMs: number;
 }
 
+/** How long a connection with no stream may linger before it is probed once, and how long the probe may take, ms. */
+export const idleProbeMs = 1000;
+
 /**
  * Server-side HTTP/2 keepalive for one session, as grpc-js servers do with
  * grpc.keepalive_time_ms / grpc.keepalive_timeout_ms: a PING every
  * intervalMs, and the session destroyed when one goes unanswered for
- * timeoutMs.
- *
- * It ends sessions whose client vanished (power loss, a dropped network)
- * and one more kind: after a connection error of the client's making (a
- * DATA frame on an idle stream, say), Node's HTTP/2 sends GOAWAY and stops
- * reading the socket, so it never sees the client's FIN and keeps the
- * socket in CLOSE-WAIT for good (found by server-fuzz.test.ts; the same in
- * grpc-js servers, whose keepalive ends them the same way). Such a session
- * never answers a PING.
+ * timeoutMs. It ends sessions whose client vanished (power loss, a dropped
+ * network).
  */
 export function keepSessionAlive(session: http2.Http2Session, options: SessionKeepaliveOptions): void {
   if (options.intervalMs <= 0) return;
-  const timer = setInterval(() => {
-    if (session.destroyed || session.closed) return;
-    const deadline = setTimeout(() => session.destroy(), options.timeoutMs);
-    deadline.unref();
-    try {
-      const sent = session.ping((error) => {
-        clearTimeout(deadline);
-        if (error) session.destroy();
-      });
-      if (!sent) session.destroy();
-    } catch {
-      // Node throws when the session can no longer send anything: it is dead already.
-      clearTimeout(deadline);
-      session.destroy();
-    }
-  }, options.intervalMs);
+  const timer = setInterval(() => ping(session, options.timeoutMs), options.intervalMs);
   timer.unref();
   session.once("close", () => clearInterval(timer));
+}
+
+/** One PING; the session is destroyed when it goes unanswered for timeoutMs, or cannot be sent. */
+function ping(session: http2.Http2Session, timeoutMs: number): void {
+  if (session.destroyed || session.closed) return;
+  const deadline = setTimeout(() => session.destroy(), timeoutMs);
+  deadline.unref();
+  try {
+    const sent = session.ping((error) => {
+      clearTimeout(deadline);
+      if (error) session.destroy();
+    });
+    if (!sent) session.destroy();
+  } catch {
+    // Node throws when the session can no longer send anything: it is dead already.
+    clearTimeout(deadline);
+    session.destroy();
+  }
+}
+
+/**
+ * Closes a connection that outlived its use (issue 13). After a connection
+ * error of the client's making (a DATA frame on an idle stream, a rapid-reset
+ * flood, headers too big), Node's HTTP/2 sends GOAWAY and stops reading the
+ * socket, with no event to say so: it never sees the client's FIN and keeps
+ * the socket, and its unread bytes, open until keepalive finds it dead
+ * (60-80 s by default). So a session with no stream open is probed once,
+ * `idleProbeMs` after its last stream ended (or after it began): a live
+ * client answers the PING at once, a session Node has given up on cannot
+ * even send it, and is destroyed `idleProbeMs` later.
+ */
+export function probeWhenIdle(session: http2.Http2Session): void {
+  let open = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      if (open === 0) ping(session, idleProbeMs);
+    }, idleProbeMs);
+    timer.unref();
+  };
+  session.on("stream", (stream: http2.Http2Stream) => {
+    open++;
+    clearTimeout(timer);
+    stream.once("close", () => {
+      if (--open === 0) arm();
+    });
+  });
+  session.once("close", () => clearTimeout(timer));
+  arm();
 }

@@ -161,8 +161,7 @@ async function serveFault(fault: PeerFault, options: FaultOptions): Promise<void
       text: "hello from the fault peer, reply 1",
       sentAt: timestampNow(),
     });
-    stream.write(envelope(0, toBinary(ChatResponseSchema, message)));
-    log.sent(id, 1, 1);
+    stream.write(envelope(0, toBinary(ChatResponseSchema, message)), () => log.sent(id, 1, 1));
 
     setTimeout(() => {
       // The client left first (a deadline, a cancel): there is no stream left to wrong.

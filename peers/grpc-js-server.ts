@@ -9,17 +9,21 @@
  * shutting down" (as server.ts does) and forceShutdown closes the rest.
  */
 import { once } from "node:events";
+import { toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
-import { type ChatRequest, type ChatResponse, ChatService } from "../gen/chat_pb.ts";
+import { type ChatRequest, type ChatResponse, ChatResponseSchema, ChatService } from "../gen/chat_pb.ts";
 import { chatReplies } from "../lib/chat-replies.ts";
 import { runCli, UsageError } from "../lib/cli.ts";
 import { addGrpcJsHealthService } from "../lib/grpc-js-health-service.ts";
 import { chatServiceDefinition } from "../lib/grpc-js-service.ts";
+import { onGrpcJsSessions } from "../lib/grpc-js-sessions.ts";
 import { createStreamAccess } from "../lib/grpc-js-stream-access.ts";
 import { createHealthStatus, ServingStatus } from "../lib/health-status.ts";
 import { reportMemoryOnSignal } from "../lib/memory-report.ts";
+import { watchReplyFlow } from "../lib/reply-flow.ts";
 import { readServerSettings } from "../lib/server-flags.ts";
 import { createServerLog } from "../lib/server-log.ts";
+import { probeWhenIdle } from "../lib/session-keepalive.ts";
 import { codeName } from "../lib/status-code.ts";
 import { createStreamLedger } from "../lib/stream-ledger.ts";
 
@@ -32,12 +36,12 @@ const shuttingDown = { code: grpc.status.UNAVAILABLE, details: "server shutting 
 if (!process.env.GRPC_VERBOSITY) grpc.setLogVerbosity(grpc.logVerbosity.NONE);
 
 runCli("grpc-js-server", async () => {
-  const { host, port, count, graceMs, quiet, readMaxBytes, maxStreams, keepalive, replies } = readServerSettings(
+  const { host, port, count, graceMs, quiet, readMaxBytes, maxStreams, keepalive, replies, flow } = readServerSettings(
     "grpc-js-server",
     "the Chat service on grpc-js (gRPC over h2c)",
   );
   const log = createServerLog({ quiet });
-  reportMemoryOnSignal(log);
+  reportMemoryOnSignal(log, () => active.size);
 
   let nextId = 1;
   /** Running calls, each with the controller that stops its handler. */
@@ -53,18 +57,31 @@ runCli("grpc-js-server", async () => {
     // grpc-js reports a client that left (cancel, deadline, lost connection) as "cancelled".
     call.on("cancelled", () => abort.abort(call.getDeadline() <= new Date() ? "deadline_exceeded" : "canceled"));
     log.streamStarted(id, call.getPeer(), "grpc");
-    ledger.open(id, streamAccess.take(call.metadata));
+    const stream = streamAccess.take(call.metadata);
+    ledger.open(id, stream);
+    const reply = stream && watchReplyFlow(stream, flow);
+    if (reply) {
+      reply.hooks.sent = (message) => log.sent(id, message, count);
+      reply.hooks.stalled = (stall) => log.writeStalled(id, stall.message, count, stall.unsent, stall.stalledMs);
+    }
     try {
       for await (const response of chatReplies(call.request, replies, abort.signal)) {
+        // A connection whose client reads nothing holds no more than its budget of unsent replies.
+        await reply?.reserve(toBinary(ChatResponseSchema, response).byteLength + 5, abort.signal);
+        abort.signal.throwIfAborted();
+        // The write callback runs once grpc-js's HTTP/2 stream has sent the message to the socket
+        // (or has been destroyed: the reply flow tells the two apart).
+        const written = call.write(response, () => reply?.sent());
         // Respect flow control: a slow reader makes the handler wait, not buffer.
-        if (!call.write(response)) await once(call, "drain", { signal: abort.signal });
-        log.sent(id, response.index, count);
+        if (!written) await once(call, "drain", { signal: abort.signal });
       }
       ledger.settle(id, "ok");
       call.end();
     } catch {
       const reason = abort.signal.reason;
-      if (reason === shuttingDown) {
+      if (reply?.stalled) {
+        // Its own line said what happened: the stream was reset for a stalled write.
+      } else if (reason === shuttingDown) {
         ledger.settle(id, codeName(reason.code), reason.details);
         call.emit("error", reason);
       } else if (reason === "deadline_exceeded") {
@@ -101,6 +118,8 @@ runCli("grpc-js-server", async () => {
       } else resolve(bound);
     });
   });
+  // A session Node gave up on (after a protocol error of the client's) is closed soon, not at keepalive.
+  if (onGrpcJsSessions(server, probeWhenIdle) === 0) throw new Error("grpc-js: no HTTP/2 server to watch sessions on");
   log.listening(host, boundPort, "grpc-js");
 
   const endStreams = () => {

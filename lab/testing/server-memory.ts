@@ -4,6 +4,8 @@ import type { Child } from "../engine/child-process.ts";
 export interface ServerMemory {
   heapUsed: number;
   rss: number;
+  /** Chat handlers still running. */
+  handlers: number;
 }
 
 /**
@@ -15,8 +17,8 @@ export async function readServerMemory(server: Child, timeoutMs = 5000): Promise
   server.signal("SIGUSR2");
   for (const deadline = performance.now() + timeoutMs; performance.now() < deadline; ) {
     const line = server.lines.slice(seen).find((l) => l.text.startsWith("memory: "));
-    const m = line && /heap used (\d+) bytes.*rss (\d+) bytes/.exec(line.text);
-    if (m) return { heapUsed: Number(m[1]), rss: Number(m[2]) };
+    const m = line && /heap used (\d+) bytes.*rss (\d+) bytes.*, (\d+) handler\(s\) running/.exec(line.text);
+    if (m) return { heapUsed: Number(m[1]), rss: Number(m[2]), handlers: Number(m[3]) };
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
   throw new Error(`${server.entry} printed no memory line within ${timeoutMs} ms of SIGUSR2`);
