@@ -20,6 +20,7 @@ const settings: LabSettings = {
   keepalive: { intervalMs: 300, timeoutMs: 300 },
   deadlineMs: 1000,
   idleTimeoutMs: 400,
+  writeStallMs: 400,
   restartGapMs: 500,
   // "Still waiting 2 s later" is what a hang means here.
   watchdogMs: 2000,

@@ -37,10 +37,8 @@ const flowKey = createContextKey<ReplyFlow | undefined>(undefined, {
 });
 
 runCli("server", async () => {
-  const { host, port, count, graceMs, quiet, readMaxBytes, maxStreams, keepalive, replies, flow } = readServerSettings(
-    "server",
-    "the Chat service on connect-node (gRPC, gRPC-Web and Connect over h2c)",
-  );
+  const { host, port, count, graceMs, quiet, readMaxBytes, maxStreams, keepalive, replies, flow, writeUnblock } =
+    readServerSettings("server", "the Chat service on connect-node (gRPC, gRPC-Web and Connect over h2c)");
   const log = createServerLog({ quiet });
   reportMemoryOnSignal(log, () => active);
   const health = createHealthStatus({ services: [ChatService.typeName] });
@@ -118,7 +116,7 @@ runCli("server", async () => {
       try {
         clampTimeoutHeaders(req.headers);
         flows.set(req, watchWrites(req.stream, res));
-        unblockWritesOnClose(req.stream, res);
+        if (writeUnblock) unblockWritesOnClose(req.stream, res);
         handler(req, res);
       } catch {
         // connect-node 2.1 builds new URL(path, "http://" + :authority) outside any catch: one

@@ -85,6 +85,10 @@ export const serverFlags: FlagSpecs = {
     default: `${defaultMaxUnsentBytes} (1 MiB)`,
   },
   quiet: { type: "boolean", help: "do not print a line per message sent" },
+  "no-write-unblock": {
+    type: "boolean",
+    help: "connect-node only, for the lab: leave connect-node's stuck write as it is (a handler whose client left while its reply waited on flow control never ends)",
+  },
 };
 
 export interface ServerSettings {
@@ -104,6 +108,8 @@ export interface ServerSettings {
   replies: ChatRepliesOptions;
   /** The write-stall timeout and the per-connection bound on unsent replies. */
   flow: ReplyFlowOptions;
+  /** connect-node: unblock a write whose stream closed (lib/connect-write-unblock.ts). Default: true. */
+  writeUnblock: boolean;
 }
 
 /** Parses and checks a server's command line; throws a UsageError naming a bad flag. */
@@ -129,5 +135,6 @@ export function readServerSettings(program: string, summary: string): ServerSett
       stallTimeoutMs: intFlag(flags, "write-stall-timeout-ms", { default: defaultWriteStallTimeoutMs }),
       maxUnsentBytes: intFlag(flags, "max-unsent-bytes", { default: defaultMaxUnsentBytes, min: 1 }),
     },
+    writeUnblock: flags["no-write-unblock"] !== true,
   };
 }

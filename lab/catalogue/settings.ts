@@ -10,6 +10,8 @@ export interface LabSettings {
   deadlineMs: number;
   /** Client idle timeout for the +idle-timeout cases, ms without a message. */
   idleTimeoutMs: number;
+  /** Server write-stall timeout for the +write-stall-timeout cases (the server's view), ms. */
+  writeStallMs: number;
   /** A client still waiting this long after the fault has hung. */
   watchdogMs: number;
   /** suspend+ctrl-c: how long after the suspend the client gets SIGINT, ms. */
@@ -33,6 +35,7 @@ export const defaultSettings: LabSettings = {
   keepalive: { intervalMs: 250, timeoutMs: 250 },
   deadlineMs: 800,
   idleTimeoutMs: 800,
+  writeStallMs: 800,
   watchdogMs: 1600,
   ctrlCDelayMs: 250,
   restartGapMs: 1000,
@@ -45,6 +48,7 @@ export const quickSettings: LabSettings = {
   keepalive: { intervalMs: 100, timeoutMs: 100 },
   deadlineMs: 300,
   idleTimeoutMs: 250,
+  writeStallMs: 250,
   watchdogMs: 600,
   ctrlCDelayMs: 100,
   restartGapMs: 800,

@@ -36,6 +36,8 @@ export interface CallHandle {
     pid: number;
     signal(signal: NodeJS.Signals): void;
     exitedAt(): number | undefined;
+    /** How it exited, once it has. */
+    exit(): { code: number | null; signal: string | null } | undefined;
   };
 }
 

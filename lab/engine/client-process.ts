@@ -89,6 +89,7 @@ export function startClientProcess(stack: ClientStack, args: string[]): CallHand
       pid: child.pid,
       signal: (signal) => child.signal(signal),
       exitedAt: () => child.exit?.at,
+      exit: () => child.exit,
     },
   };
 }

@@ -1,6 +1,6 @@
 import { allowedOutcomes, type FaultStep, type LabCase, matchingDepartures } from "../catalogue/cases.ts";
 import type { LabSettings } from "../catalogue/settings.ts";
-import { type ClientStack, type ServerStack, stackPairs } from "../catalogue/stacks.ts";
+import { type ClientStack, clientStacks, type ServerStack, stackPairs } from "../catalogue/stacks.ts";
 import type { CellResult } from "../reports/results.ts";
 
 /** One cell (case x server x client/protocol) and the result its runs fill in. */
@@ -28,7 +28,8 @@ export interface Observer {
  */
 export interface Scene {
   server: ServerStack | undefined;
-  source: "none" | "shared" | "peer" | "fresh";
+  /** server-view: a server of its own whose handler is watched, its runs one after another (issue 13). */
+  source: "none" | "shared" | "peer" | "fresh" | "server-view";
   /** The server's flags, --port aside. */
   serverArgs: string[];
   /** For source "peer": which listener. */
@@ -81,11 +82,30 @@ export function serverArgsOf(labCase: LabCase, server: ServerStack, options: Pla
   return ["--count", String(s.count), "--interval-ms", String(s.intervalMs), ...(labCase.serverArgs?.(s) ?? [])];
 }
 
+/** The client that calls in the server's view, where it is not the slow reader. */
+const serverViewDriver = clientStacks.find((c) => c.id === "connect/grpc") as ClientStack;
+
+/**
+ * The cells of a case: each server with each client that speaks its
+ * protocol; for the server's view, each server alone (its column is the
+ * server, whoever drives it).
+ */
+function pairsOf(labCase: LabCase, options: PlanOptions): { server: ServerStack; client: ClientStack }[] {
+  const servers = options.servers.filter((s) => !labCase.servers || labCase.servers.includes(s.id));
+  if (labCase.view === "server") {
+    return servers.filter((s) => !s.peerOnly).map((server) => ({ server, client: serverViewDriver }));
+  }
+  return stackPairs(servers, options.clients, labCase.peer);
+}
+
 /** Every cell of the plan, in report order, with an empty result. */
 export function planCells(options: PlanOptions): CellPlan[] {
   return options.cases.flatMap((labCase) =>
-    stackPairs(options.servers, options.clients, labCase.peer).map(({ server, client }) => {
-      const where = { server: server.id, client: client.client, protocol: client.protocol };
+    pairsOf(labCase, options).map(({ server, client }) => {
+      const where =
+        labCase.view === "server"
+          ? { server: server.id, client: "", protocol: "" }
+          : { server: server.id, client: client.client, protocol: client.protocol };
       return {
         labCase,
         server,
@@ -117,8 +137,22 @@ export function planCells(options: PlanOptions): CellPlan[] {
 export function planScenes(cells: readonly CellPlan[], options: PlanOptions): Scene[] {
   const scenes: Scene[] = [];
   const grouped = new Map<string, Scene>();
+  // The server's view: one server per cell, watched through the cell's runs one after another, so
+  // that its log and its memory tell of one run at a time.
+  for (const cell of cells.filter((c) => c.labCase.view === "server")) {
+    scenes.push({
+      server: cell.server,
+      source: "server-view",
+      serverArgs: serverArgsOf(cell.labCase, cell.server, options),
+      serverSteps: [],
+      observers: Array.from({ length: options.repeat }, () => ({
+        cell,
+        caller: cell.labCase.driver === "agent" && !options.isolate ? "agent" : "process",
+      })),
+    });
+  }
   for (let repeat = 0; repeat < options.repeat; repeat++) {
-    for (const cell of cells) {
+    for (const cell of cells.filter((c) => c.labCase.view !== "server")) {
       const { labCase, server } = cell;
       const steps = serverSteps(labCase);
       const serverArgs = serverArgsOf(labCase, server, options);
@@ -172,7 +206,8 @@ export function estimateMs(labCase: LabCase, s: LabSettings): number {
   return 2 * s.intervalMs;
 }
 
-/** The longest of a scene's runs. */
+/** The longest of a scene's runs (the server's view: all of them, one after another). */
 export function sceneEstimateMs(scene: Scene, s: LabSettings): number {
-  return Math.max(...scene.observers.map((o) => estimateMs(o.cell.labCase, s)));
+  const runs = scene.observers.map((o) => estimateMs(o.cell.labCase, s));
+  return scene.source === "server-view" ? runs.reduce((a, b) => a + b, 0) : Math.max(...runs);
 }

@@ -7,6 +7,7 @@ import { createAgentPool } from "./client-agent.ts";
 import { planCells, planScenes, type Scene, sceneEstimateMs } from "./plan.ts";
 import { runScene, type SceneContext } from "./scene.ts";
 import { createServerPool } from "./server-pool.ts";
+import { runServerScene } from "./server-scene.ts";
 
 export interface LabPlan {
   cases: readonly LabCase[];
@@ -141,7 +142,8 @@ export async function runLab(plan: LabPlan, options: RunLabOptions = {}): Promis
         continue;
       }
       const scene = queue[i];
-      const weight = Math.min(plan.jobs, scene.observers.length);
+      // A server's-view scene runs one call at a time.
+      const weight = scene.source === "server-view" ? 1 : Math.min(plan.jobs, scene.observers.length);
       while (free < weight && running.size > 0) await Promise.race(running);
       if (options.signal?.aborted) break;
       // Start the next scenes' own servers now: their loading overlaps this one's waiting
@@ -157,7 +159,7 @@ export async function runLab(plan: LabPlan, options: RunLabOptions = {}): Promis
       }
       if (warmed.has(scene)) warmed.delete(scene);
       free -= weight;
-      const work: Promise<void> = runScene(scene, ctx)
+      const work: Promise<void> = (scene.source === "server-view" ? runServerScene(scene, ctx) : runScene(scene, ctx))
         .then((runs) => {
           if (!options.signal?.aborted) record(scene, runs);
         })

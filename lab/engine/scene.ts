@@ -4,7 +4,8 @@ import type { FaultStep } from "../catalogue/cases.ts";
 import type { LabSettings } from "../catalogue/settings.ts";
 import { missingEvidence, type Observation } from "../faults/evidence.ts";
 import { createRelay, type Relay } from "../faults/relay.ts";
-import type { RunRecord, WireRecord } from "../reports/run-record.ts";
+import type { RunRecord } from "../reports/run-record.ts";
+import { wireRecord } from "../reports/wire-record.ts";
 import { type CallHandle, fromEpoch } from "./call-handle.ts";
 import type { AgentPool } from "./client-agent.ts";
 import { startClientProcess } from "./client-process.ts";
@@ -410,26 +411,5 @@ function labError(w: Watch, why: string, retryable = false): RunRecord {
     timeline: { callStartMs: null, messagesMs: [], faults: [], endMs: 0 },
     wire: null,
     evidence: { checked: false, says: w.observer.cell.labCase.evidence.map((e) => e.says), missing: [] },
-  };
-}
-
-/** A tapped connection for results.json, times from the run's origin. */
-function wireRecord(c: Relay["connections"][number], origin: number): WireRecord {
-  const t = (at: number) => Math.round((at - origin) * 10) / 10;
-  return {
-    id: c.id,
-    clientPort: c.clientPort,
-    serverPeerPort: c.upstreamPort ?? null,
-    frames: c.frames.map(({ at, dir, type, stream, flags, length: _length, ...rest }) => ({
-      t: t(at),
-      dir,
-      type,
-      stream,
-      ...(flags.length > 0 && { flags }),
-      ...rest,
-    })),
-    tcp: c.tcp.map((e) => ({ t: t(e.at), leg: e.leg, event: e.event, by: e.by })),
-    bytes: { forwarded: c.forwarded, dropped: c.dropped },
-    ...(Object.keys(c.undecodable).length > 0 && { undecodable: c.undecodable }),
   };
 }

@@ -13,8 +13,13 @@ export interface RunningServer {
 }
 
 /** Starts a server with these flags (a port among them, or 0) and waits until it listens. */
-export async function startServer(stack: ServerStack, args: string[], nice = startNice): Promise<RunningServer> {
-  const child = spawnChild({ entry: stack.entry, nice, args });
+export async function startServer(
+  stack: ServerStack,
+  args: string[],
+  nice = startNice,
+  nodeArgs: string[] = [],
+): Promise<RunningServer> {
+  const child = spawnChild({ entry: stack.entry, nice, args, nodeArgs });
   const line = await child.waitForLine(listeningLine, startTimeoutMs);
   // Started: its costly part (loading code) is done; from here on it must answer promptly.
   child.setNiceness(0);

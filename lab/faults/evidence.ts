@@ -29,6 +29,11 @@ export interface Observation {
   };
   /** No-server: a connection to the port was refused just before the call. */
   refused?: boolean;
+  /** The client process, where the case acts on it (the server's view). */
+  client?: {
+    stopped?: boolean;
+    exit?: { code: number | null; signal: string | null };
+  };
 }
 
 export interface Evidence {
@@ -165,8 +170,12 @@ export function goawayAfterFault(): Evidence {
   };
 }
 
-/** After the switch, no byte crossed either way and neither the relay nor the server closed a leg. */
-export function blackholed(): Evidence {
+/**
+ * After the switch, no byte crossed either way, and the relay closed
+ * nothing; nor did the far side (`closer`) before it gave its result: the
+ * server when the client's view is watched, the client in the server's.
+ */
+export function blackholed(closer: "server" | "client" = "server"): Evidence {
   return {
     says: "no byte crosses after the switch, both sockets stay open",
     check(o) {
@@ -176,11 +185,9 @@ export function blackholed(): Evidence {
       const passed = call.conn.frames.filter((f) => f.at >= from && !f.dropped);
       if (passed.length > 0) return `frames crossed after the switch: ${seen(passed)}`;
       const closed = call.conn.tcp.find(
-        (e) => e.at >= from && e.at <= o.endAt && e.by !== "client" && e.event !== "open",
+        (e) => e.at >= from && e.at <= o.endAt && (e.by === "relay" || e.by === closer) && e.event !== "open",
       );
-      return closed
-        ? `the ${closed.leg} leg saw ${closed.event} by the ${closed.by} before the client's result`
-        : undefined;
+      return closed ? `the ${closed.leg} leg saw ${closed.event} by the ${closed.by} before the result` : undefined;
     },
   };
 }
@@ -339,6 +346,103 @@ export function nothingListens(): Evidence {
   return {
     says: "connection refused",
     check: (o) => (o.refused ? undefined : "a connection to the port was not refused"),
+  };
+}
+
+/** The server's view: the client process died of SIGKILL, and its end of the connection closed. */
+export function clientKilled(): Evidence {
+  return {
+    says: "client killed (SIGKILL), its connection closed",
+    check(o) {
+      if (o.client?.exit?.signal !== "SIGKILL")
+        return `the client did not die of SIGKILL (${o.client?.exit ? JSON.stringify(o.client.exit) : "still running"})`;
+      const conn = o.connections[0];
+      const closed = conn?.tcp.some((e) => e.leg === "client" && e.by === "client" && e.event !== "open");
+      return closed ? undefined : "the client's end of the connection never closed";
+    },
+  };
+}
+
+/** The server's view: after the fault, the client reset the call's stream, or closed its connection. */
+export function clientLeft(): Evidence {
+  return {
+    says: "the client resets its stream or closes its connection",
+    check(o) {
+      const call = callStream(o);
+      if (!call) return noCall;
+      const from = o.faultAt ?? 0;
+      const rst = onStream(call.conn.frames, call.id).some(
+        (f) => f.dir === "c2s" && f.type === "RST_STREAM" && f.at >= from,
+      );
+      const closed = call.conn.tcp.some(
+        (e) => e.leg === "client" && e.by === "client" && e.event !== "open" && e.at >= from,
+      );
+      return rst || closed ? undefined : "the client neither reset its stream nor closed its connection";
+    },
+  };
+}
+
+/** The server's view: the client reset the call's stream with CANCEL after the fault. */
+export function clientCancelled(): Evidence {
+  return {
+    says: "RST_STREAM(CANCEL) from the client",
+    check(o) {
+      const call = callStream(o);
+      if (!call) return noCall;
+      const rst = onStream(call.conn.frames, call.id).find(
+        (f) => f.dir === "c2s" && f.type === "RST_STREAM" && f.at >= (o.faultAt ?? 0),
+      );
+      if (!rst) return `no RST_STREAM from the client (saw ${seen(onStream(call.conn.frames, call.id))})`;
+      return rst.error === "CANCEL" ? undefined : `the client reset with ${rst.error}`;
+    },
+  };
+}
+
+/** The server's view: the client process was seen stopped, and sent nothing after the fault. */
+export function clientStopped(): Evidence {
+  return {
+    says: "client process stopped (state T), silent",
+    check(o) {
+      if (o.client?.stopped !== true) return "the client process was never seen stopped";
+      const call = callStream(o);
+      if (!call) return noCall;
+      const sent = call.conn.frames.filter((f) => f.dir === "c2s" && f.at > (o.faultAt ?? 0) + 20 && !f.dropped);
+      return sent.length === 0 ? undefined : `the stopped client sent ${seen(sent)}`;
+    },
+  };
+}
+
+/** The server's view: the request carried the client's deadline. */
+export function deadlineSent(): Evidence {
+  return {
+    says: "the request carries its deadline (grpc-timeout)",
+    check(o) {
+      const call = callStream(o);
+      if (!call) return noCall;
+      const headers = call.conn.frames.find((f) => f.dir === "c2s" && f.type === "HEADERS" && f.stream === call.id);
+      return headers?.headers?.some(([k]) => k === "grpc-timeout") ? undefined : "no grpc-timeout in the request";
+    },
+  };
+}
+
+/** The server's view: the client's window stayed shut (SETTINGS_INITIAL_WINDOW_SIZE 0, no WINDOW_UPDATE for the stream). */
+export function windowShut(): Evidence {
+  return {
+    says: "the client's window is 0 and never opens",
+    check(o) {
+      const call = callStream(o);
+      if (!call) return noCall;
+      const settings = call.conn.frames.find(
+        (f) => f.dir === "c2s" && f.type === "SETTINGS" && f.settings?.INITIAL_WINDOW_SIZE !== undefined,
+      );
+      if (settings?.settings?.INITIAL_WINDOW_SIZE !== 0) return "the client did not set SETTINGS_INITIAL_WINDOW_SIZE 0";
+      const update = onStream(call.conn.frames, call.id).find((f) => f.dir === "c2s" && f.type === "WINDOW_UPDATE");
+      if (update) return `the client opened the stream's window by ${update.increment}`;
+      const data = onStream(call.conn.frames, call.id).find(
+        (f) => f.dir === "s2c" && f.type === "DATA" && f.length > 0,
+      );
+      return data ? "DATA reached the client" : undefined;
+    },
   };
 }
 

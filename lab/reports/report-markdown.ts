@@ -62,6 +62,7 @@ export const groupTitles: Record<CaseGroup, string> = {
   handler: "A stalled handler in a live server",
   http2: "HTTP/2 faults, from the fault peer",
   health: "What a grpc.health.v1 Watch stream reports",
+  server: "The server's view: its handler, when the client dies, hangs or stops reading",
 };
 
 /** The cells split by their case's group, in catalogue order; groups with no cells left out. */

@@ -31,8 +31,15 @@ export interface RunRecord {
    * call): ms from its start to its end, and to each message. Null on hang.
    */
   call: { elapsedMs: number; arrivalsMs: number[] } | null;
-  /** Who made the call: a long-lived client agent, or a client process of its own. */
-  caller: "agent" | "process";
+  /** Who made the call: a long-lived client agent, a client process of its own, or the lab's slow reader. */
+  caller: "agent" | "process" | "slow-reader";
+  /**
+   * The server's view: the server's line that ended the handler (null when
+   * none came before the watchdog), the run's handlers still running when
+   * it ended, and the heap the server held then over its heap when the run
+   * began (both after a full GC).
+   */
+  server?: { line: string | null; handlersRunning: number; heapHeldBytes: number | null };
   /** What happened when, in ms from the same origin as detectMs (the fault): for the timelines. */
   timeline: Timeline;
   /** Every connection the run made through the wire tap, frames and TCP events; null without a tap. */

@@ -69,7 +69,7 @@ export function checkFailures(cells: readonly CellResult[]): string[] {
     );
 }
 
-/** "connect<-grpc-js/grpc": server, then client and protocol. */
+/** "connect<-grpc-js/grpc": server, then client and protocol; the server's view: the server alone. */
 export function cellName(cell: Pick<CellResult, "server" | "client" | "protocol">): string {
-  return `${cell.server}<-${cell.client}/${cell.protocol}`;
+  return cell.client ? `${cell.server}<-${cell.client}/${cell.protocol}` : cell.server;
 }

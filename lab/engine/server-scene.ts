@@ -1,0 +1,197 @@
+import type { FaultStep } from "../catalogue/cases.ts";
+import { missingEvidence, type Observation } from "../faults/evidence.ts";
+import { createRelay, type Relay } from "../faults/relay.ts";
+import { openSlowReaders, type SlowReaders } from "../faults/slow-reader.ts";
+import type { RunRecord } from "../reports/run-record.ts";
+import { wireRecord } from "../reports/wire-record.ts";
+import { readServerMemory } from "../testing/server-memory.ts";
+import type { CallHandle } from "./call-handle.ts";
+import { startClientProcess } from "./client-process.ts";
+import type { Observer, Scene } from "./plan.ts";
+import { procStat } from "./proc-stat.ts";
+import type { SceneContext } from "./scene.ts";
+import { type RunningServer, startServer, startTimeoutMs } from "./server-pool.ts";
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
+
+/** A handler's end, as the servers log it (lib/server-log.ts). */
+const endLine = (id: number) =>
+  new RegExp(`^stream ${id} (client gone: (\\S+)|ended: (\\S+)|status not delivered: (\\S+)|write stalled: )`);
+
+/**
+ * The outcome a server's end line stands for: why the handler ended (a
+ * status it could not deliver is still the reason it ended; the line says
+ * it was not delivered), or write-stalled.
+ */
+function outcomeOf(m: RegExpExecArray): string {
+  return m[2] ?? m[3] ?? m[4] ?? "write-stalled";
+}
+
+/**
+ * The server's view (issue 13): one server of the scene's own, under
+ * `node --expose-gc`, and the scene's runs one after another, each driven
+ * through a relay by a client process, a call in the connect agent, or the
+ * lab's slow reader. The fault is the client's; the outcome is the server's
+ * log line that ended its handler, timed by when the lab read it; then the
+ * handlers still running and the heap held (SIGUSR2, after a full GC).
+ */
+export async function runServerScene(scene: Scene, ctx: SceneContext): Promise<RunRecord[]> {
+  const stack = scene.server;
+  if (!stack) throw new Error("the server's view needs a server");
+  let server: RunningServer | undefined;
+  const records: RunRecord[] = [];
+  try {
+    server = await startServer(stack, ["--port", "0", ...scene.serverArgs], 10, ["--expose-gc"]);
+    for (const observer of scene.observers) records.push(await serverRun(observer, server, ctx));
+    return records;
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    return scene.observers.map((o, i) => records[i] ?? broken(o, why));
+  } finally {
+    await server?.child.stop();
+  }
+}
+
+async function serverRun(observer: Observer, server: RunningServer, ctx: SceneContext): Promise<RunRecord> {
+  const s = ctx.settings;
+  const { labCase, client } = observer.cell;
+  const driver = labCase.driver ?? "process";
+  const relay: Relay = await createRelay({ targetPort: server.port, decode: ctx.tap });
+  let handle: CallHandle | undefined;
+  let readers: SlowReaders | undefined;
+  const marks: { target: string; what: string; at: number }[] = [];
+  const clientState: Observation["client"] = {};
+  try {
+    // Handlers an earlier run left running (one that never ended), and the heap then, are not this run's.
+    const before = await readServerMemory(server.child);
+    const start = performance.now();
+    const args = ["--port", String(relay.port), "--protocol", client.protocol, ...(labCase.clientArgs?.(s) ?? [])];
+    if (driver === "slow-reader") readers = openSlowReaders({ port: relay.port });
+    else if (observer.caller === "agent") handle = ctx.agents.get(client).call(args);
+    else handle = startClientProcess(client, args);
+
+    // Which stream is this run's on the server: the one whose peer is the relay's server leg.
+    const upstream = await until(() => relay.connections[0]?.upstreamPort, startTimeoutMs);
+    if (upstream === undefined) throw new Error("the run's connection never reached the server");
+    const started = await server.child.waitForLine(new RegExp(` started: peer [^ ]*:${upstream},`), startTimeoutMs);
+    const id = Number(/^stream (\d+) /.exec(started.text)?.[1]);
+
+    // The fault, once message 1 was made (the client has it; the slow reader: the server answered).
+    let from = handle?.starts[0] ?? start;
+    const steps: FaultStep[] = labCase.fault ?? [];
+    if (steps.length > 0) {
+      if (handle) await handle.firstMessage(startTimeoutMs);
+      else await readers?.responded;
+      for (const step of steps) {
+        if (step.kind === "signal" && handle?.process) {
+          handle.process.signal(step.signal);
+          marks.push({ target: "client", what: step.signal, at: performance.now() });
+          if (step.signal === "SIGSTOP") clientState.stopped = await seenStopped(handle.process.pid, 200);
+        } else if (step.kind === "network") {
+          marks.push({ target: "network", what: step.mode, at: relay.setMode(step.mode) });
+        } else if (step.kind === "reader" && readers) {
+          // A moment for message 1 to be made and held behind the shut window.
+          await sleep(100);
+          readers[step.action]();
+          marks.push({ target: "client", what: `reader ${step.action}`, at: performance.now() });
+        }
+      }
+      from = marks[marks.length - 1]?.at ?? from;
+    }
+
+    // The handler's end, by the server's log, or the watchdog.
+    const ended = await server.child
+      .waitForLine(endLine(id), Math.max(0, from + s.watchdogMs - performance.now()))
+      .catch(() => undefined);
+    const endAt = ended?.at ?? performance.now();
+    if (handle?.process && marks.some((m) => m.what === "SIGKILL")) {
+      const exit = await until(() => handle?.process?.exit(), 2000);
+      clientState.exit = exit && { code: exit.code, signal: exit.signal };
+    }
+    // What it still holds once it ended (or while it hangs): handlers, and heap after a full GC.
+    await sleep(50);
+    const memory = await readServerMemory(server.child).catch(() => undefined);
+    const m = ended && endLine(id).exec(ended.text);
+    const code = m ? outcomeOf(m) : "hang";
+    const rel = (at: number) => Math.round(at - from);
+    const observation: Observation = {
+      faultAt: steps.length > 0 ? from : undefined,
+      endAt,
+      connections: relay.connections,
+      count: s.count,
+      client: clientState,
+    };
+    const missing = ctx.tap ? missingEvidence(labCase.evidence, observation) : [];
+    const held = memory ? `, ${Math.round((memory.heapUsed - before.heapUsed) / 1024)} KiB of heap held` : "";
+    const record: RunRecord = {
+      code,
+      message: ended
+        ? ended.text.replace(/^stream \d+ /, "")
+        : `no end of stream ${id} within the watchdog: ${memory ? memory.handlers - before.handlers : "?"} handler(s) of this run still running${held}`,
+      received: handle?.messages.length ?? 0,
+      messages: handle?.messages.map((msg) => msg.text) ?? [],
+      detectMs: ended ? rel(endAt) : null,
+      hung: !ended,
+      exitMs: null,
+      call: null,
+      caller: driver === "slow-reader" ? "slow-reader" : observer.caller,
+      timeline: {
+        callStartMs: handle?.starts[0] !== undefined ? rel(handle.starts[0]) : rel(start),
+        messagesMs: handle?.messages.map((msg) => rel(msg.at)) ?? [],
+        faults: marks.map((mark) => ({ target: mark.target, what: mark.what, atMs: rel(mark.at) })),
+        endMs: rel(endAt),
+      },
+      wire: ctx.tap ? relay.connections.map((c) => wireRecord(c, from)) : null,
+      evidence: { checked: ctx.tap, says: labCase.evidence.map((e) => e.says), missing },
+      server: {
+        line: ended?.text ?? null,
+        handlersRunning: memory ? memory.handlers - before.handlers : -1,
+        heapHeldBytes: memory ? memory.heapUsed - before.heapUsed : null,
+      },
+    };
+    if (missing.length === 0) return record;
+    return {
+      ...record,
+      code: "lab-error",
+      clientCode: code,
+      message: `no evidence of the fault: ${missing.join("; ")}`,
+    };
+  } catch (e) {
+    return broken(observer, e instanceof Error ? e.message : String(e));
+  } finally {
+    await handle?.abandon();
+    readers?.close();
+    await relay.close();
+    // The next run on this server starts once this one's handler had a moment to go, if it goes at all.
+    await sleep(100);
+  }
+}
+
+/** Polls `get` every 10 ms until it gives a value, up to `ms`. */
+async function until<T>(get: () => T | undefined, ms: number): Promise<T | undefined> {
+  for (const deadline = performance.now() + ms; ; await sleep(10)) {
+    const value = get();
+    if (value !== undefined || performance.now() >= deadline) return value;
+  }
+}
+
+async function seenStopped(pid: number, ms: number): Promise<boolean> {
+  return (await until(() => (procStat(pid)?.[0] === "T" ? true : undefined), ms)) === true;
+}
+
+function broken(observer: Observer, why: string): RunRecord {
+  return {
+    code: "lab-error",
+    message: why,
+    received: 0,
+    messages: [],
+    detectMs: null,
+    hung: false,
+    exitMs: null,
+    call: null,
+    caller: observer.cell.labCase.driver === "slow-reader" ? "slow-reader" : observer.caller,
+    timeline: { callStartMs: null, messagesMs: [], faults: [], endMs: 0 },
+    wire: null,
+    evidence: { checked: false, says: observer.cell.labCase.evidence.map((e) => e.says), missing: [] },
+  };
+}
