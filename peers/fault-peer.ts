@@ -24,7 +24,7 @@
  * catches a broken injector.
  */
 import * as http2 from "node:http2";
-import { createServer as createTcpServer, type Server as NetServer } from "node:net";
+import { createServer as createTcpServer, type Server as NetServer, type Socket as NetSocket } from "node:net";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
 import { ChatResponseSchema } from "../gen/chat_pb.ts";
@@ -136,6 +136,14 @@ async function serveFault(fault: PeerFault, options: FaultOptions): Promise<void
 
   const server = http2.createServer();
   server.on("sessionError", () => {});
+  // The raw sockets, by the client's port: Node forbids touching a session's socket, and a sabotaged
+  // GOAWAY must close one without the GOAWAY that session.destroy() would send.
+  const sockets = new Map<number, NetSocket>();
+  server.on("connection", (socket: NetSocket) => {
+    const port = socket.remotePort ?? 0;
+    sockets.set(port, socket);
+    socket.once("close", () => sockets.delete(port));
+  });
   server.on("stream", (stream, headers) => {
     const id = options.nextId();
     const protocol = protocolOf(String(headers["content-type"] ?? ""));
@@ -175,7 +183,7 @@ async function serveFault(fault: PeerFault, options: FaultOptions): Promise<void
         committed(`GOAWAY(${arg}, last stream ${stream.id}) and close`, peer);
         if (sabotage) {
           // Sabotaged: the socket just closes. (session.destroy() would send a GOAWAY of its own.)
-          stream.session?.socket.destroy();
+          sockets.get(stream.session?.socket.remotePort ?? 0)?.destroy();
         } else {
           stream.session?.goaway(Number(arg), stream.id);
           setTimeout(() => stream.session?.destroy(), 50);

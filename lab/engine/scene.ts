@@ -284,6 +284,21 @@ async function finishRun(w: Watch, f: FinishContext): Promise<RunRecord> {
   };
   const checked = f.ctx.tap;
   const missing = checked ? missingEvidence(labCase.evidence, observation) : [];
+  // A long-lived server that died under this run (not the fault's doing) makes it worthless.
+  const died = f.scene.source !== "fresh" && server?.child.exit;
+  if (died) {
+    const why =
+      server?.child
+        .stderr()
+        .trim()
+        .split("\n")
+        .find((l) => /Error/.test(l)) ?? "";
+    return labError(
+      w,
+      `the ${f.scene.server?.id} server died during the run (${died.signal ?? `exit ${died.code}`})${why ? `: ${why}` : ""}`,
+      true,
+    );
+  }
 
   const messages = handle.messages.filter(
     (m) => m.call === (result?.previousCalls ? result.previousCalls.length + 1 : 1),

@@ -93,9 +93,11 @@ export function createServerPool(options: ServerPoolOptions): ServerPool {
     return started;
   };
   return {
-    shared(stack, args) {
+    async shared(stack, args) {
       const k = key(stack, args);
       let server = shared.get(k);
+      // One that died (a bug of ours, or a fault gone wrong) is replaced; its runs said why.
+      if (server && (await server.catch(() => undefined))?.child.exit) server = undefined;
       if (!server) {
         server = track(startServer(stack, ["--port", "0", ...args], 0));
         shared.set(k, server);
@@ -103,6 +105,7 @@ export function createServerPool(options: ServerPoolOptions): ServerPool {
       return server;
     },
     async sharedPeer(stack, fault) {
+      if (peer && (await peer.catch(() => undefined))?.child.exit) peer = undefined;
       peer ??= (async () => {
         const child = spawnChild({ entry: stack.entry, args: ["--port", "0", ...options.peerArgs] });
         const faults = options.peerArgs[options.peerArgs.indexOf("--fault") + 1]?.split(",") ?? [];

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { allowedOutcomes, labCases } from "../catalogue/cases.ts";
 import { quickSettings } from "../catalogue/settings.ts";
-import { serverStacks, stackPairs } from "../catalogue/stacks.ts";
+import { chatServerStacks, serverStacks, stackPairs } from "../catalogue/stacks.ts";
 import { runningChildren, stopAllChildren } from "../engine/child-process.ts";
 import type { CellResult } from "../reports/results.ts";
 import { describeRuns, findCell, runCases } from "../testing/run-cases.ts";
@@ -48,13 +48,20 @@ after(() => stopAllChildren());
 
 for (const labCase of newCases) {
   describe(labCase.id, () => {
-    for (const { server, client } of stackPairs(serverStacks, undefined, labCase.peer)) {
+    // The server's view has one cell per server, whoever drives it.
+    const pairs =
+      labCase.view === "server"
+        ? chatServerStacks
+            .filter((s) => !labCase.servers || labCase.servers.includes(s.id))
+            .map((server) => ({ server, client: { id: "", client: "", protocol: "" } }))
+        : stackPairs(serverStacks, undefined, labCase.peer);
+    for (const { server, client } of pairs) {
       const allowed = allowedOutcomes(labCase.expect, {
         server: server.id,
         client: client.client,
         protocol: client.protocol,
       });
-      test(`${server.id}<-${client.id}: ${allowed.join(" or ")}`, () => {
+      test(`${server.id}${client.id ? `<-${client.id}` : ""}: ${allowed.join(" or ")}`, () => {
         const cell = findCell(cells, labCase.id, server.id, client.id);
         const [run] = cell.runs;
         assert.ok(allowed.includes(run.code), `ended ${describeRuns(cell)}, expected ${allowed.join(" or ")}`);

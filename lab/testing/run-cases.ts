@@ -40,9 +40,9 @@ export async function runCases(options: RunCasesOptions): Promise<CellResult[]> 
   return outcome.cells;
 }
 
-/** The cell of a case for one server and client stack. */
+/** The cell of a case for one server and client stack ("" for the server's view, whose cells are the server's). */
 export function findCell(cells: readonly CellResult[], id: string, server: string, client: string): CellResult {
-  const [stack, protocol] = client.split("/");
+  const [stack, protocol = ""] = client.split("/");
   const cell = cells.find((c) => c.case === id && c.server === server && c.client === stack && c.protocol === protocol);
   if (!cell) throw new Error(`no cell ${id} ${server}<-${client}`);
   return cell;
