@@ -43,7 +43,14 @@ test("npm run bench -- --quick: every section's table, and results.json with its
     });
     const status = await new Promise<number | null>((resolve) => bench.on("close", resolve));
     assert.equal(status, 0, stderr);
-    for (const heading of ["Detection latency", "Process start", "Lab cost", "Server throughput", "Memory with"]) {
+    for (const heading of [
+      "Detection latency",
+      "Process start",
+      "Lab cost",
+      "Server throughput",
+      "Memory with",
+      "Slow readers",
+    ]) {
       assert.match(stdout, new RegExp(`^${heading}`, "m"));
     }
 
@@ -93,6 +100,14 @@ test("npm run bench -- --quick: every section's table, and results.json with its
       ["connect", "grpc-js"],
     );
     for (const row of r.memory.rows) assert.ok(row.heapPerStream.median > 0, `${row.server}: heap per stream`);
+
+    // The zero-window probe: every stream reset by the write-stall timeout, no handler left, the heap given back.
+    assert.equal(r.slowReaders.rows.length, 4, "2 servers x 2 budgets");
+    for (const row of r.slowReaders.rows) {
+      assert.equal(row.stalled, row.streams, `${row.server} ${row.budget}: reset for stalling`);
+      assert.equal(row.handlersAfter, 0);
+      assert.ok(row.heapMiB.after - row.heapMiB.before < 8, `${row.server} ${row.budget}: heap given back`);
+    }
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

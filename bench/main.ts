@@ -20,11 +20,12 @@ import { parseFlags, runCli, stringFlag, UsageError } from "../lib/cli.ts";
 import { detectionCases, measureDetection } from "./detection.ts";
 import { type LabCostRow, measureLab } from "./lab-cost.ts";
 import { measureMemory } from "./memory.ts";
+import { measureSlowReaders } from "./slow-readers.ts";
 import { measureStartup } from "./startup.ts";
 import { showSummary, textTable } from "./stats.ts";
 import { measureThroughput } from "./throughput.ts";
 
-const sections = ["detection", "startup", "lab", "throughput", "memory"] as const;
+const sections = ["detection", "startup", "lab", "throughput", "memory", "slow-readers"] as const;
 type Section = (typeof sections)[number];
 
 runCli("bench", async () => {
@@ -239,6 +240,43 @@ runCli("bench", async () => {
       ),
     );
     sectionDone("memory");
+  }
+
+  if (wanted.includes("slow-readers")) {
+    const streams = quick ? 300 : 2000;
+    const stallTimeoutMs = quick ? 1500 : 3000;
+    const rows = await measureSlowReaders(streams, stallTimeoutMs);
+    results.slowReaders = { streams, stallTimeoutMs, replyBytes: 100_000, rows };
+    say(
+      `\nSlow readers: ${streams} Chat streams whose clients never open their window (replies of 100 kB, 100 streams per` +
+        ` connection), write-stall timeout ${stallTimeoutMs} ms; heap after a full GC.\n`,
+    );
+    say(
+      textTable(
+        [
+          "server",
+          "unsent per connection",
+          "heap MiB before / held / after",
+          "RSS MiB before / held / after",
+          "reset for stalling",
+          "handlers after",
+          "reset over s",
+        ],
+        rows.map((r) => [
+          r.server,
+          r.budget,
+          `${r.heapMiB.before} / ${r.heapMiB.held} / ${r.heapMiB.after}`,
+          `${r.rssMiB.before} / ${r.rssMiB.held} / ${r.rssMiB.after}`,
+          `${r.stalled}/${r.streams}`,
+          String(r.handlersAfter),
+          String(r.releaseS),
+        ]),
+      ),
+    );
+    say(
+      "  held: each stream still holds its request and at most its first reply; after: the stall timeout gave it all back.",
+    );
+    sectionDone("slow-readers");
   }
 
   const report = {
