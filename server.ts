@@ -37,8 +37,20 @@ const flowKey = createContextKey<ReplyFlow | undefined>(undefined, {
 });
 
 runCli("server", async () => {
-  const { host, port, count, graceMs, quiet, readMaxBytes, maxStreams, keepalive, replies, flow, writeUnblock } =
-    readServerSettings("server", "the Chat service on connect-node (gRPC, gRPC-Web and Connect over h2c)");
+  const {
+    host,
+    port,
+    count,
+    graceMs,
+    quiet,
+    readMaxBytes,
+    maxStreams,
+    keepalive,
+    replies,
+    flow,
+    writeUnblock,
+    stopMode,
+  } = readServerSettings("server", "the Chat service on connect-node (gRPC, gRPC-Web and Connect over h2c)");
   const log = createServerLog({ quiet });
   reportMemoryOnSignal(log, () => active);
   const health = createHealthStatus({ services: [ChatService.typeName] });
@@ -233,6 +245,30 @@ runCli("server", async () => {
     }, graceMs);
     grace.unref();
   };
-  process.on("SIGTERM", onSignal);
-  process.on("SIGINT", onSignal);
+  // The library's own ways to stop (issue 12), as most servers stop: measured beside ours.
+  const libraryGraceful = (signal: NodeJS.Signals) => {
+    if (draining) return;
+    draining = true;
+    log.shutdown(
+      `${signal}: server.close() and session.close() (GOAWAY) on ${sessions.size} session(s), ${active} stream(s) in flight`,
+    );
+    server.close(() => {
+      log.shutdown("done");
+      process.exit(0);
+    });
+    for (const session of sessions) session.close();
+  };
+  switch (stopMode) {
+    case "ours":
+      process.on("SIGTERM", onSignal);
+      process.on("SIGINT", onSignal);
+      break;
+    case "library-graceful":
+      process.on("SIGTERM", libraryGraceful);
+      process.on("SIGINT", libraryGraceful);
+      break;
+    case "library-immediate":
+      // No handler: Node's default, the signal ends the process (exit by signal).
+      break;
+  }
 });

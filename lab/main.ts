@@ -14,7 +14,7 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { type Flags, intFlag, parseFlags, runCli, stringFlag, UsageError } from "../lib/cli.ts";
 import { caseGroups, defaultSettings, type LabSettings, labCases, quickSettings } from "./catalogue/cases.ts";
 import { clientStacks, serverStacks, stackPairs } from "./catalogue/stacks.ts";
-import { buildEntries } from "./engine/build.ts";
+import { buildEntries, isPythonEntry } from "./engine/build.ts";
 import {
   cpuTimes,
   killAllChildrenNow,
@@ -22,6 +22,7 @@ import {
   startedChildren,
   stopAllChildren,
 } from "./engine/child-process.ts";
+import { findPython, grpcioHint } from "./engine/python.ts";
 import { runLab } from "./engine/run-lab.ts";
 import { differingCells } from "./reports/compare.ts";
 import { createProgress } from "./reports/progress.ts";
@@ -155,8 +156,15 @@ runCli("lab", async () => {
     },
   });
   const cases = pick(flags, "cases", labCases);
-  const servers = pick(flags, "servers", serverStacks);
-  const clients = pick(flags, "clients", clientStacks);
+  let servers = pick(flags, "servers", serverStacks);
+  let clients = pick(flags, "clients", clientStacks);
+  // The grpcio stacks need a Python 3 with grpcio; without one the lab runs the others and says so.
+  const python = findPython();
+  if (!python && [...servers, ...clients].some((stack) => isPythonEntry(stack.entry))) {
+    servers = servers.filter((stack) => !isPythonEntry(stack.entry));
+    clients = clients.filter((stack) => !isPythonEntry(stack.entry));
+    process.stderr.write(`lab: grpcio skipped: no Python 3 with grpcio (${grpcioHint})\n`);
+  }
   if (cases.every((c) => stackPairs(servers, clients, c.peer).length === 0)) {
     throw new UsageError(
       "--cases, --servers and --clients leave no cell to run (grpc-js serves gRPC only; the fault peer only its own cases)",

@@ -1,5 +1,5 @@
 import type { ChatRepliesOptions } from "./chat-replies.ts";
-import { type FlagSpecs, intFlag, optionalIntFlag, parseFlags, stringFlag } from "./cli.ts";
+import { choiceFlag, type FlagSpecs, intFlag, optionalIntFlag, parseFlags, stringFlag } from "./cli.ts";
 import type { ReplyFlowOptions } from "./reply-flow.ts";
 
 /**
@@ -85,6 +85,11 @@ export const serverFlags: FlagSpecs = {
     default: `${defaultMaxUnsentBytes} (1 MiB)`,
   },
   quiet: { type: "boolean", help: "do not print a line per message sent" },
+  "stop-mode": {
+    type: "string",
+    help: "how SIGTERM or SIGINT stops the server: ours (a grace, then unavailable \"server shutting down\"), library-graceful (the library's own graceful stop), library-immediate (the library's own immediate stop)",
+    default: "ours",
+  },
   "no-write-unblock": {
     type: "boolean",
     help: "connect-node only, for the lab: leave connect-node's stuck write as it is (a handler whose client left while its reply waited on flow control never ends)",
@@ -110,7 +115,23 @@ export interface ServerSettings {
   flow: ReplyFlowOptions;
   /** connect-node: unblock a write whose stream closed (lib/connect-write-unblock.ts). Default: true. */
   writeUnblock: boolean;
+  /** How a signal stops the server (issue 12): see stopModes. */
+  stopMode: StopMode;
 }
+
+/**
+ * How a signal stops a server:
+ * - ours: GOAWAY, streams in flight finish within --grace-ms, the rest end
+ *   unavailable "server shutting down"; a second signal ends them at once;
+ * - library-graceful: the library's own graceful stop, as most servers call
+ *   it: grpc-js tryShutdown(), grpcio stop(grace), connect-node
+ *   http2Server.close() with each session closed (GOAWAY);
+ * - library-immediate: the library's own immediate stop: grpc-js
+ *   forceShutdown(), grpcio stop(0), and for connect-node no handler at all
+ *   (Node's default: the signal ends the process).
+ */
+export const stopModes = ["ours", "library-graceful", "library-immediate"] as const;
+export type StopMode = (typeof stopModes)[number];
 
 /** Parses and checks a server's command line; throws a UsageError naming a bad flag. */
 export function readServerSettings(program: string, summary: string): ServerSettings {
@@ -136,5 +157,6 @@ export function readServerSettings(program: string, summary: string): ServerSett
       maxUnsentBytes: intFlag(flags, "max-unsent-bytes", { default: defaultMaxUnsentBytes, min: 1 }),
     },
     writeUnblock: flags["no-write-unblock"] !== true,
+    stopMode: choiceFlag(flags, "stop-mode", stopModes, "ours"),
   };
 }

@@ -36,10 +36,8 @@ const shuttingDown = { code: grpc.status.UNAVAILABLE, details: "server shutting 
 if (!process.env.GRPC_VERBOSITY) grpc.setLogVerbosity(grpc.logVerbosity.NONE);
 
 runCli("grpc-js-server", async () => {
-  const { host, port, count, graceMs, quiet, readMaxBytes, maxStreams, keepalive, replies, flow } = readServerSettings(
-    "grpc-js-server",
-    "the Chat service on grpc-js (gRPC over h2c)",
-  );
+  const { host, port, count, graceMs, quiet, readMaxBytes, maxStreams, keepalive, replies, flow, stopMode } =
+    readServerSettings("grpc-js-server", "the Chat service on grpc-js (gRPC over h2c)");
   const log = createServerLog({ quiet });
   reportMemoryOnSignal(log, () => active.size);
 
@@ -167,6 +165,23 @@ runCli("grpc-js-server", async () => {
       setTimeout(() => forceExit("sessions still open 1000 ms after grace", 0), 1000).unref();
     }, graceMs).unref();
   };
-  process.on("SIGTERM", onSignal);
-  process.on("SIGINT", onSignal);
+  // The library's own ways to stop (issue 12), as most servers stop: measured beside ours.
+  const libraryStop = (signal: NodeJS.Signals) => {
+    if (stopMode === "library-immediate") {
+      log.shutdown(`${signal}: forceShutdown(), ${active.size} stream(s) in flight`);
+      server.forceShutdown();
+      log.shutdown("done");
+      process.exit(0);
+    }
+    if (draining) return;
+    draining = true;
+    log.shutdown(`${signal}: tryShutdown() (GOAWAY), ${active.size} stream(s) in flight`);
+    server.tryShutdown(() => {
+      log.shutdown("done");
+      process.exit(0);
+    });
+  };
+  const handler = stopMode === "ours" ? onSignal : libraryStop;
+  process.on("SIGTERM", handler);
+  process.on("SIGINT", handler);
 });

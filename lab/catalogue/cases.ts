@@ -24,6 +24,7 @@ import {
   processStopped,
   reconnected,
   resetAfterMessage,
+  serverLetGo,
   stalledButAlive,
   statusOnWire,
   windowShut,
@@ -245,6 +246,60 @@ const clientViewCases: LabCase[] = [
     fault: [{ kind: "signal", target: "server", signal: "SIGTERM" }],
     evidence: [goawayAfterFault(), statusOnWire("unavailable")],
     expect: { rule: ["unavailable"], cite: "statuscodes.md: UNAVAILABLE for a server shutting down" },
+  },
+  {
+    id: "library-stop-graceful",
+    group: "process",
+    summary:
+      "SIGTERM to a server that stops the library's own graceful way: grpc-js tryShutdown(), grpcio stop(grace), connect-node http2Server.close() with each session closed",
+    serverArgs: (s) => ["--stop-mode", "library-graceful", "--grace-ms", String(s.intervalMs * (s.count + 1))],
+    fault: [{ kind: "signal", target: "server", signal: "SIGTERM" }],
+    evidence: [drainedAfterGoaway()],
+    expect: {
+      rule: ["ok"],
+      cite: "PROTOCOL-HTTP2.md, GOAWAY: clients may keep working with the streams already accepted until they complete",
+    },
+  },
+  {
+    id: "library-stop-immediate",
+    group: "process",
+    summary:
+      "SIGTERM to a server that stops the library's own immediate way: grpc-js forceShutdown(), grpcio stop(0), connect-node with no handler (Node's default: the signal ends the process)",
+    serverArgs: () => ["--stop-mode", "library-immediate"],
+    fault: [{ kind: "signal", target: "server", signal: "SIGTERM" }],
+    evidence: [serverLetGo()],
+    expect: {
+      rule: ["unavailable"],
+      cite: "statuscodes.md: UNAVAILABLE for a server shutting down; PROTOCOL-HTTP2.md: a connection failure closes all calls with UNAVAILABLE",
+      departures: [
+        {
+          server: "connect",
+          client: "connect",
+          codes: ["canceled", "aborted"],
+          why: "with no handler the process just ends: its connections drop as in a crash, and connect-node reads the dropped connection as canceled (aborted when its kernel closes with RST)",
+        },
+        {
+          server: "grpc-js",
+          client: "connect",
+          codes: ["internal"],
+          why: 'grpc-js forceShutdown() sends GOAWAY(CANCEL) and destroys the session (the tap shows it); connect-node reads the session error "Session closed with error code 8" as internal',
+        },
+        {
+          server: "grpc-js",
+          client: "grpc-js",
+          codes: ["canceled"],
+          why: 'grpc-js\'s client reads its server\'s GOAWAY(CANCEL) as CANCELLED "Call cancelled"',
+        },
+        ...(["connect", "grpc-js"] as const).map(
+          (client): KnownDeparture => ({
+            server: "grpcio",
+            client,
+            codes: ["unavailable", "internal"],
+            why: 'gRPC core\'s stop(0) sends GOAWAY(INTERNAL_ERROR, "Cancelling all calls") and, in the same write, each call\'s trailers UNAVAILABLE "Cancelling all calls" (the tap shows both): a client that acts on the GOAWAY first reads internal, its code (grpc-js says "Received RST_STREAM with code 2", the original experiment\'s words)',
+          }),
+        ),
+      ],
+    },
   },
   {
     id: "crash",

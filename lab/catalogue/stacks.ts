@@ -14,6 +14,8 @@ export interface ServerStack {
   protocols: readonly Protocol[];
   /** Serves only the cases that name it as their peer (the fault peer), not the Chat cases. Default: false. */
   peerOnly?: boolean;
+  /** Flags for its runtime that make its SIGUSR2 memory line count what is still held. Default: node's --expose-gc. */
+  memoryArgs?: string[];
 }
 
 /** A client stack speaking one protocol: one column per server in the report. */
@@ -29,6 +31,8 @@ export interface ClientStack {
 export const serverStacks: readonly ServerStack[] = [
   { id: "connect", entry: "server", protocols: ["grpc", "connect", "grpc-web"] },
   { id: "grpc-js", entry: "peers/grpc-js-server", protocols: ["grpc"] },
+  // gRPC core, through Python (issue 12): Python's own allocations traced (gRPC core's show in RSS only).
+  { id: "grpcio", entry: "peers/grpcio-server", protocols: ["grpc"], memoryArgs: ["-X", "tracemalloc"] },
   { id: "fault-peer", entry: "peers/fault-peer", protocols: ["grpc", "connect", "grpc-web"], peerOnly: true },
 ];
 
@@ -40,6 +44,7 @@ export const clientStacks: readonly ClientStack[] = [
   { id: "connect/connect", client: "connect", protocol: "connect", entry: "client" },
   { id: "connect/grpc-web", client: "connect", protocol: "grpc-web", entry: "client" },
   { id: "grpc-js/grpc", client: "grpc-js", protocol: "grpc", entry: "peers/grpc-js-client" },
+  { id: "grpcio/grpc", client: "grpcio", protocol: "grpc", entry: "peers/grpcio-client" },
 ];
 
 /**

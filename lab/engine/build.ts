@@ -16,11 +16,17 @@ export const entries = [
   "lab/engine/supervisor",
   "bench/throughput-driver",
 ] as const;
-export type Entry = (typeof entries)[number];
+/** The lab's Python programs (grpcio), run from their source by a Python 3 that has grpcio. */
+export const pythonEntries = ["peers/grpcio-server", "peers/grpcio-client"] as const;
+export type PythonEntry = (typeof pythonEntries)[number];
+export type Entry = (typeof entries)[number] | PythonEntry;
 
-/** Where the bundle of an entry lands. */
+export const isPythonEntry = (entry: Entry): entry is PythonEntry =>
+  (pythonEntries as readonly string[]).includes(entry);
+
+/** Where the bundle of an entry lands (a Python program: its source). */
 export function bundlePath(entry: Entry): string {
-  return path.join(projectRoot, "dist", `${entry}.cjs`);
+  return isPythonEntry(entry) ? path.join(projectRoot, `${entry}.py`) : path.join(projectRoot, "dist", `${entry}.cjs`);
 }
 
 /**

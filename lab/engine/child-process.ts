@@ -2,8 +2,9 @@ import { type ChildProcess, spawn } from "node:child_process";
 import type { Socket } from "node:net";
 import { setPriority } from "node:os";
 import { createInterface } from "node:readline";
-import { bundlePath, type Entry } from "./build.ts";
+import { bundlePath, type Entry, isPythonEntry } from "./build.ts";
 import { procStat } from "./proc-stat.ts";
+import { findPython, grpcioHint } from "./python.ts";
 
 /** One line a child printed, with the moment it arrived (performance.now()). */
 export interface Line {
@@ -22,7 +23,7 @@ export interface ChildOptions {
   entry: Entry;
   /** Its command-line flags. */
   args: string[];
-  /** Flags for node itself, before the program (e.g. --expose-gc). Default: none. */
+  /** Flags for node (or Python) itself, before the program (e.g. --expose-gc). Default: none. */
   nodeArgs?: string[];
   /**
    * Scheduling niceness to start it with (0 to 19). Default: 0. The lab
@@ -107,9 +108,12 @@ function supervise(line: string): void {
  */
 export function spawnChild(options: ChildOptions): Child {
   if (closed) throw new Error("not starting a process: every process is being ended");
+  const python = isPythonEntry(options.entry) ? findPython() : undefined;
+  if (python === null) throw new Error(`cannot start ${options.entry}: no Python 3 with grpcio (${grpcioHint})`);
   const proc: ChildProcess = spawn(
-    process.execPath,
-    [...(options.nodeArgs ?? []), bundlePath(options.entry), ...options.args],
+    python ? python.path : process.execPath,
+    // Python: unbuffered, so that each line reaches the lab as it is printed.
+    [...(python ? ["-u"] : []), ...(options.nodeArgs ?? []), bundlePath(options.entry), ...options.args],
     {
       stdio: [options.stdin ? "pipe" : "ignore", "pipe", "pipe"],
       env: childEnv,

@@ -170,6 +170,26 @@ export function goawayAfterFault(): Evidence {
   };
 }
 
+/** After the signal the server ended the call on the wire: GOAWAY, RST_STREAM, or its end of the connection closed. */
+export function serverLetGo(): Evidence {
+  return {
+    says: "GOAWAY, RST_STREAM or a closed connection from the server",
+    check(o) {
+      const call = callStream(o);
+      if (!call) return noCall;
+      const from = o.faultAt ?? 0;
+      const frame = call.conn.frames.some(
+        (f) =>
+          f.dir === "s2c" && f.at >= from && (f.type === "GOAWAY" || (f.type === "RST_STREAM" && f.stream === call.id)),
+      );
+      const closed = call.conn.tcp.some(
+        (e) => e.leg === "server" && e.by === "server" && e.event !== "open" && e.at >= from,
+      );
+      return frame || closed ? undefined : "the server neither sent GOAWAY or RST_STREAM nor closed the connection";
+    },
+  };
+}
+
 /**
  * After the switch, no byte crossed either way, and the relay closed
  * nothing; nor did the far side (`closer`) before it gave its result: the

@@ -1,0 +1,384 @@
+#!/usr/bin/env python3
+"""The Chat client on grpcio (gRPC core, Python), with the same flags, printed
+lines and --json result as client.ts (gRPC protocol only).
+
+    /usr/bin/python3 peers/grpcio-client.py --ping-interval-ms 1000
+
+Ctrl-C cancels the call: it ends `canceled` at once. With --agent it is the
+lab's client agent (the line protocol of lib/client-agent.ts).
+"""
+
+import asyncio
+import json
+import os
+import signal
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "pylib"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "pylib", "gen"))
+
+import grpc  # noqa: E402
+from lab_common import (  # noqa: E402
+    UsageError,
+    authority,
+    choice_flag,
+    code_name,
+    epoch_ms,
+    int_flag,
+    optional_int_flag,
+    out,
+    parse_flags,
+    run_cli,
+    status_number,
+)
+
+import chat_pb2  # noqa: E402
+import chat_pb2_grpc  # noqa: E402
+import health_pb2  # noqa: E402
+import health_pb2_grpc  # noqa: E402
+
+PROGRAM = "grpcio-client"
+SERVING_NAMES = {0: "UNKNOWN", 1: "SERVING", 2: "NOT_SERVING", 3: "SERVICE_UNKNOWN"}
+
+FLAGS = {
+    "host": ("string", "server address", "127.0.0.1"),
+    "port": ("string", "server port", "50051"),
+    "protocol": ("string", "wire protocol: grpc (grpcio speaks gRPC only)", "grpc"),
+    "name": ("string", "name sent in the request", "alice"),
+    "text": ("string", "text sent in the request", "are you there?"),
+    "ping-interval-ms": ("string", "HTTP/2 keepalive: PING after this long without data", "off"),
+    "ping-timeout-ms": ("string", "HTTP/2 keepalive: connection dead if a PING is unanswered this long", "20000"),
+    "timeout-ms": ("string", "deadline for the whole call", "none"),
+    "idle-timeout-ms": ("string", "abort the stream (deadline_exceeded) when no message came for this long", "none"),
+    "health": ("boolean", "instead of Chat, ask grpc.health.v1.Health/Check once; exit 0 only if SERVING", None),
+    "watch-health": ("boolean", "instead of Chat, call Health/Watch and print each status until the stream ends", None),
+    "health-service": ("string", "service to ask --health or --watch-health about", '"" (the whole server)'),
+    "calls": ("string", "calls to make one after another on the same channel", "1"),
+    "call-gap-ms": ("string", "pause between two calls", "0"),
+    "json": ("boolean", "print the result as one JSON object on the last stdout line", None),
+    "agent": ("boolean", "serve many calls from stdin, one JSON command per line (the lab's client agent)", None),
+}
+
+
+def read_settings(argv):
+    flags = parse_flags(PROGRAM, "one Chat call (or a health check) with grpcio (gRPC only)", FLAGS, argv)
+    if flags.get("health") and flags.get("watch-health"):
+        raise UsageError("--health and --watch-health: choose one")
+    return {
+        "method": "health-check" if flags.get("health") else "health-watch" if flags.get("watch-health") else "chat",
+        "health_service": flags.get("health-service", ""),
+        "host": flags.get("host", "127.0.0.1"),
+        "port": int_flag(flags, "port", 50051, 1, 65535),
+        "protocol": choice_flag(flags, "protocol", ["grpc"], "grpc"),
+        "name": flags.get("name", "alice"),
+        "text": flags.get("text", "are you there?"),
+        "ping_interval_ms": optional_int_flag(flags, "ping-interval-ms", 1),
+        "ping_timeout_ms": optional_int_flag(flags, "ping-timeout-ms", 1),
+        "timeout_ms": optional_int_flag(flags, "timeout-ms", 1),
+        "idle_timeout_ms": optional_int_flag(flags, "idle-timeout-ms", 1),
+        "calls": int_flag(flags, "calls", 1, 1, 1000),
+        "call_gap_ms": int_flag(flags, "call-gap-ms", 0),
+        "json": flags.get("json") is True,
+        "agent": flags.get("agent") is True,
+    }
+
+
+def channel_options(settings):
+    """A channel of its own (no subchannel shared with another), and keepalive as asked."""
+    options = [("grpc.use_local_subchannel_pool", 1)]
+    if settings["ping_interval_ms"] is not None:
+        options.append(("grpc.keepalive_time_ms", settings["ping_interval_ms"]))
+        # gRPC core (1.51) keeps PINGs apart by 5 minutes when no data comes, and sends at most 2
+        # without data: a keepalive of 250 ms would send its first PING and then none (measured:
+        # the call hung against a suspended server). Let it ping as often as it was told to.
+        options.append(("grpc.http2.min_time_between_pings_ms", settings["ping_interval_ms"]))
+        options.append(("grpc.http2.max_pings_without_data", 0))
+    if settings["ping_timeout_ms"] is not None:
+        options.append(("grpc.keepalive_timeout_ms", settings["ping_timeout_ms"]))
+    return options
+
+
+class Reporter:
+    """Prints what the client sees, as lib/call-report.ts does, and keeps the --json record."""
+
+    def __init__(self, settings, call_number, out_line, on_message):
+        self.start = time.monotonic()
+        self.arrivals = []
+        self.out = out_line
+        self.on_message = on_message
+        which = ", call %d of %d" % call_number if call_number else ""
+        self.out(
+            "calling %s with grpcio, protocol grpc (pid %d%s)"
+            % (authority(settings["host"], settings["port"]), os.getpid(), which)
+        )
+
+    def since(self):
+        return round((time.monotonic() - self.start) * 1000)
+
+    def message(self, index, text, sent_at=None):
+        ms = self.since()
+        self.arrivals.append(ms)
+        self.on_message(index, text, epoch_ms())
+        sent = " (server sent it at %s)" % sent_at if sent_at else ""
+        self.out("[%s ms] message %d: %s%s" % (str(ms).rjust(6), index, json.dumps(text), sent))
+
+    def finish(self, number, message):
+        elapsed = self.since()
+        result = {
+            "client": "grpcio",
+            "protocol": "grpc",
+            "code": code_name(number),
+            "grpcCode": number,
+            "message": message,
+            "received": len(self.arrivals),
+            "firstMessageMs": self.arrivals[0] if self.arrivals else None,
+            "elapsedMs": elapsed,
+            "arrivalsMs": self.arrivals,
+            "endedAt": epoch_ms(),
+        }
+        detail = " %s" % json.dumps(message) if message else ""
+        self.out(
+            "[%s ms] ended: %s (%d)%s, %d message(s) received"
+            % (str(elapsed).rjust(6), result["code"], number, detail, result["received"])
+        )
+        return result
+
+
+def sent_at_text(timestamp):
+    """HH:MM:SS.mmm of a google.protobuf.Timestamp, UTC, as the Node clients print it."""
+    if timestamp is None or (timestamp.seconds == 0 and timestamp.nanos == 0):
+        return None
+    ms = timestamp.nanos // 1_000_000
+    return time.strftime("%H:%M:%S", time.gmtime(timestamp.seconds)) + ".%03d" % ms
+
+
+async def one_call(settings, channel, reporter, interrupt):
+    """Makes one call; resolves with (status number, message, unhealthy)."""
+    timeout = settings["timeout_ms"] / 1000 if settings["timeout_ms"] else None
+    method = settings["method"]
+    if method == "chat":
+        call = chat_pb2_grpc.ChatServiceStub(channel).Chat(
+            chat_pb2.ChatRequest(name=settings["name"], text=settings["text"]), timeout=timeout
+        )
+    elif method == "health-check":
+        call = health_pb2_grpc.HealthStub(channel).Check(
+            health_pb2.HealthCheckRequest(service=settings["health_service"]), timeout=timeout
+        )
+    else:
+        call = health_pb2_grpc.HealthStub(channel).Watch(
+            health_pb2.HealthCheckRequest(service=settings["health_service"]), timeout=timeout
+        )
+    why = {"idle": False, "interrupted": False}
+    idle_timer = None
+    loop = asyncio.get_running_loop()
+
+    def arm_idle():
+        nonlocal idle_timer
+        if settings["idle_timeout_ms"] is None:
+            return
+        if idle_timer:
+            idle_timer.cancel()
+
+        def fire():
+            why["idle"] = True
+            call.cancel()
+
+        idle_timer = loop.call_later(settings["idle_timeout_ms"] / 1000, fire)
+
+    def on_interrupt():
+        why["interrupted"] = True
+        call.cancel()
+
+    interrupt.add(on_interrupt)
+    unhealthy = False
+    try:
+        if method == "health-check":
+            response = await call
+            reporter.message(1, SERVING_NAMES.get(response.status, str(response.status)))
+            unhealthy = response.status != 1
+            return 0, "", unhealthy
+        arm_idle()
+        index = 0
+        async for response in call:
+            arm_idle()
+            if method == "chat":
+                reporter.message(response.index, response.text, sent_at_text(response.sent_at))
+            else:
+                index += 1
+                reporter.message(index, SERVING_NAMES.get(response.status, str(response.status)))
+        return 0, "", False
+    except grpc.aio.AioRpcError as e:
+        number, details = status_number(e.code()), e.details() or ""
+    except asyncio.CancelledError:
+        number, details = 1, "Locally cancelled by application!"
+    finally:
+        interrupt.discard(on_interrupt)
+        if idle_timer:
+            idle_timer.cancel()
+    if why["idle"]:
+        return 4, "idle timeout: no message for %d ms" % settings["idle_timeout_ms"], False
+    if why["interrupted"]:
+        return 1, "interrupted by SIGINT", False
+    return number, details, False
+
+
+async def run_sequence(settings, interrupt, out_line, on_start, on_message):
+    """--calls calls one after another on one channel, --call-gap-ms apart."""
+    target = authority(settings["host"], settings["port"])
+    results = []
+    last_unhealthy = False
+    async with grpc.aio.insecure_channel(target, options=channel_options(settings)) as channel:
+        for index in range(1, settings["calls"] + 1):
+            if index > 1 and settings["call_gap_ms"] > 0:
+                await asyncio.sleep(settings["call_gap_ms"] / 1000)
+            if interrupt.fired and index > 1:
+                break
+            on_start(index, epoch_ms())
+            number = (index, settings["calls"]) if settings["calls"] > 1 else None
+            reporter = Reporter(settings, number, out_line, lambda i, t, at, n=index: on_message(n, i, t, at))
+            code, message, last_unhealthy = await one_call(settings, channel, reporter, interrupt)
+            results.append(reporter.finish(code, message))
+    record = dict(results[-1])
+    if len(results) > 1:
+        record["previousCalls"] = results[:-1]
+    return record, last_unhealthy
+
+
+class Interrupt:
+    """Who to tell when the call must end (Ctrl-C, or the lab's cancel)."""
+
+    def __init__(self):
+        self.listeners = set()
+        self.fired = False
+
+    def add(self, listener):
+        self.listeners.add(listener)
+        if self.fired:
+            listener()
+
+    def discard(self, listener):
+        self.listeners.discard(listener)
+
+    def fire(self):
+        self.fired = True
+        for listener in list(self.listeners):
+            listener()
+
+
+async def cli(settings):
+    interrupt = Interrupt()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGINT, interrupt.fire)
+    record, unhealthy = await run_sequence(settings, interrupt, out, lambda n, at: None, lambda n, i, t, at: None)
+    if settings["json"]:
+        out(json.dumps(record, separators=(",", ":")))
+    os._exit(0 if record["code"] == "ok" and not unhealthy else 1)
+
+
+def send(event):
+    sys.stdout.write(json.dumps(event, separators=(",", ":")) + "\n")
+    sys.stdout.flush()
+
+
+async def agent():
+    """The lab's client agent: calls from stdin, each on a channel of its own; events on stdout."""
+    loop = asyncio.get_running_loop()
+    running = {}
+    calls = 0
+    # Ctrl-C reaches the whole process group; the lab ends its agents itself.
+    loop.add_signal_handler(signal.SIGINT, lambda: None)
+    lateness = []
+
+    async def watch_lateness():
+        # How late a timer runs: calls sharing this event loop must not delay one another.
+        while True:
+            before = time.monotonic()
+            await asyncio.sleep(0.005)
+            lateness.append(max(0.0, (time.monotonic() - before) * 1000 - 5))
+            del lateness[:-20000]
+
+    loop.create_task(watch_lateness())
+
+    async def call(command_id, args):
+        nonlocal calls
+        if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
+            send({"id": command_id, "event": "error", "message": "args must be a list of strings"})
+            return
+        if any(a in ("--agent", "--help", "-h") for a in args):
+            send({"id": command_id, "event": "error", "message": "--agent and --help are not call flags"})
+            return
+        try:
+            settings = read_settings(args)
+        except UsageError as e:
+            send({"id": command_id, "event": "error", "message": str(e)})
+            return
+        calls += 1
+        interrupt = Interrupt()
+        running[command_id] = interrupt
+        try:
+            record, _ = await run_sequence(
+                settings,
+                interrupt,
+                lambda line: None,
+                lambda n, at: send({"id": command_id, "event": "start", "call": n, "at": at}),
+                lambda n, i, t, at: send(
+                    {"id": command_id, "event": "message", "call": n, "index": i, "text": t, "at": at}
+                ),
+            )
+            send({"id": command_id, "event": "end", "result": record})
+        except Exception as e:  # noqa: BLE001: the lab reads it as a lab error
+            send({"id": command_id, "event": "error", "message": str(e)})
+        finally:
+            running.pop(command_id, None)
+
+    def on_line(line):
+        try:
+            command = json.loads(line)
+        except ValueError:
+            send({"event": "error", "message": "not a JSON command: %s" % line[:80]})
+            return
+        command_id = command.get("id") if isinstance(command.get("id"), str) else ""
+        op = command.get("op")
+        if op == "call":
+            if not command_id or command_id in running:
+                send({"id": command_id, "event": "error", "message": "call needs a new id"})
+            else:
+                loop.create_task(call(command_id, command.get("args")))
+        elif op == "cancel":
+            if command_id in running:
+                running[command_id].fire()
+        elif op == "stats":
+            ordered = sorted(lateness) or [0.0]
+            pick = lambda q: round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2)  # noqa: E731
+            send(
+                {
+                    "event": "stats",
+                    "eventLoopDelayMs": {"p50": pick(0.5), "p99": pick(0.99), "max": round(ordered[-1], 2)},
+                    "calls": calls,
+                }
+            )
+        else:
+            send({"id": command_id, "event": "error", "message": "unknown op %s" % json.dumps(op)})
+
+    def read_stdin():
+        for line in sys.stdin:
+            loop.call_soon_threadsafe(on_line, line.rstrip("\n"))
+        # The lab is gone (or done): so is the agent.
+        os._exit(0)
+
+    threading.Thread(target=read_stdin, daemon=True).start()
+    send({"event": "ready", "client": "grpcio", "pid": os.getpid(), "library": "grpcio %s" % grpc.__version__})
+    await asyncio.Event().wait()
+
+
+def main():
+    # A process started in the background of a non-interactive shell inherits SIGINT as ignored:
+    # Ctrl-C must work all the same.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    settings = read_settings(sys.argv[1:])
+    asyncio.run(agent() if settings["agent"] else cli(settings))
+
+
+if __name__ == "__main__":
+    run_cli(PROGRAM, main)

@@ -1,0 +1,275 @@
+#!/usr/bin/env python3
+"""The Chat server on grpcio (gRPC core, Python), with the flags and printed
+lines of server.ts where grpcio can tell what happened (gRPC protocol only).
+
+    /usr/bin/python3 peers/grpcio-server.py --port 50051
+
+--stop-mode says how SIGTERM or SIGINT stops it: `ours` (as server.ts: GOAWAY,
+streams finish within --grace-ms, the rest end unavailable "server shutting
+down"; a second signal ends everything at once), `library-graceful`
+(grpcio's server.stop(grace)) or `library-immediate` (server.stop(0)).
+
+What grpcio cannot say, it does not claim: gRPC core keeps flow control to
+itself, so a message is "handed to gRPC core", not "sent to the socket", and
+there is no write-stall timeout.
+"""
+
+import asyncio
+import os
+import signal
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "pylib"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "pylib", "gen"))
+
+import grpc  # noqa: E402
+from google.protobuf.timestamp_pb2 import Timestamp  # noqa: E402
+from lab_common import (  # noqa: E402
+    UsageError,
+    choice_flag,
+    int_flag,
+    optional_int_flag,
+    out,
+    parse_flags,
+    run_cli,
+)
+
+import chat_pb2  # noqa: E402
+import chat_pb2_grpc  # noqa: E402
+import health_pb2  # noqa: E402
+import health_pb2_grpc  # noqa: E402
+
+PROGRAM = "grpcio-server"
+STOP_MODES = ["ours", "library-graceful", "library-immediate"]
+
+FLAGS = {
+    "host": ("string", "address to listen on", "127.0.0.1"),
+    "port": ("string", "port to listen on; 0 picks a free one", "50051"),
+    "count": ("string", "responses per Chat stream", "3"),
+    "interval-ms": ("string", "pause between two responses", "2000"),
+    "grace-ms": ("string", "graceful-shutdown budget: in-flight streams may finish within it", "5000"),
+    "stall-after": ("string", "stop sending after this many messages and stay silent", "never"),
+    "read-max-bytes": ("string", "largest request message accepted (grpc.max_receive_message_length)", "4194304"),
+    "max-streams": ("string", "concurrent streams per connection (grpc.max_concurrent_streams)", "100"),
+    "ping-interval-ms": ("string", "server-side keepalive: PING each connection this often; 0 turns it off", "60000"),
+    "ping-timeout-ms": ("string", "server-side keepalive: close a connection whose PING is unanswered this long", "20000"),
+    "write-stall-timeout-ms": ("string", "only 0: gRPC core keeps flow control to itself (no write-stall timeout)", "0"),
+    "stop-mode": ("string", "how a signal stops it: %s" % ", ".join(STOP_MODES), "ours"),
+    "quiet": ("boolean", "do not print a line per message", None),
+}
+
+SERVING, NOT_SERVING, SERVICE_UNKNOWN = 1, 2, 3
+CHAT_SERVICE = "chat.v1.ChatService"
+
+
+def read_settings():
+    flags = parse_flags(PROGRAM, "the Chat service on grpcio (gRPC over h2c)", FLAGS, sys.argv[1:])
+    if int_flag(flags, "write-stall-timeout-ms", 0) != 0:
+        raise UsageError("--write-stall-timeout-ms: grpcio offers no view of flow control, only 0 (off)")
+    count = int_flag(flags, "count", 3, 1)
+    return {
+        "host": flags.get("host", "127.0.0.1"),
+        "port": int_flag(flags, "port", 50051, 0, 65535),
+        "count": count,
+        "interval_ms": int_flag(flags, "interval-ms", 2000),
+        "grace_ms": int_flag(flags, "grace-ms", 5000),
+        "stall_after": optional_int_flag(flags, "stall-after", 0),
+        "read_max_bytes": int_flag(flags, "read-max-bytes", 4 * 1024 * 1024, 1, 2**31 - 1),
+        "max_streams": int_flag(flags, "max-streams", 100, 1, 2**31 - 1),
+        "ping_interval_ms": int_flag(flags, "ping-interval-ms", 60_000),
+        "ping_timeout_ms": int_flag(flags, "ping-timeout-ms", 20_000, 1),
+        "stop_mode": choice_flag(flags, "stop-mode", STOP_MODES, "ours"),
+        "quiet": flags.get("quiet") is True,
+    }
+
+
+def peer_of(context):
+    """grpcio says ipv4:127.0.0.1:5000; the others say 127.0.0.1:5000."""
+    peer = context.peer() or "unknown"
+    for prefix in ("ipv4:", "ipv6:"):
+        if peer.startswith(prefix):
+            return peer[len(prefix) :]
+    return peer
+
+
+class State:
+    """What the handlers share: stream numbers, the running ones, the shutdown, the health status."""
+
+    def __init__(self, settings):
+        self.settings = settings
+        self.next_id = 1
+        self.running = 0
+        # Set when the grace is over: handlers still running end unavailable "server shutting down".
+        self.shutting_down = asyncio.Event()
+        self.status = {"": SERVING, CHAT_SERVICE: SERVING}
+        self.status_changed = asyncio.Condition()
+        self.draining = False
+
+
+class Chat(chat_pb2_grpc.ChatServiceServicer):
+    def __init__(self, state):
+        self.state = state
+
+    async def Chat(self, request, context):  # noqa: N802: the method's name in chat.proto
+        state, s = self.state, self.state.settings
+        stream_id = state.next_id
+        state.next_id += 1
+        state.running += 1
+        out("stream %d started: peer %s, protocol grpc" % (stream_id, peer_of(context)))
+        finished = {"by_us": None}
+
+        def done(_call):
+            # The call is over: its status went to gRPC core's transport, or it was cancelled.
+            if finished["by_us"] is not None:
+                code, message = finished["by_us"]
+                detail = ' "%s"' % message if message else ""
+                out("stream %d ended: %s%s" % (stream_id, code, detail))
+
+        context.add_done_callback(done)
+        try:
+            for index in range(1, s["count"] + 1):
+                if s["stall_after"] is not None and index > s["stall_after"]:
+                    # Stalled: no message, no end, until the caller leaves (or the server stops).
+                    await state.shutting_down.wait()
+                if index > 1 and s["interval_ms"] > 0:
+                    try:
+                        await asyncio.wait_for(state.shutting_down.wait(), s["interval_ms"] / 1000)
+                    except asyncio.TimeoutError:
+                        pass
+                if state.shutting_down.is_set():
+                    finished["by_us"] = ("unavailable", "server shutting down")
+                    await context.abort(grpc.StatusCode.UNAVAILABLE, "server shutting down")
+                now = time.time()
+                sent_at = Timestamp(seconds=int(now), nanos=int((now % 1) * 1e9))
+                text = 'hello %s, reply %d of %d to "%s"' % (request.name or "anonymous", index, s["count"], request.text)
+                yield chat_pb2.ChatResponse(index=index, text=text, sent_at=sent_at)
+                if not s["quiet"]:
+                    out("stream %d message %d/%d handed to gRPC core" % (stream_id, index, s["count"]))
+            finished["by_us"] = ("ok", "")
+        except asyncio.CancelledError:
+            remaining = context.time_remaining()
+            if remaining is not None and remaining <= 0:
+                out("stream %d ended: deadline_exceeded" % stream_id)
+            elif finished["by_us"] is None:
+                out("stream %d client gone: canceled" % stream_id)
+            raise
+        finally:
+            state.running -= 1
+
+
+class Health(health_pb2_grpc.HealthServicer):
+    """grpc.health.v1.Health, as lib/health-status.ts serves it on the Node servers."""
+
+    def __init__(self, state):
+        self.state = state
+
+    async def Check(self, request, context):  # noqa: N802
+        status = self.state.status.get(request.service)
+        if status is None:
+            await context.abort(grpc.StatusCode.NOT_FOUND, 'unknown service "%s"' % request.service)
+        return health_pb2.HealthCheckResponse(status=status)
+
+    async def Watch(self, request, context):  # noqa: N802
+        state = self.state
+        last = None
+        while True:
+            status = state.status.get(request.service, SERVICE_UNKNOWN)
+            if status != last:
+                last = status
+                yield health_pb2.HealthCheckResponse(status=status)
+            if state.draining:
+                await context.abort(grpc.StatusCode.UNAVAILABLE, "server shutting down")
+            async with state.status_changed:
+                await state.status_changed.wait()
+
+
+async def serve():
+    s = read_settings()
+    state = State(s)
+    options = [
+        ("grpc.max_receive_message_length", s["read_max_bytes"]),
+        ("grpc.max_concurrent_streams", s["max_streams"]),
+        # Each lab run has a connection of its own: the port is ours alone.
+        ("grpc.so_reuseport", 0),
+    ]
+    if s["ping_interval_ms"] > 0:
+        options += [("grpc.keepalive_time_ms", s["ping_interval_ms"]), ("grpc.keepalive_timeout_ms", s["ping_timeout_ms"])]
+    server = grpc.aio.server(options=options)
+    chat_pb2_grpc.add_ChatServiceServicer_to_server(Chat(state), server)
+    health_pb2_grpc.add_HealthServicer_to_server(Health(state), server)
+    host = s["host"]
+    address = "[%s]:%d" % (host, s["port"]) if ":" in host else "%s:%d" % (host, s["port"])
+    try:
+        port = server.add_insecure_port(address)
+    except RuntimeError:
+        port = 0
+    if port == 0:
+        raise UsageError("--port %d: %s is already in use or cannot be listened on" % (s["port"], address))
+    await server.start()
+    shown = "[%s]" % host if ":" in host else host
+    out("listening on %s:%d (pid %d, grpcio %s)" % (shown, port, os.getpid(), grpc.__version__))
+
+    loop = asyncio.get_running_loop()
+    signals = {"count": 0}
+
+    async def set_not_serving():
+        state.draining = True
+        for service in state.status:
+            state.status[service] = NOT_SERVING
+        async with state.status_changed:
+            state.status_changed.notify_all()
+
+    async def stop(name):
+        signals["count"] += 1
+        mode = s["stop_mode"]
+        if mode == "library-immediate":
+            out("shutdown: %s: server.stop(0), %d stream(s) in flight" % (name, state.running))
+            await server.stop(0)
+            out("shutdown: done")
+            os._exit(0)
+        if mode == "library-graceful":
+            if signals["count"] > 1:
+                return
+            out("shutdown: %s: server.stop(%g), %d stream(s) in flight" % (name, s["grace_ms"] / 1000, state.running))
+            await server.stop(s["grace_ms"] / 1000)
+            out("shutdown: done")
+            os._exit(0)
+        if signals["count"] > 1:
+            out("shutdown: second %s: ending %d stream(s) with unavailable \"server shutting down\"" % (name, state.running))
+            state.shutting_down.set()
+            await asyncio.sleep(0.5)
+            await server.stop(0)
+            out("shutdown: done")
+            os._exit(1)
+        await set_not_serving()
+        out(
+            "shutdown: %s: server.stop (GOAWAY), %d stream(s) in flight, grace %d ms"
+            % (name, state.running, s["grace_ms"])
+        )
+        stopping = asyncio.ensure_future(server.stop(s["grace_ms"] / 1000 + 1))
+
+        async def grace_over():
+            await asyncio.sleep(s["grace_ms"] / 1000)
+            if state.running > 0:
+                out('shutdown: grace over: ending %d stream(s) with unavailable "server shutting down"' % state.running)
+            state.shutting_down.set()
+
+        loop.create_task(grace_over())
+        await stopping
+        out("shutdown: done")
+        os._exit(0)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, lambda sig=sig: loop.create_task(stop(sig.name)))
+    await server.wait_for_termination()
+
+
+def main():
+    # A process started in the background of a non-interactive shell inherits SIGINT as ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    asyncio.run(serve())
+
+
+if __name__ == "__main__":
+    run_cli(PROGRAM, main)

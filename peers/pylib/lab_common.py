@@ -1,0 +1,158 @@
+"""What the grpcio server and client share with the Node programs: flags
+parsed strictly with the same messages, the same printed lines, status
+names as the Connect protocol spells them, and times by the epoch.
+
+A bad command line is one line on stderr and exit 2; any other failure one
+line and exit 1; never a traceback (set DEBUG=1 to see one).
+"""
+
+import os
+import sys
+import time
+import traceback
+
+MAX_SAFE_INTEGER = 2**53 - 1
+
+
+class UsageError(Exception):
+    """A bad command line: the program prints it as one line and exits 2."""
+
+
+def epoch_ms():
+    """Now, in ms since the epoch to 0.1 ms: comparable with the Node programs' clocks."""
+    return round(time.time() * 1000, 1)
+
+
+# gRPC status numbers and the names the Connect protocol gives them (lib/status-code.ts).
+CODE_NAMES = [
+    "ok",
+    "canceled",
+    "unknown",
+    "invalid_argument",
+    "deadline_exceeded",
+    "not_found",
+    "already_exists",
+    "permission_denied",
+    "resource_exhausted",
+    "failed_precondition",
+    "aborted",
+    "out_of_range",
+    "unimplemented",
+    "internal",
+    "unavailable",
+    "data_loss",
+    "unauthenticated",
+]
+
+
+def code_name(number):
+    return CODE_NAMES[number] if 0 <= number < len(CODE_NAMES) else "code_%d" % number
+
+
+def status_number(status_code):
+    """The number of a grpc.StatusCode."""
+    return status_code.value[0]
+
+
+def parse_flags(program, summary, specs, argv):
+    """Strict flags as lib/cli.ts parses them: --name value or --name=value.
+
+    `specs`: name -> (type "string" or "boolean", help, default shown in --help or None).
+    Unknown flags and stray words are errors; --help prints the flags and exits 0.
+    """
+    values = {}
+    i = 0
+    while i < len(argv):
+        word = argv[i]
+        if word in ("--help", "-h"):
+            sys.stdout.write(usage(program, summary, specs))
+            sys.exit(0)
+        if not word.startswith("--") or word == "--":
+            raise UsageError(
+                "Unexpected argument '%s'. This command does not take positional arguments (see --help)" % word
+            )
+        name, eq, inline = word[2:].partition("=")
+        spec = specs.get(name)
+        if spec is None:
+            raise UsageError("Unknown option '--%s' (see --help)" % name)
+        if spec[0] == "boolean":
+            if eq:
+                raise UsageError("Option '--%s' does not take an argument (see --help)" % name)
+            values[name] = True
+        elif eq:
+            values[name] = inline
+        elif i + 1 < len(argv) and (not argv[i + 1].startswith("--")):
+            i += 1
+            values[name] = argv[i]
+        else:
+            raise UsageError("Option '--%s <value>' argument missing (see --help)" % name)
+        i += 1
+    return values
+
+
+def usage(program, summary, specs):
+    rows = []
+    for name, (kind, help_text, default) in specs.items():
+        left = "--%s VALUE" % name if kind == "string" else "--%s" % name
+        rows.append("  %s %s%s" % (left.ljust(28), help_text, " (default %s)" % default if default else ""))
+    return "%s: %s\n\nFlags:\n%s\n  %s this text\n" % (program, summary, "\n".join(rows), "--help".ljust(28))
+
+
+def int_flag(flags, name, default, minimum=0, maximum=MAX_SAFE_INTEGER):
+    raw = flags.get(name)
+    if raw is None:
+        return default
+    text = str(raw).strip()
+    body = text[1:] if text.startswith("-") else text
+    value = int(text) if body.isdigit() and body.isascii() else None
+    if value is None or value < minimum or value > maximum:
+        span = (
+            "a whole number >= %d" % minimum
+            if maximum == MAX_SAFE_INTEGER
+            else "a whole number from %d to %d" % (minimum, maximum)
+        )
+        raise UsageError('--%s must be %s, got "%s"' % (name, span, raw))
+    return value
+
+
+def optional_int_flag(flags, name, minimum=0):
+    return None if flags.get(name) is None else int_flag(flags, name, 0, minimum)
+
+
+def choice_flag(flags, name, choices, default):
+    raw = flags.get(name)
+    if raw is None:
+        return default
+    if raw not in choices:
+        raise UsageError('--%s must be one of %s, got "%s"' % (name, ", ".join(choices), raw))
+    return raw
+
+
+def run_cli(program, main):
+    """Runs main() so that failures are one line: exit 2 for a bad command line, 1 otherwise."""
+    try:
+        main()
+    except UsageError as e:
+        sys.stderr.write("%s: %s\n" % (program, e))
+        sys.stderr.flush()
+        os._exit(2)
+    except KeyboardInterrupt:
+        os._exit(130)
+    except SystemExit:
+        raise
+    except BaseException as e:  # noqa: BLE001: one line, never a traceback
+        sys.stderr.write("%s: %s\n" % (program, e))
+        if os.environ.get("DEBUG"):
+            traceback.print_exc()
+        sys.stderr.flush()
+        os._exit(1)
+
+
+def out(line):
+    """One line on stdout, at once: the lab reads lines as they come."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def authority(host, port):
+    return "[%s]:%d" % (host, port) if ":" in host else "%s:%d" % (host, port)
