@@ -15,10 +15,12 @@ there is no write-stall timeout.
 """
 
 import asyncio
+import gc
 import os
 import signal
 import sys
 import time
+import tracemalloc
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "pylib"))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "pylib", "gen"))
@@ -147,12 +149,16 @@ class Chat(chat_pb2_grpc.ChatServiceServicer):
                 if not s["quiet"]:
                     out("stream %d message %d/%d handed to gRPC core" % (stream_id, index, s["count"]))
             finished["by_us"] = ("ok", "")
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, GeneratorExit) as e:
+            # CancelledError: gRPC core cancelled the call (the client reset it, its connection
+            # dropped, its deadline passed). GeneratorExit: grpcio dropped the handler because a
+            # write of its failed (the stream was gone while a reply was still on its way).
             remaining = context.time_remaining()
             if remaining is not None and remaining <= 0:
                 out("stream %d ended: deadline_exceeded" % stream_id)
             elif finished["by_us"] is None:
-                out("stream %d client gone: canceled" % stream_id)
+                how = "" if isinstance(e, asyncio.CancelledError) else ' "grpcio closed the handler: its write failed"'
+                out("stream %d client gone: canceled%s" % (stream_id, how))
             raise
         finally:
             state.running -= 1
@@ -182,6 +188,22 @@ class Health(health_pb2_grpc.HealthServicer):
                 await context.abort(grpc.StatusCode.UNAVAILABLE, "server shutting down")
             async with state.status_changed:
                 await state.status_changed.wait()
+
+
+def report_memory(state):
+    """SIGUSR2: the memory line of lib/memory-report.ts. Heap is what Python holds after a full
+    collection, as tracemalloc counts it (start with -X tracemalloc; gRPC core's own buffers
+    show in RSS only)."""
+    gc.collect()
+    mib = lambda n: "%.1f MiB" % (n / 2**20)  # noqa: E731
+    with open("/proc/self/statm") as statm:
+        rss = int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    if tracemalloc.is_tracing():
+        heap = tracemalloc.get_traced_memory()[0]
+        heap_text = "heap used %d bytes (%s)" % (heap, mib(heap))
+    else:
+        heap_text = "heap used unknown (start with -X tracemalloc)"
+    out("memory: %s, rss %d bytes (%s), after gc, %d handler(s) running" % (heap_text, rss, mib(rss), state.running))
 
 
 async def serve():
@@ -262,6 +284,7 @@ async def serve():
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, lambda sig=sig: loop.create_task(stop(sig.name)))
+    loop.add_signal_handler(signal.SIGUSR2, lambda: report_memory(state))
     await server.wait_for_termination()
 
 

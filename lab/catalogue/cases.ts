@@ -99,6 +99,18 @@ export interface LabCase {
   driver?: "process" | "agent" | "slow-reader";
   /** Run against these server stacks only. Default: every Chat server (or the case's peer). */
   servers?: string[];
+  /**
+   * The client processes of this case (Ctrl-C needs them) may watch one
+   * server together: its pause between messages is long enough for all to
+   * have message 1 before any has message 2. Default: false, one server each.
+   */
+  sharedByProcesses?: boolean;
+  /**
+   * Client stacks that call in a process of their own here, not in their
+   * agent: the case crashes them, and a crash must take only its own run
+   * (and is then what the cell shows: `crashed`).
+   */
+  ownProcess?: string[];
   /** One line: what is done. */
   summary: string;
   /** Start no server at all (the client calls a port nobody listens on). Default: false. */
@@ -177,8 +189,15 @@ const connectNoEnd: KnownDeparture = {
 };
 
 /** A case where the fault peer sends message 1 and then commits `fault` (a --fault value) by itself. */
-function peerFault(fault: string, what: string, evidence: Evidence[], expect: Expectation): LabCase {
+function peerFault(
+  fault: string,
+  what: string,
+  evidence: Evidence[],
+  expect: Expectation,
+  more: Partial<LabCase> = {},
+): LabCase {
   return {
+    ...more,
     id: fault,
     group: "http2",
     summary: `the fault peer sends message 1, then ${what}`,
@@ -288,7 +307,7 @@ const clientViewCases: LabCase[] = [
           server: "grpc-js",
           client: "grpc-js",
           codes: ["canceled"],
-          why: 'grpc-js\'s client reads its server\'s GOAWAY(CANCEL) as CANCELLED "Call cancelled"',
+          why: "grpc-js's client reads its server's GOAWAY(CANCEL) as CANCELLED \"Call cancelled\"",
         },
         ...(["connect", "grpc-js"] as const).map(
           (client): KnownDeparture => ({
@@ -371,6 +390,10 @@ const clientViewCases: LabCase[] = [
     id: "suspend+ctrl-c",
     group: "process",
     summary: "SIGSTOP to the server, then SIGINT (Ctrl-C) to the client",
+    // Client processes reach message 1 only once they have loaded, some 0.2-0.5 s apart on a busy
+    // machine: a long pause before message 2 lets them all watch one server.
+    sharedByProcesses: true,
+    serverArgs: (s) => ["--interval-ms", String(Math.max(3000, 6 * s.intervalMs))],
     fault: [...suspend, { kind: "signal", target: "client", signal: "SIGINT", afterMs: (s) => s.ctrlCDelayMs }],
     timing: "from the SIGINT to the client's result",
     evidence: [processStopped()],
@@ -450,6 +473,20 @@ const clientViewCases: LabCase[] = [
     expect: {
       rule: ["hang"],
       cite: "keepalive.md: keepalive checks the connection, not the handler; a live process answers PINGs",
+      departures: [
+        {
+          server: "grpcio",
+          client: "connect",
+          codes: ["internal"],
+          why: 'gRPC core\'s server enforces its ping policy (keepalive.md: more than one PING per 5 minutes while it sends no data is a strike, 2 strikes allowed): the client\'s fourth PING drew GOAWAY(ENHANCE_YOUR_CALM, "too_many_pings") and the stream\'s reset (the tap shows both); connect-node reads the session error "Session closed with error code 11" as internal',
+        },
+        {
+          server: "grpcio",
+          client: "grpc-js",
+          codes: ["resource_exhausted"],
+          why: "gRPC core's server enforces its ping policy: GOAWAY(ENHANCE_YOUR_CALM, \"too_many_pings\") after the client's fourth PING (the tap shows it); grpc-js maps ENHANCE_YOUR_CALM to RESOURCE_EXHAUSTED",
+        },
+      ],
     },
   },
   {
@@ -591,8 +628,14 @@ const clientViewCases: LabCase[] = [
           ...connectNoEnd,
           why: 'connect-node\'s Connect protocol reads a stream without its end-stream message as invalid_argument "protocol error: missing EndStreamResponse"',
         },
+        {
+          client: "grpcio",
+          codes: ["crashed"],
+          why: "grpcio 1.51.1 (Debian bookworm's python3-grpcio): the client process dies of SIGILL when a stream ends with trailers that carry no grpc-status; its synchronous API too (docs/repro/grpcio-missing-status.py)",
+        },
       ],
     },
+    { ownProcess: ["grpcio"] },
   ),
   mutePeer("", undefined, { rule: ["hang"], cite: silentPeer }),
   mutePeer("+keepalive", keepaliveArgs, {
@@ -603,6 +646,11 @@ const clientViewCases: LabCase[] = [
         client: "grpc-js",
         codes: ["hang"],
         why: "grpc-js starts keepalive only once the HTTP/2 session is up: a peer that accepts TCP and never sends SETTINGS is never pinged, and the call waits with no end (seen past 40 s)",
+      },
+      {
+        client: "grpcio",
+        codes: ["hang"],
+        why: "gRPC core sends its preface, SETTINGS and WINDOW_UPDATE and then no PING to a peer that never answers its SETTINGS (the tap shows it): the call waits with no end",
       },
     ],
   }),
@@ -745,8 +793,10 @@ const serverViewCases: LabCase[] = [
   }),
   serverView({
     id: "client-stops-reading+write-stall-timeout",
-    summary: "the same; the server's write-stall timeout is on",
+    summary:
+      "the same; the server's write-stall timeout is on (the Node servers: grpcio offers no view of flow control)",
     driver: "slow-reader",
+    servers: ["connect", "grpc-js"],
     serverArgs: writeStallArgs,
     evidence: [windowShut()],
     timing: "from the call's start",

@@ -5,6 +5,8 @@ import { type Child, spawnChild } from "./child-process.ts";
 
 /** Niceness while a client process loads (see ChildOptions.nice). */
 const startNice = 10;
+/** Signals a process gets from its own faults, never from the lab (which sends KILL, STOP, CONT, INT, TERM). */
+const crashSignals: NodeJS.Signals[] = ["SIGILL", "SIGSEGV", "SIGABRT", "SIGBUS", "SIGFPE", "SIGTRAP"];
 const messageLine = /^\[\s*\d+ ms\] message (\d+): ("(?:[^"\\]|\\.)*")/;
 const callingLine = /^calling .*\(pid \d+(?:, call (\d+) of \d+)?\)$/;
 
@@ -39,6 +41,22 @@ export function startClientProcess(stack: ClientStack, args: string[]): CallHand
       } catch {
         // Reported below.
       }
+    }
+    // Killed by its own fault (a crash), not by the lab: that is what the client did.
+    if (exit.signal && crashSignals.includes(exit.signal)) {
+      const first = messages[0]?.at;
+      return {
+        client: stack.client,
+        protocol: stack.protocol,
+        code: "crashed",
+        grpcCode: -1,
+        message: `the client process died of ${exit.signal}`,
+        received: messages.length,
+        firstMessageMs: first !== undefined && starts[0] !== undefined ? Math.round(first - starts[0]) : null,
+        elapsedMs: starts[0] !== undefined ? Math.round(exit.at - starts[0]) : 0,
+        arrivalsMs: messages.map((m) => Math.round(m.at - (starts[0] ?? m.at))),
+        endedAt: performance.timeOrigin + exit.at,
+      };
     }
     const why = child.stderr().trim().split("\n").pop() ?? "";
     throw new Error(

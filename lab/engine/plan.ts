@@ -156,13 +156,16 @@ export function planScenes(cells: readonly CellPlan[], options: PlanOptions): Sc
       const { labCase, server } = cell;
       const steps = serverSteps(labCase);
       const serverArgs = serverArgsOf(labCase, server, options);
-      const caller = options.isolate || (labCase.fault ?? []).some(onClient) ? "process" : "agent";
+      const caller =
+        options.isolate || (labCase.fault ?? []).some(onClient) || labCase.ownProcess?.includes(cell.client.client)
+          ? "process"
+          : "agent";
       const observer: Observer = { cell, caller };
       if (labCase.noServer) {
         scenes.push({ server: undefined, source: "none", serverArgs: [], serverSteps: [], observers: [observer] });
       } else if (options.isolate) {
         scenes.push({ server, source: "fresh", serverArgs, serverSteps: steps, observers: [observer] });
-      } else if (steps.length > 0 && caller === "process") {
+      } else if (steps.length > 0 && caller === "process" && !labCase.sharedByProcesses) {
         // A client process has message 1 only once it has loaded, which takes a varying ~0.2-0.5 s
         // on a busy machine: several could not be at message 1 together. Each watches its own server.
         scenes.push({ server, source: "fresh", serverArgs, serverSteps: steps, observers: [observer] });

@@ -164,7 +164,7 @@ export async function runScene(scene: Scene, ctx: SceneContext): Promise<RunReco
           sceneMarks.push({ target: "server", what: "SIGKILL", at: performance.now() });
           const exit = await target.child.exited;
           serverState = { exit: { code: exit.code, signal: exit.signal } };
-          const successor = await startServer(stack, ["--port", String(port), ...scene.serverArgs], 0);
+          const successor = await startServer(stack, ["--port", String(port), ...scene.serverArgs], 0, [], true);
           freshServers.push(successor);
           restartedAt = performance.now();
           sceneMarks.push({ target: "server", what: "restarted", at: restartedAt });

@@ -1,6 +1,7 @@
 import * as http2 from "node:http2";
 import type { ServerStack } from "../catalogue/stacks.ts";
 import { type Child, listeningLine, spawnChild } from "./child-process.ts";
+import { whenSlotFree } from "./start-slots.ts";
 
 /** How long a server may take to start before the run is given up as broken. */
 export const startTimeoutMs = 10_000;
@@ -13,19 +14,29 @@ export interface RunningServer {
 }
 
 /** Starts a server with these flags (a port among them, or 0) and waits until it listens. */
-export async function startServer(
+export function startServer(
   stack: ServerStack,
   args: string[],
   nice = startNice,
   nodeArgs: string[] = [],
+  /** Start now, past the queue of starts: a restart's successor, whose clients wait for it. */
+  urgent = false,
 ): Promise<RunningServer> {
-  const child = spawnChild({ entry: stack.entry, nice, args, nodeArgs });
-  const line = await child.waitForLine(listeningLine, startTimeoutMs);
-  // Started: its costly part (loading code) is done; from here on it must answer promptly.
-  child.setNiceness(0);
-  const port = Number(listeningLine.exec(line.text)?.[1]);
-  if (!stack.peerOnly) await warmUp(port);
-  return { child, port };
+  const start = async () => {
+    const child = spawnChild({ entry: stack.entry, nice, args, nodeArgs });
+    try {
+      const line = await child.waitForLine(listeningLine, startTimeoutMs);
+      // Started: its costly part (loading code) is done; from here on it must answer promptly.
+      child.setNiceness(0);
+      const port = Number(listeningLine.exec(line.text)?.[1]);
+      if (!stack.peerOnly) await warmUp(port);
+      return { child, port };
+    } catch (e) {
+      await child.stop();
+      throw e;
+    }
+  };
+  return urgent ? start() : whenSlotFree(start);
 }
 
 /**

@@ -17,8 +17,9 @@ export async function readServerMemory(server: Child, timeoutMs = 5000): Promise
   server.signal("SIGUSR2");
   for (const deadline = performance.now() + timeoutMs; performance.now() < deadline; ) {
     const line = server.lines.slice(seen).find((l) => l.text.startsWith("memory: "));
-    const m = line && /heap used (\d+) bytes.*rss (\d+) bytes.*, (\d+) handler\(s\) running/.exec(line.text);
-    if (m) return { heapUsed: Number(m[1]), rss: Number(m[2]), handlers: Number(m[3]) };
+    // grpcio without tracemalloc says "heap used unknown": NaN, never a number it did not measure.
+    const m = line && /heap used (\d+ bytes|unknown).*rss (\d+) bytes.*, (\d+) handler\(s\) running/.exec(line.text);
+    if (m) return { heapUsed: Number.parseInt(m[1], 10), rss: Number(m[2]), handlers: Number(m[3]) };
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
   throw new Error(`${server.entry} printed no memory line within ${timeoutMs} ms of SIGUSR2`);
