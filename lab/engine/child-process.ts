@@ -49,8 +49,12 @@ export interface Child {
   write(text: string): boolean;
   /** Everything printed on stderr so far. */
   readonly stderr: () => string;
-  /** The first stdout line matching `pattern`, past or future; rejects when the child exits first or after timeoutMs. */
-  waitForLine(pattern: RegExp, timeoutMs: number): Promise<Line>;
+  /**
+   * The first stdout line matching `pattern`, past or future (past ones only
+   * from `since`, a performance.now() moment, on); rejects when the child
+   * exits first or after timeoutMs.
+   */
+  waitForLine(pattern: RegExp, timeoutMs: number, since?: number): Promise<Line>;
   /** Settles when the process has exited. */
   readonly exited: Promise<Exit>;
   /** The exit, once it happened. */
@@ -173,8 +177,8 @@ export function spawnChild(options: ChildOptions): Child {
       proc.stdin.write(text);
       return true;
     },
-    waitForLine(pattern, timeoutMs) {
-      const seen = lines.find((line) => pattern.test(line.text));
+    waitForLine(pattern, timeoutMs, since = Number.NEGATIVE_INFINITY) {
+      const seen = lines.find((line) => line.at >= since && pattern.test(line.text));
       if (seen) return Promise.resolve(seen);
       return new Promise<Line>((resolve, reject) => {
         const done = () => {

@@ -400,7 +400,9 @@ async function peerFault(w: Watch, server: RunningServer): Promise<Mark | undefi
   // With a tap, the relay's port on the server leg names the run; without one the peer is the run's own.
   const port = w.relay?.connections[0]?.upstreamPort;
   const pattern = port === undefined ? line : new RegExp(`^fault: .* \\(peer [^)]*:${port}\\) at `);
-  const seen = await server.child.waitForLine(pattern, startTimeoutMs).catch(() => undefined);
+  // Ports come round again in a long run: only a line of this run's time is this run's.
+  const since = w.handle?.starts[0] ?? Number.NEGATIVE_INFINITY;
+  const seen = await server.child.waitForLine(pattern, startTimeoutMs, since).catch(() => undefined);
   const epoch = Number(line.exec(seen?.text ?? "")?.[2] ?? Number.NaN);
   return Number.isNaN(epoch) ? undefined : { target: "server", what: "fault", at: fromEpoch(epoch) };
 }

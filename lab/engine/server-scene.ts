@@ -73,7 +73,12 @@ async function serverRun(observer: Observer, server: RunningServer, ctx: SceneCo
     // Which stream is this run's on the server: the one whose peer is the relay's server leg.
     const upstream = await until(() => relay.connections[0]?.upstreamPort, startTimeoutMs);
     if (upstream === undefined) throw new Error("the run's connection never reached the server");
-    const started = await server.child.waitForLine(new RegExp(` started: peer [^ ]*:${upstream},`), startTimeoutMs);
+    // Ports come round again: only a line of this run's time is this run's.
+    const started = await server.child.waitForLine(
+      new RegExp(` started: peer [^ ]*:${upstream},`),
+      startTimeoutMs,
+      start,
+    );
     const id = Number(/^stream (\d+) /.exec(started.text)?.[1]);
 
     // The fault, once message 1 was made (the client has it; the slow reader: the server answered).
