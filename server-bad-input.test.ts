@@ -13,7 +13,7 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { ChatRequestSchema, ChatService } from "./gen/chat_pb.ts";
-import { chatServerStacks } from "./lab/catalogue/stacks.ts";
+import { ourServerStacks } from "./lab/catalogue/stacks.ts";
 import { buildEntries } from "./lab/engine/build.ts";
 import { type Child, startServer, stopAllChildren } from "./lab/engine/child-process.ts";
 import { openChatStreams } from "./lab/testing/chat-streams.ts";
@@ -149,7 +149,7 @@ async function fdsBackTo(server: Child, baseline: number): Promise<number> {
   return now;
 }
 
-const servers = chatServerStacks;
+const servers = ourServerStacks;
 
 /**
  * What each server answers, as a gRPC client reads it. Where the two differ

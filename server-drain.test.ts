@@ -10,7 +10,7 @@ import { after, before, describe, test } from "node:test";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { ChatService } from "./gen/chat_pb.ts";
-import { chatServerStacks, stackPairs } from "./lab/catalogue/stacks.ts";
+import { ourServerStacks, stackPairs } from "./lab/catalogue/stacks.ts";
 import { buildEntries } from "./lab/engine/build.ts";
 import { type Child, spawnChild, startServer, stopAllChildren } from "./lab/engine/child-process.ts";
 import type { CallResult } from "./lib/call-report.ts";
@@ -71,7 +71,7 @@ async function exitAfter(server: Child, since: number): Promise<{ code: number |
   return { code: exit.code, ms: Math.round(exit.at - since) };
 }
 
-const servers = chatServerStacks;
+const servers = ourServerStacks;
 
 for (const stack of servers) {
   describe(`${stack.id} server: SIGTERM with ${streams} streams in flight`, { concurrency: true }, () => {
@@ -128,7 +128,7 @@ for (const stack of servers) {
 }
 
 describe("a second signal during the drain: the status each client receives is the status the server logs", () => {
-  for (const { server, client } of stackPairs()) {
+  for (const { server, client } of stackPairs(ourServerStacks)) {
     test(`${server.id}<-${client.id}: unavailable "server shutting down", on the wire and in the log`, async () => {
       // 5 s between messages: the second signal finds the stream mid-way, as Ctrl-C Ctrl-C would.
       const { server: child, port } = await startServer({ entry: server.entry, args: ["--interval-ms", "5000"] });

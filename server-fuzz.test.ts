@@ -14,7 +14,7 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { ChatRequestSchema, ChatService } from "./gen/chat_pb.ts";
-import { chatServerStacks } from "./lab/catalogue/stacks.ts";
+import { ourServerStacks } from "./lab/catalogue/stacks.ts";
 import { buildEntries } from "./lab/engine/build.ts";
 import { type Child, startServer, stopAllChildren } from "./lab/engine/child-process.ts";
 import { envelope, frame, grpcConnectionBytes, preface, rawExchange } from "./lab/testing/h2-frames.ts";
@@ -202,7 +202,7 @@ async function fuzz(port: number, random: Random, n: number) {
   return sent;
 }
 
-const servers = chatServerStacks;
+const servers = ourServerStacks;
 const seed = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 
 for (const stack of servers) {

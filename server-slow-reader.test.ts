@@ -9,7 +9,7 @@ import { once } from "node:events";
 import { connect } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { chatServerStacks } from "./lab/catalogue/stacks.ts";
+import { ourServerStacks } from "./lab/catalogue/stacks.ts";
 import { buildEntries } from "./lab/engine/build.ts";
 import { type Child, spawnChild, startServer, stopAllChildren } from "./lab/engine/child-process.ts";
 import { openSlowReaders } from "./lab/faults/slow-reader.ts";
@@ -28,7 +28,7 @@ async function until(ok: () => boolean, ms: number): Promise<boolean> {
   return ok();
 }
 
-for (const stack of chatServerStacks) {
+for (const stack of ourServerStacks) {
   describe(`${stack.id} server`, { concurrency: true }, () => {
     for (const how of ["reset", "drop"] as const) {
       test(`a client that ${how === "reset" ? "resets its stream" : "drops its connection"} while its reply waits on flow control: the handler ends, "client gone"`, async () => {

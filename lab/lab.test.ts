@@ -121,7 +121,7 @@ describe("npm run lab -- --quick", { concurrency: true }, () => {
         ["--cases", "crash,meteor-strike"],
         /^lab: --cases: unknown "meteor-strike"; choose from normal, .*, or a group: process, /,
       ],
-      [["--servers", "nginx"], /^lab: --servers: unknown "nginx"; choose from connect, grpc-js, fault-peer$/],
+      [["--servers", "nginx"], /^lab: --servers: unknown "nginx"; choose from connect, grpc-js, grpcio, fault-peer$/],
       [["--clients", "curl/grpc"], /^lab: --clients: unknown "curl\/grpc"; choose from connect\/grpc, /],
       [["--repeat", "-1"], /^lab: --repeat must be a whole number from 1 to 100, got "-1"$/],
       [["--interval-ms", "soon"], /^lab: --interval-ms must be a whole number >= 1, got "soon"$/],

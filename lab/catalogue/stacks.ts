@@ -26,6 +26,12 @@ export interface ClientStack {
   client: string;
   protocol: Protocol;
   entry: Entry;
+  /**
+   * The shortest time between two keepalive PINGs this stack keeps to,
+   * whatever it is told, ms, where it has one: the watchdog of a +keepalive
+   * run waits for it. Default: none.
+   */
+  keepaliveFloorMs?: number;
 }
 
 export const serverStacks: readonly ServerStack[] = [
@@ -39,12 +45,19 @@ export const serverStacks: readonly ServerStack[] = [
 /** The Chat servers: every server stack but the fault peer. */
 export const chatServerStacks: readonly ServerStack[] = serverStacks.filter((server) => !server.peerOnly);
 
+/** The servers this project writes and hardens (bad input, fuzz, drain, slow readers): not grpcio, a peer of the lab's. */
+export const ourServerStacks: readonly ServerStack[] = serverStacks.filter(
+  (server) => server.id === "connect" || server.id === "grpc-js",
+);
+
 export const clientStacks: readonly ClientStack[] = [
   { id: "connect/grpc", client: "connect", protocol: "grpc", entry: "client" },
   { id: "connect/connect", client: "connect", protocol: "connect", entry: "client" },
   { id: "connect/grpc-web", client: "connect", protocol: "grpc-web", entry: "client" },
   { id: "grpc-js/grpc", client: "grpc-js", protocol: "grpc", entry: "peers/grpc-js-client" },
-  { id: "grpcio/grpc", client: "grpcio", protocol: "grpc", entry: "peers/grpcio-client" },
+  // gRPC core 1.51 leaves about a second between two keepalive PINGs, whatever keepalive_time_ms
+  // says (measured on the wire: keepalive 100 ms, the next PING 1 s after the last answered one).
+  { id: "grpcio/grpc", client: "grpcio", protocol: "grpc", entry: "peers/grpcio-client", keepaliveFloorMs: 1000 },
 ];
 
 /**

@@ -242,18 +242,25 @@ async function finishRun(w: Watch, f: FinishContext): Promise<RunRecord> {
     return labError(w, `the fault came after message ${early.length}: the scene waited for a slower call`, true);
   }
 
-  // The watchdog: from the fault; without one, from message 1 plus the rest of the stream.
+  // The watchdog: from the fault; without one, from message 1 plus the rest of the stream. A client
+  // that keeps its PINGs further apart than it was told gets the time its own keepalive takes.
+  const floor = w.observer.cell.client.keepaliveFloorMs;
+  const keepalive = (labCase.clientArgs?.(s) ?? []).includes("--ping-interval-ms");
+  const watchdogMs =
+    floor !== undefined && keepalive
+      ? Math.max(s.watchdogMs, 2 * (Math.max(floor, s.keepalive.intervalMs) + s.keepalive.timeoutMs))
+      : s.watchdogMs;
   const now = performance.now();
   const deadline =
     labCase.faultAt === "start" && from !== undefined
-      ? from + s.watchdogMs
+      ? from + watchdogMs
       : f.restartedAt !== undefined && from !== undefined
-        ? f.restartedAt + s.restartGapMs + s.intervalMs * s.count + s.watchdogMs
+        ? f.restartedAt + s.restartGapMs + s.intervalMs * s.count + watchdogMs
         : from !== undefined
-          ? from + s.watchdogMs
+          ? from + watchdogMs
           : w.first !== undefined
-            ? w.first + s.intervalMs * (s.count - 1) + s.watchdogMs
-            : now + s.watchdogMs;
+            ? w.first + s.intervalMs * (s.count - 1) + watchdogMs
+            : now + watchdogMs;
   let result: CallsRecord | undefined;
   try {
     result = await Promise.race([handle.result, sleep(deadline - performance.now()).then(() => undefined)]);
