@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, describe, test } from "node:test";
 import { projectRoot } from "./engine/build.ts";
+import { findPython } from "./engine/python.ts";
 import type { LabResults } from "./reports/results.ts";
 import { commandLine, descendants, processState } from "./testing/processes.ts";
 
@@ -69,12 +70,13 @@ describe("npm run lab -- --quick", { concurrency: true }, () => {
     assert.equal(results.meta.tap, true);
     // Two agents; one fresh server per scene of the same fault: fewer processes than runs, where
     // --isolate starts two per run.
-    assert.deepEqual(results.meta.agents.map((a) => a.client).sort(), ["connect", "grpc-js"]);
+    const stacks = findPython() ? ["connect", "grpc-js", "grpcio"] : ["connect", "grpc-js"];
+    assert.deepEqual(results.meta.agents.map((a) => a.client).sort(), stacks);
     const runs = results.cells.reduce((n, cell) => n + cell.runs.length, 0);
     assert.ok(results.meta.processes < runs, `${results.meta.processes} processes for ${runs} runs`);
     assert.ok(results.meta.cpu === null || results.meta.cpu.childrenMs > 0);
     assert.match(results.meta.versions["@connectrpc/connect-node"] ?? "", /^\d+\.\d+\.\d+$/);
-    assert.equal(results.cells.length, 3 * 6);
+    assert.equal(results.cells.length, 3 * (findPython() ? 11 : 6));
     for (const cell of results.cells) {
       assert.deepEqual(Object.keys(cell), ["case", "server", "client", "protocol", "expected", "runs"]);
       assert.ok(cell.expected.evidence.length > 0, "every case states its evidence");

@@ -70,8 +70,10 @@ export interface RelayOptions {
   /** Where the server listens. Default host: 127.0.0.1. */
   targetHost?: string;
   targetPort: number;
-  /** Address the relay listens on. Default: 127.0.0.1, port chosen by the OS. */
+  /** Address the relay listens on. Default: 127.0.0.1. */
   host?: string;
+  /** Port it listens on. Default: 0, chosen by the OS (a proxy's upstream slot names its own). */
+  port?: number;
   /** Decode and record the HTTP/2 frames. Default: true (false only to measure what the tap costs). */
   decode?: boolean;
 }
@@ -230,7 +232,7 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(0, options.host ?? "127.0.0.1", () => resolve());
+    server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve());
   });
   const address = server.address();
   if (typeof address !== "object" || address === null) throw new Error("relay: no port");
