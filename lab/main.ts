@@ -13,6 +13,7 @@ import * as path from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { type Flags, intFlag, parseFlags, runCli, stringFlag, UsageError } from "../lib/cli.ts";
 import { caseGroups, defaultSettings, type LabSettings, labCases, quickSettings } from "./catalogue/cases.ts";
+import { proxyStacks, proxyVersions } from "./catalogue/proxies.ts";
 import { clientStacks, serverStacks, stackPairs } from "./catalogue/stacks.ts";
 import { buildEntries, isPythonEntry } from "./engine/build.ts";
 import {
@@ -155,7 +156,7 @@ runCli("lab", async () => {
       json: { type: "boolean", help: "print results.json to stdout (progress and table go to stderr)" },
     },
   });
-  const cases = pick(flags, "cases", labCases);
+  let cases = pick(flags, "cases", labCases);
   let servers = pick(flags, "servers", serverStacks);
   let clients = pick(flags, "clients", clientStacks);
   // The grpcio stacks need a Python 3 with grpcio; without one the lab runs the others and says so.
@@ -165,6 +166,16 @@ runCli("lab", async () => {
     clients = clients.filter((stack) => !isPythonEntry(stack.entry));
     process.stderr.write(`lab: grpcio skipped: no Python 3 with grpcio (${grpcioHint})\n`);
   }
+  // The proxy group needs nginx and HAProxy; without one the lab runs the rest and says how to add it.
+  const absent = proxyStacks.filter((p) => proxyVersions().get(p.id) === undefined);
+  const skipped = absent.filter((p) => cases.some((c) => c.proxy?.id === p.id));
+  if (skipped.length > 0) {
+    cases = cases.filter((c) => !skipped.some((p) => p.id === c.proxy?.id));
+    process.stderr.write(
+      `lab: proxy group: ${skipped.map((p) => p.id).join(" and ")} skipped, not installed (Debian/Ubuntu, as root: apt-get install -y ${skipped.map((p) => p.command).join(" ")})\n`,
+    );
+  }
+  if (cases.length === 0) throw new UsageError("--cases: every case chosen needs a proxy that is not installed");
   if (cases.every((c) => stackPairs(servers, clients, c.peer).length === 0)) {
     throw new UsageError(
       "--cases, --servers and --clients leave no cell to run (grpc-js serves gRPC only; the fault peer only its own cases)",

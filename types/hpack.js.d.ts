@@ -18,8 +18,9 @@ declare module "hpack.js" {
     read(): Buffer | null;
   }
   const hpack: {
-    decompressor: { create(options: { table: { size: number } }): Decompressor };
-    compressor: { create(options: { table: { size: number } }): Compressor };
+    /** table.maxSize: the table's size at the start, and the most an encoder may update it to. */
+    decompressor: { create(options: { table: { maxSize: number } }): Decompressor };
+    compressor: { create(options: { table: { maxSize: number } }): Compressor };
   };
   export default hpack;
 }

@@ -29,6 +29,29 @@ import {
   statusOnWire,
   windowShut,
 } from "../faults/evidence.ts";
+import {
+  blackhole,
+  connectDroppedConnection,
+  connectionFailure,
+  connectNoEnd,
+  connectReset,
+  connectRst,
+  deadlineArgs,
+  deadlineRule,
+  healthWatchRule,
+  idleTimeoutArgs,
+  idleTimeoutRule,
+  keepaliveArgs,
+  keepaliveRule,
+  rstRule,
+  silentPeer,
+  stall,
+  stallArgs,
+  suspend,
+  watchHealthArgs,
+} from "./case-parts.ts";
+import type { ProxyVariant } from "./proxies.ts";
+import { proxyCases } from "./proxy-cases.ts";
 import type { LabSettings } from "./settings.ts";
 
 export { defaultSettings, type LabSettings, quickSettings } from "./settings.ts";
@@ -36,7 +59,8 @@ export { defaultSettings, type LabSettings, quickSettings } from "./settings.ts"
 /**
  * One step of a fault, done in order once the client has message 1:
  * - signal: a signal to the server or the client, afterMs after the previous step;
- * - network: the relay between them turns to blackhole or reset;
+ * - network: the relay between them turns to blackhole or reset (behind a proxy: the relay of one
+ *   hop, client-proxy or proxy-server);
  * - restart: SIGKILL to the server, and a new one on the same port;
  * - stall: nothing to do, the server's handler goes silent after message 1 by itself (--stall-after 1);
  * - peer: nothing to do, the fault peer commits its own fault; its `fault: ... at` line times it.
@@ -45,11 +69,14 @@ export { defaultSettings, type LabSettings, quickSettings } from "./settings.ts"
  */
 export type FaultStep =
   | { kind: "signal"; target: "server" | "client"; signal: NodeJS.Signals; afterMs?: (settings: LabSettings) => number }
-  | { kind: "network"; mode: "blackhole" | "reset" }
+  | { kind: "network"; mode: "blackhole" | "reset"; hop?: Hop }
   | { kind: "reader"; action: "reset" | "drop" }
   | { kind: "restart" }
   | { kind: "stall" }
   | { kind: "peer" };
+
+/** Behind a proxy, the two TCP hops of a call, each with a relay of its own. */
+export type Hop = "client-proxy" | "proxy-server";
 
 /** Which cells a known behaviour applies to; an absent field matches all. */
 export interface CellMatch {
@@ -76,9 +103,10 @@ export interface Expectation {
 /**
  * Families of cases, for --cases and for the report's tables: signals to the
  * server process, network faults (the relay), a stalled handler, and
- * HTTP/2-level faults (fault peer), and what a health Watch stream reports.
+ * HTTP/2-level faults (fault peer), what a health Watch stream reports, the
+ * server's view, and the faults behind a proxy.
  */
-export const caseGroups = ["process", "network", "handler", "http2", "health", "server"] as const;
+export const caseGroups = ["process", "network", "handler", "http2", "health", "server", "proxy"] as const;
 export type CaseGroup = (typeof caseGroups)[number];
 
 export interface LabCase {
@@ -115,6 +143,11 @@ export interface LabCase {
   summary: string;
   /** Start no server at all (the client calls a port nobody listens on). Default: false. */
   noServer?: boolean;
+  /**
+   * The call goes through this proxy (issue 14), set up as `variant` says:
+   * client -> relay -> proxy -> relay -> server, a tap on each hop.
+   */
+  proxy?: { id: string; variant: ProxyVariant };
   /** Run against this server stack only (the fault peer) instead of the Chat servers. */
   peer?: string;
   /** When the fault happens: once message 1 arrived (default), or from the client's start (a peer that never answers). */
@@ -133,60 +166,6 @@ export interface LabCase {
   evidence: Evidence[];
   expect: Expectation;
 }
-
-const keepaliveArgs = (s: LabSettings) => [
-  "--ping-interval-ms",
-  String(s.keepalive.intervalMs),
-  "--ping-timeout-ms",
-  String(s.keepalive.timeoutMs),
-];
-const deadlineArgs = (s: LabSettings) => ["--timeout-ms", String(s.deadlineMs)];
-const idleTimeoutArgs = (s: LabSettings) => ["--idle-timeout-ms", String(s.idleTimeoutMs)];
-const suspend: FaultStep[] = [{ kind: "signal", target: "server", signal: "SIGSTOP" }];
-const blackhole: FaultStep[] = [{ kind: "network", mode: "blackhole" }];
-const stall: FaultStep[] = [{ kind: "stall" }];
-const stallArgs = () => ["--stall-after", "1"];
-const watchHealthArgs = () => ["--watch-health"];
-const healthWatchRule =
-  "health-checking.md: Watch sends the status, then each change; a server that stops serving says NOT_SERVING";
-
-const connectionFailure =
-  "PROTOCOL-HTTP2.md, Connection failure: a detectable connection failure closes all calls with UNAVAILABLE";
-const silentPeer =
-  "keepalive.md: without keepalive, a deadline or an idle timeout nothing notices a peer that stays connected and silent";
-const keepaliveRule = "A8 client-side keepalive: an unanswered PING closes the transport, calls fail UNAVAILABLE";
-const deadlineRule = "statuscodes.md: DEADLINE_EXCEEDED when the deadline expires first";
-const idleTimeoutRule =
-  "lib/idle-timeout-interceptor.ts: no message within the idle timeout aborts the call with DEADLINE_EXCEEDED";
-const rstRule = "PROTOCOL-HTTP2.md, RST_STREAM to gRPC code mapping";
-
-/**
- * Node synthesises RST_STREAM(CANCEL) for the streams of a connection that
- * dropped, and connect-node maps RST CANCEL to canceled (node-error.ts).
- */
-const connectDroppedConnection: KnownDeparture = {
-  client: "connect",
-  codes: ["canceled"],
-  why: "Node reports a dropped connection as RST_STREAM(CANCEL) on each stream, and connect-node maps that to canceled",
-};
-
-/**
- * How connect-node reads a peer's RST_STREAM, measured with the reset really
- * on the wire (issue 10): the same on all three protocols.
- */
-const connectRst: KnownDeparture = {
-  client: "connect",
-  codes: ["internal"],
-  why: "Node reports a peer's RST_STREAM with any code but NO_ERROR and CANCEL as a stream error (\"Stream closed with error code NGHTTP2_...\"), which connect-node maps to internal before its RST-code table is consulted: that table's REFUSED_STREAM->unavailable and ENHANCE_YOUR_CALM->resource_exhausted rows are never reached on the client, on any protocol",
-};
-
-/** A Connect-protocol stream cut short without an error code reads as a body without its end. */
-const connectNoEnd: KnownDeparture = {
-  client: "connect",
-  protocol: "connect",
-  codes: ["invalid_argument"],
-  why: 'Node reads RST_STREAM(NO_ERROR) as a clean end of the body; connect-node\'s Connect protocol then misses its EndStreamResponse: invalid_argument "protocol error: missing EndStreamResponse"',
-};
 
 /** A case where the fault peer sends message 1 and then commits `fault` (a --fault value) by itself. */
 function peerFault(
@@ -443,13 +422,7 @@ const clientViewCases: LabCase[] = [
     expect: {
       rule: ["unavailable"],
       cite: connectionFailure,
-      departures: [
-        {
-          client: "connect",
-          codes: ["aborted", "canceled"],
-          why: "connect-node maps the socket's ECONNRESET to aborted (node-error.ts), not to unavailable; on a busy machine (1 run in 80 with two other labs running) the reset reached Node as a close without its error, and Node ended the stream as RST_STREAM(CANCEL): canceled (the tap shows the same RST on the client's connection)",
-        },
-      ],
+      departures: [connectReset],
     },
   },
   {
@@ -838,7 +811,7 @@ const serverViewCases: LabCase[] = [
 ];
 
 /** The whole catalogue, in report order. */
-export const labCases: readonly LabCase[] = [...clientViewCases, ...serverViewCases];
+export const labCases: readonly LabCase[] = [...clientViewCases, ...serverViewCases, ...proxyCases];
 
 /** The outcomes allowed in a cell: the rule's, plus the known departures that match it. */
 export function allowedOutcomes(

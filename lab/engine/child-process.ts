@@ -19,8 +19,13 @@ export interface Exit {
 }
 
 export interface ChildOptions {
-  /** Which program to run (its bundle in dist/). */
+  /** Which program to run (its bundle in dist/; a Python program from its source). */
   entry: Entry;
+  /**
+   * A program not of ours (nginx, HAProxy): run this file instead of the
+   * entry, under the same supervision; `entry` then only names it in messages.
+   */
+  external?: { file: string; name: string };
   /** Its command-line flags. */
   args: string[];
   /** Flags for node (or Python) itself, before the program (e.g. --expose-gc). Default: none. */
@@ -40,7 +45,8 @@ export interface ChildOptions {
 
 export interface Child {
   readonly pid: number;
-  readonly entry: Entry;
+  /** What it runs, for messages: an entry, or an external program's name. */
+  readonly entry: string;
   /** Every stdout line so far (none when started with keepLines: false). */
   readonly lines: readonly Line[];
   /** Calls `listener` with every stdout line from now on. */
@@ -112,12 +118,15 @@ function supervise(line: string): void {
  */
 export function spawnChild(options: ChildOptions): Child {
   if (closed) throw new Error("not starting a process: every process is being ended");
-  const python = isPythonEntry(options.entry) ? findPython() : undefined;
+  const python = !options.external && isPythonEntry(options.entry) ? findPython() : undefined;
   if (python === null) throw new Error(`cannot start ${options.entry}: no Python 3 with grpcio (${grpcioHint})`);
+  const name = options.external?.name ?? options.entry;
   const proc: ChildProcess = spawn(
-    python ? python.path : process.execPath,
-    // Python: unbuffered, so that each line reaches the lab as it is printed.
-    [...(python ? ["-u"] : []), ...(options.nodeArgs ?? []), bundlePath(options.entry), ...options.args],
+    options.external ? options.external.file : python ? python.path : process.execPath,
+    options.external
+      ? options.args
+      : // Python: unbuffered, so that each line reaches the lab as it is printed.
+        [...(python ? ["-u"] : []), ...(options.nodeArgs ?? []), bundlePath(options.entry), ...options.args],
     {
       stdio: [options.stdin ? "pipe" : "ignore", "pipe", "pipe"],
       env: childEnv,
@@ -162,7 +171,7 @@ export function spawnChild(options: ChildOptions): Child {
 
   const child: Child = {
     pid: proc.pid ?? -1,
-    entry: options.entry,
+    entry: name,
     lines,
     stderr: () => stderr,
     exited,
@@ -192,7 +201,7 @@ export function spawnChild(options: ChildOptions): Child {
         };
         const timer = setTimeout(() => {
           done();
-          reject(new Error(`${options.entry} printed no line matching ${pattern} within ${timeoutMs} ms`));
+          reject(new Error(`${name} printed no line matching ${pattern} within ${timeoutMs} ms`));
         }, timeoutMs);
         waiters.add(waiter);
         void exited.then((e) => {
@@ -200,9 +209,7 @@ export function spawnChild(options: ChildOptions): Child {
           done();
           const why = stderr.trim().split("\n").pop() ?? "";
           reject(
-            new Error(
-              `${options.entry} exited (${e.code ?? e.signal}) before printing ${pattern}${why ? `: ${why}` : ""}`,
-            ),
+            new Error(`${name} exited (${e.code ?? e.signal}) before printing ${pattern}${why ? `: ${why}` : ""}`),
           );
         });
       });
@@ -229,7 +236,7 @@ export function spawnChild(options: ChildOptions): Child {
     },
   };
   if (proc.pid === undefined) {
-    throw new Error(`could not start ${options.entry}`);
+    throw new Error(`could not start ${name}`);
   }
   supervise(`+${child.pid}`);
   started++;

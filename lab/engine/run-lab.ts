@@ -4,7 +4,8 @@ import type { ClientStack, ServerStack } from "../catalogue/stacks.ts";
 import type { AgentRecord, CellResult } from "../reports/results.ts";
 import type { RunRecord } from "../reports/run-record.ts";
 import { createAgentPool } from "./client-agent.ts";
-import { planCells, planScenes, type Scene, sceneEstimateMs } from "./plan.ts";
+import { maxObservers, planCells, planScenes, type Scene, sceneEstimateMs } from "./plan.ts";
+import { createProxyPool } from "./proxy-pool.ts";
 import { runScene, type SceneContext } from "./scene.ts";
 import { createServerPool } from "./server-pool.ts";
 import { runServerScene } from "./server-scene.ts";
@@ -103,7 +104,9 @@ export async function runLab(plan: LabPlan, options: RunLabOptions = {}): Promis
   const servers = createServerPool({
     peerArgs: ["--fault", faults.join(","), "--delay-ms", String(plan.settings.intervalMs), ...sabotage],
   });
-  const ctx = { settings: plan.settings, agents, servers, tap };
+  // Every run going on at once may be behind one proxy: its slots never make a run wait.
+  const proxies = createProxyPool({ settings: plan.settings, slots: Math.max(plan.jobs, maxObservers(plan.settings)) });
+  const ctx = { settings: plan.settings, agents, servers, proxies, tap };
   const total = scenes.reduce((n, scene) => n + scene.observers.length, 0);
   let done = 0;
   let free = Math.max(1, plan.jobs);
@@ -172,6 +175,6 @@ export async function runLab(plan: LabPlan, options: RunLabOptions = {}): Promis
     const stats = await Promise.all(agents.alive().map((agent) => agent.stats()));
     return { cells: cells.map((cell) => cell.result), agents: stats, agentsStarted: agents.started };
   } finally {
-    await Promise.all([servers.close(), agents.close()]);
+    await Promise.all([servers.close(), agents.close(), proxies.close()]);
   }
 }

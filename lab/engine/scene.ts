@@ -1,6 +1,7 @@
 import { connect } from "node:net";
 import type { CallsRecord } from "../../lib/run-calls.ts";
 import type { FaultStep } from "../catalogue/cases.ts";
+import { type ProxySlot, proxyStacks } from "../catalogue/proxies.ts";
 import type { LabSettings } from "../catalogue/settings.ts";
 import { missingEvidence, type Observation } from "../faults/evidence.ts";
 import { createRelay, type Relay } from "../faults/relay.ts";
@@ -12,12 +13,15 @@ import { startClientProcess } from "./client-process.ts";
 import { freePort } from "./free-port.ts";
 import { type Observer, observerSteps, type Scene } from "./plan.ts";
 import { procStat } from "./proc-stat.ts";
+import type { ProxyLease, ProxyPool } from "./proxy-pool.ts";
 import { type RunningServer, type ServerPool, startServer, startTimeoutMs } from "./server-pool.ts";
 
 export interface SceneContext {
   settings: LabSettings;
   agents: AgentPool;
   servers: ServerPool;
+  /** The proxies of the proxy group (issue 14). */
+  proxies: ProxyPool;
   /** Put the wire tap on every run that has a server (default); off only to measure what it costs. */
   tap: boolean;
 }
@@ -32,7 +36,12 @@ interface Mark {
 /** One observer under way. */
 interface Watch {
   observer: Observer;
+  /** The relay the client calls through (behind a proxy: the client-proxy hop). */
   relay: Relay | undefined;
+  /** Behind a proxy: the proxy-server hop's relay, on the port the proxy forwards to. */
+  upstream?: Relay;
+  /** Behind a proxy: the proxy process and the slot (ports) of this run. */
+  proxy?: { lease: ProxyLease; slot: ProxySlot };
   handle: CallHandle | undefined;
   /** Set when the run cannot be a finding: why. */
   broken?: string;
@@ -86,6 +95,7 @@ export async function runScene(scene: Scene, ctx: SceneContext): Promise<RunReco
     marks: [],
   }));
   const sceneMarks: Mark[] = [];
+  const leases: ProxyLease[] = [];
   let restartedAt: number | undefined;
   let serverState: Observation["server"];
   let refused: boolean | undefined;
@@ -111,10 +121,16 @@ export async function runScene(scene: Scene, ctx: SceneContext): Promise<RunReco
     // Every observer's call, each through its own relay: its own connection, its own tap. Client
     // processes load first (~0.2 s of CPU each); the agents' calls start once they are calling, so
     // that every call of the scene has message 1 at about the same moment, ahead of the fault.
+    await leaseProxySlots(watches, ctx.proxies, leases);
     const startCall = async (w: Watch) => {
       const { labCase, client } = w.observer.cell;
       const network = (labCase.fault ?? []).some((step) => step.kind === "network");
-      if (scene.source !== "none" && (ctx.tap || network)) {
+      if (w.proxy) {
+        // Behind a proxy: a relay on each hop, the proxy between them.
+        w.upstream = await createRelay({ port: w.proxy.slot.upstream, targetPort: port, decode: ctx.tap });
+        w.relay = await createRelay({ targetPort: w.proxy.slot.listen, decode: ctx.tap });
+        if (labCase.proxy?.variant === "health-check") await checkedHealthy(w.upstream);
+      } else if (scene.source !== "none" && (ctx.tap || network)) {
         w.relay = await createRelay({ targetPort: port, decode: ctx.tap });
       }
       const args = [
@@ -192,7 +208,8 @@ export async function runScene(scene: Scene, ctx: SceneContext): Promise<RunReco
     return watches.map((w) => labError(w, why, true));
   } finally {
     await Promise.all(watches.map((w) => w.handle?.abandon()));
-    await Promise.all(watches.map((w) => w.relay?.close()));
+    await Promise.all(watches.flatMap((w) => [w.relay?.close(), w.upstream?.close()]));
+    for (const lease of leases) lease.release();
     await Promise.all(freshServers.map((f) => f.child.stop()));
   }
 }
@@ -282,6 +299,7 @@ async function finishRun(w: Watch, f: FinishContext): Promise<RunRecord> {
     faultAt: from,
     endAt,
     connections: w.relay?.connections ?? [],
+    ...(w.upstream && { upstream: w.upstream.connections }),
     count: s.count,
     server: {
       ...f.serverState,
@@ -307,6 +325,14 @@ async function finishRun(w: Watch, f: FinishContext): Promise<RunRecord> {
     );
   }
 
+  const proxyExit = w.proxy?.lease.proxy.exit;
+  if (proxyExit) {
+    return labError(
+      w,
+      `${w.proxy?.lease.proxy.entry} died during the run (${proxyExit.signal ?? `exit ${proxyExit.code}`})`,
+    );
+  }
+
   const messages = handle.messages.filter(
     (m) => m.call === (result?.previousCalls ? result.previousCalls.length + 1 : 1),
   );
@@ -321,7 +347,13 @@ async function finishRun(w: Watch, f: FinishContext): Promise<RunRecord> {
       faults: w.marks.map((m) => ({ target: m.target, what: m.what, atMs: rel(m.at) })),
       endMs: rel(endAt),
     },
-    wire: w.relay && f.ctx.tap ? w.relay.connections.map((c) => wireRecord(c, origin)) : null,
+    wire:
+      w.relay && f.ctx.tap
+        ? [
+            ...w.relay.connections.map((c) => wireRecord(c, origin, w.upstream && "client-proxy")),
+            ...(w.upstream?.connections.map((c) => wireRecord(c, origin, "proxy-server")) ?? []),
+          ]
+        : null,
     evidence: { checked, says: labCase.evidence.map((e) => e.says), missing },
   };
 
@@ -385,8 +417,9 @@ async function injectStep(
       return { target: step.target, what: step.signal, at: performance.now() };
     }
     case "network": {
-      const at = w.relay?.setMode(step.mode);
-      return at === undefined ? undefined : { target: "network", what: step.mode, at };
+      const relay = step.hop === "proxy-server" ? w.upstream : w.relay;
+      const at = relay?.setMode(step.mode);
+      return at === undefined ? undefined : { target: step.hop ?? "network", what: step.mode, at };
     }
     case "stall":
       // The handler went silent right after sending message 1.
@@ -396,6 +429,47 @@ async function injectStep(
     default:
       return undefined;
   }
+}
+
+/**
+ * Takes the proxy slots of every proxied run of the scene, all of a proxy's
+ * at once (see ProxyPool), into `leases` so that the scene releases them
+ * whatever happens.
+ */
+async function leaseProxySlots(watches: Watch[], proxies: ProxyPool, leases: ProxyLease[]): Promise<void> {
+  const byProxy = new Map<string, Watch[]>();
+  for (const w of watches) {
+    const proxy = w.observer.cell.labCase.proxy;
+    if (!proxy) continue;
+    const key = `${proxy.id} ${proxy.variant}`;
+    byProxy.set(key, [...(byProxy.get(key) ?? []), w]);
+  }
+  for (const group of byProxy.values()) {
+    const wanted = group[0].observer.cell.labCase.proxy;
+    const stack = proxyStacks.find((p) => p.id === wanted?.id);
+    if (!wanted || !stack) throw new Error(`no proxy "${wanted?.id}"`);
+    const lease = await proxies.acquire(stack, wanted.variant, group.length);
+    leases.push(lease);
+    group.forEach((w, i) => {
+      w.proxy = { lease, slot: lease.slots[i] };
+    });
+  }
+}
+
+/**
+ * A proxy that health-checks its server marks it down while no relay listens
+ * on its slot (between runs): a call must wait until a check has passed
+ * through this run's relay, or the proxy turns it away before any fault.
+ */
+async function checkedHealthy(upstream: Relay): Promise<void> {
+  for (const deadline = performance.now() + startTimeoutMs; performance.now() < deadline; await sleep(10)) {
+    if (upstream.connections.some((c) => c.forwarded.s2c > 0)) {
+      // The answer is through; give the proxy a moment to act on it.
+      await sleep(20);
+      return;
+    }
+  }
+  throw new Error("the proxy's health check never passed through its relay");
 }
 
 /**

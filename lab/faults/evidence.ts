@@ -14,8 +14,10 @@ export interface Observation {
   faultAt: number | undefined;
   /** When the client gave its result, or the watchdog fired. */
   endAt: number;
-  /** Every connection through the run's relay, in order. */
+  /** Every connection through the run's relay, in order (behind a proxy: the client-proxy hop's). */
   connections: readonly TapConnection[];
+  /** Behind a proxy: every connection through the proxy-server hop's relay (health checks among them). */
+  upstream?: readonly TapConnection[];
   /** Responses per stream the server was told to send. */
   count: number;
   /** The server process, where the case acts on it. */
@@ -49,13 +51,24 @@ export interface Evidence {
   check(o: Observation): string | undefined;
 }
 
-/** The connection and stream that carried the call: the first request on the first connection. */
+/** The path of a proxy's health checks (issue 14): their requests are not the call. */
+const healthCheckPath = "/grpc.health.v1.Health/Check";
+
+/**
+ * The connection and stream that carried the call: the first request on the
+ * first connection that has one, a proxy's health checks left aside.
+ */
 function callStream(o: Observation): { conn: TapConnection; id: number } | undefined {
-  const conn = o.connections[0];
-  const headers = conn?.frames.find(
-    (f) => f.dir === "c2s" && f.type === "HEADERS" && f.headers?.some(([k]) => k === ":path"),
-  );
-  return conn && headers ? { conn, id: headers.stream } : undefined;
+  for (const conn of o.connections) {
+    const headers = conn.frames.find(
+      (f) =>
+        f.dir === "c2s" &&
+        f.type === "HEADERS" &&
+        f.headers?.some(([k, v]) => k === ":path" && v !== healthCheckPath) === true,
+    );
+    if (headers) return { conn, id: headers.stream };
+  }
+  return undefined;
 }
 
 const onStream = (frames: readonly TapFrame[], id: number) => frames.filter((f) => f.stream === id);
@@ -194,8 +207,11 @@ export function serverLetGo(): Evidence {
  * After the switch, no byte crossed either way, and the relay closed
  * nothing; nor did the far side (`closer`) before it gave its result: the
  * server when the client's view is watched, the client in the server's.
+ * Behind a proxy, on the proxy-server hop, `closer` is "none": the server's
+ * own keepalive may close its end of a silent hop, and that close goes
+ * nowhere (the relay holds it), which is the point of the case.
  */
-export function blackholed(closer: "server" | "client" = "server"): Evidence {
+export function blackholed(closer: "server" | "client" | "none" = "server"): Evidence {
   return {
     says: "no byte crosses after the switch, both sockets stay open",
     check(o) {
@@ -462,6 +478,53 @@ export function windowShut(): Evidence {
         (f) => f.dir === "s2c" && f.type === "DATA" && f.length > 0,
       );
       return data ? "DATA reached the client" : undefined;
+    },
+  };
+}
+
+/**
+ * The same evidence, on one hop of a proxied call (issue 14): on the
+ * proxy-server hop the proxy is the client, and the server's frames are the
+ * ones the proxy received.
+ */
+export function onHop(hop: "client-proxy" | "proxy-server", evidence: Evidence): Evidence {
+  return {
+    says: `${hop}: ${evidence.says}`,
+    lingerMs: evidence.lingerMs,
+    check(o) {
+      if (hop === "client-proxy") return evidence.check(o);
+      if (!o.upstream) return "no proxy-server hop was tapped";
+      return evidence.check({ ...o, connections: o.upstream });
+    },
+  };
+}
+
+/**
+ * The proxy answered the client's keepalive itself: after the fault the
+ * client sent PINGs and each got its ACK on the client-proxy hop, while no
+ * PING crossed to the server (a proxy does not forward them).
+ */
+export function proxyAnswersPings(): Evidence {
+  return {
+    says: "client-proxy: the proxy ACKs the client's PINGs after the fault; proxy-server: no PING",
+    check(o) {
+      const call = callStream(o);
+      if (!call) return noCall;
+      const from = o.faultAt ?? 0;
+      const pings = call.conn.frames.filter(
+        (f) => f.dir === "c2s" && f.type === "PING" && !f.flags.includes("ACK") && f.at >= from,
+      );
+      if (pings.length === 0) return "the client sent no PING after the fault";
+      const acked = pings.filter((p) =>
+        call.conn.frames.some(
+          (f) => f.dir === "s2c" && f.type === "PING" && f.flags.includes("ACK") && f.opaque === p.opaque && !f.dropped,
+        ),
+      );
+      if (acked.length === 0) return `none of the client's ${pings.length} PING(s) after the fault got an ACK`;
+      const forwarded = (o.upstream ?? []).flatMap((c) =>
+        c.frames.filter((f) => f.dir === "c2s" && f.type === "PING" && pings.some((p) => p.opaque === f.opaque)),
+      );
+      return forwarded.length === 0 ? undefined : `${forwarded.length} of the client's PINGs reached the server`;
     },
   };
 }

@@ -167,3 +167,33 @@ describe("the tap decodes what nghttp2 sends and receives", { concurrency: true 
     }
   }
 });
+
+/** Runs nghttp -v through a fresh relay to the fault peer; returns what it printed and what the tap decoded. */
+async function throughTap(args: string[], urls: (port: number) => string[]) {
+  const relay = await createRelay({ targetPort: ports.get("rst-stream:8") ?? 0 });
+  try {
+    const { stdout } = await run("nghttp", ["-v", "-n", ...args, ...urls(relay.port)], { timeout: 10_000 }).catch(
+      (e: { stdout?: string }) => ({ stdout: e.stdout ?? "" }),
+    );
+    for (let i = 0; i < 50 && relay.open > 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    return { printed: parseNghttp(stdout), connection: relay.connections[0] };
+  } finally {
+    await relay.close();
+  }
+}
+
+// The dynamic table as the two ends size it (issue 14: nginx announces a table of 0 to its upstream,
+// and the server's encoder then sends a size update that the tap must accept).
+describe("the tap follows the HPACK table as the ends size it", { concurrency: true }, () => {
+  test("a table the decoding end sized to 0: the encoder's size update is accepted", async () => {
+    const { printed, connection } = await throughTap(
+      ["-c", "0", "-d", body, "-H", `content-type: ${protocols.grpc}`],
+      (port) => [`http://127.0.0.1:${port}/chat.v1.ChatService/Chat`],
+    );
+    assert.deepEqual(connection?.undecodable, {});
+    const mine = connection?.frames.filter((f) => f.dir === "s2c").map(comparable) ?? [];
+    const theirs = printed.filter((f) => f.dir === "s2c").map(comparable);
+    assert.ok(theirs.some((f) => f.type === "HEADERS"));
+    assert.deepEqual(mine.slice(0, theirs.length), theirs);
+  });
+});

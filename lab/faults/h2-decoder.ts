@@ -121,8 +121,11 @@ const flagNames = (type: number, flags: number): string[] => {
  */
 export function createH2Decoder(options: H2DecoderOptions): H2DirectionDecoder {
   // The dynamic table starts at SETTINGS_HEADER_TABLE_SIZE's default (RFC 9113 section 6.5.2);
-  // an encoder that uses another size says so in the block itself (RFC 7541 section 6.3).
-  const decompressor = hpack.decompressor.create({ table: { size: 4096 } });
+  // an encoder that uses another size says so in the block itself (RFC 7541 section 6.3): nginx
+  // announces 0 to its upstream, and the server's encoder shrinks its table to 0 (issue 14). A
+  // size update above 4096 (for an end that announced more) leaves the direction undecodable,
+  // and the run without its evidence: a lab error, never a finding.
+  const decompressor = hpack.decompressor.create({ table: { maxSize: 4096 } });
   let hpackError: Error | undefined;
   decompressor.on("error", (e) => {
     hpackError = e;

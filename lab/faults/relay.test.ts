@@ -10,7 +10,7 @@ import { connect, createServer, type Server, type Socket } from "node:net";
 import { after, before, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { freePort } from "../engine/free-port.ts";
-import { createRelay } from "./relay.ts";
+import { createRelay, resetSocket } from "./relay.ts";
 
 /** A real TCP server behind the relay that echoes, and keeps its sockets at hand. */
 let echo: Server;
@@ -178,4 +178,41 @@ test("close() leaves no socket and no listener behind", async () => {
   const refused = connect({ host: "127.0.0.1", port: relay.port });
   const [e] = await once(refused, "error");
   assert.equal((e as NodeJS.ErrnoException).code, "ECONNREFUSED");
+});
+
+// Resetting a socket whose FIN is on its way out: libuv refuses (EINVAL) and Node 20 then drops the
+// handle unclosed, so the process spins at exit (issue 14: the lab did, after a HAProxy run).
+test("resetSocket right after end(): the peer gets the FIN, then the reset; no handle is left behind", async () => {
+  const leaked = () =>
+    (process as unknown as { _getActiveHandles(): { destroyed?: boolean }[] })
+      ._getActiveHandles()
+      .filter((h) => h.destroyed === true).length;
+  await sleep(50);
+  const before = leaked();
+  for (const when of ["same tick", "next tick"] as const) {
+    const socket = await open(echoPort);
+    await sleep(20);
+    const peer = serverSockets[serverSockets.length - 1];
+    const seen: string[] = [];
+    peer.on("end", () => seen.push("fin"));
+    peer.on("error", (e: NodeJS.ErrnoException) => seen.push(e.code ?? "error"));
+    let resetAt: number | undefined;
+    socket.end();
+    const reset = () =>
+      resetSocket(socket, () => {
+        resetAt = performance.now();
+      });
+    if (when === "same tick") reset();
+    else process.nextTick(reset);
+    for (let i = 0; i < 100 && seen.length < 1; i++) await sleep(10);
+    // The peer's reading is over: a write of its own tells whether the connection was reset.
+    await sleep(50);
+    peer.write("x");
+    for (let i = 0; i < 100 && seen.length < 2; i++) await sleep(10);
+    assert.equal(seen[0], "fin", when);
+    assert.ok(["ECONNRESET", "EPIPE"].includes(seen[1]), `${when}: after the FIN the peer saw ${seen[1]}`);
+    assert.ok(resetAt !== undefined, `${when}: the reset was not reported`);
+  }
+  await sleep(50);
+  assert.ok(leaked() <= before, `${leaked()} destroyed socket(s) with their handle still open, ${before} before`);
 });

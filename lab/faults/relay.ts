@@ -100,6 +100,26 @@ interface Pair {
   ended: Record<Leg, boolean>;
 }
 
+/**
+ * Resets a socket (RST) and calls `onReset` as the reset goes out. A socket
+ * whose FIN is still on its way out (end() called, the shutdown not yet
+ * done) cannot be reset: libuv refuses (uv_tcp_close_reset: EINVAL while
+ * shutting down), and Node 20 then drops the handle unclosed, which made the
+ * lab's process spin at exit (issue 14). Such a socket is reset right after
+ * its FIN; one whose FIN never leaves (a peer that does not read) is left to
+ * the relay's close().
+ */
+export function resetSocket(socket: Socket, onReset: () => void): void {
+  if (socket.destroyed) return;
+  const reset = () => {
+    if (socket.destroyed) return;
+    onReset();
+    socket.resetAndDestroy();
+  };
+  if (socket.writableEnded && !socket.writableFinished) socket.once("finish", reset);
+  else reset();
+}
+
 export async function createRelay(options: RelayOptions): Promise<Relay> {
   const pairs = new Set<Pair>();
   const all: TapConnection[] = [];
@@ -109,14 +129,11 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
   const note = (pair: Pair, leg: Leg, event: TcpEvent["event"], by: TcpEvent["by"]) =>
     pair.record.tcp.push({ at: performance.now(), leg, event, by });
 
-  /** Resets a leg's socket ourselves (RST), once. */
+  /** Resets a leg's socket ourselves (RST), once; recorded when the RST goes out. */
   const resetLeg = (pair: Pair, leg: Leg) => {
     if (pair.ended[leg]) return;
     pair.ended[leg] = true;
-    note(pair, leg, "reset", "relay");
-    const socket = leg === "client" ? pair.client : pair.server;
-    if (socket.destroyed) return;
-    socket.resetAndDestroy();
+    resetSocket(leg === "client" ? pair.client : pair.server, () => note(pair, leg, "reset", "relay"));
   };
 
   const apply = (pair: Pair) => {

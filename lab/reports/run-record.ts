@@ -65,7 +65,12 @@ export interface Timeline {
 
 /** One TCP connection through the tap: both legs. */
 export interface WireRecord {
-  /** 1 for the run's first connection. */
+  /**
+   * Behind a proxy, the hop: client-proxy (the client is "client", the proxy
+   * "server") or proxy-server (the proxy is "client"). Absent on a direct call.
+   */
+  hop?: "client-proxy" | "proxy-server";
+  /** 1 for the hop's first connection. */
   id: number;
   /** The client's port, and the port the server saw as its peer's. */
   clientPort: number;

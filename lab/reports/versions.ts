@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
+import { proxyVersions } from "../catalogue/proxies.ts";
 import { projectRoot } from "../engine/build.ts";
 import { findPython } from "../engine/python.ts";
 
@@ -8,7 +9,8 @@ const observed = ["@connectrpc/connect", "@connectrpc/connect-node", "@grpc/grpc
 
 /**
  * Installed versions of the observed libraries, read from node_modules (what
- * actually ran), and grpcio's as the Python that runs it reports it.
+ * actually ran), grpcio's as the Python that runs it reports it, and the
+ * proxies' as they report themselves.
  */
 export function libraryVersions(): Record<string, string> {
   const python = findPython();
@@ -26,5 +28,7 @@ export function libraryVersions(): Record<string, string> {
       }),
     ),
     grpcio: python ? `${python.grpcio} (${python.path})` : "not installed",
+    // The proxies of the proxy group (issue 14), as each reports itself.
+    ...Object.fromEntries([...proxyVersions()].map(([id, version]) => [id, version ?? "not installed"])),
   };
 }
