@@ -62,6 +62,9 @@ function frameLabel(f: WireFrame): { kind: string; text: string } | undefined {
   if (f.type === "GOAWAY") return { kind: "goaway", text: `GOAWAY ${f.error ?? ""}` };
   if (f.type === "RST_STREAM") return { kind: "rst", text: `RST_STREAM ${f.error ?? ""}` };
   if (f.status) return { kind: "status", text: `status ${f.status.code ?? "none"}` };
+  // A response that ends with no status at all (HAProxy, having lost its server: issue 14).
+  if (f.dir === "s2c" && f.stream > 0 && f.flags?.includes("END_STREAM"))
+    return { kind: "bare-end", text: "END_STREAM no status" };
   if (f.type === "HEADERS" && f.dir === "c2s") return { kind: "request", text: "request" };
   return undefined;
 }
@@ -88,6 +91,8 @@ function markShape(kind: string, y: number, title: string, label?: string): (x: 
         `<path d="M${x - 4},${y - 4}L${x + 4},${y + 4}M${x - 4},${y + 4}L${x + 4},${y - 4}" class="rst">${t}</path>${text(x)}`;
     case "status":
       return (x) => `<rect x="${x - 3.5}" y="${y - 3.5}" width="7" height="7" class="status">${t}</rect>${text(x)}`;
+    case "bare-end":
+      return (x) => `<rect x="${x - 3.5}" y="${y - 3.5}" width="7" height="7" class="bare">${t}</rect>${text(x)}`;
     case "request":
       return (x) => `<path d="M${x},${y - 4}L${x},${y + 4}" class="req">${t}</path>`;
     case "fin":
@@ -98,10 +103,23 @@ function markShape(kind: string, y: number, title: string, label?: string): (x: 
   }
 }
 
-/** One row: the call's life on the middle line, client-to-server frames above it, server-to-client below. */
-function runRow(run: RunRecord, label: string, y: number, x: (ms: number) => number): string {
+/**
+ * One row: the call's life on the middle line, client-to-server frames above
+ * it, server-to-client below. Behind a proxy a run has two rows: the client's
+ * hop (to the proxy), then the proxy's hop to the server (`hop`
+ * "proxy-server": the proxy's frames above, the server's below, and no
+ * messages nor result of its own).
+ */
+function runRow(
+  run: RunRecord,
+  label: string,
+  y: number,
+  x: (ms: number) => number,
+  hop: "client" | "proxy-server" = "client",
+): string {
   const parts: string[] = [];
   const { timeline } = run;
+  const upstream = hop === "proxy-server";
   const start = x(timeline.callStartMs ?? 0);
   const end = x(timeline.endMs);
   const up = y - 11;
@@ -109,8 +127,11 @@ function runRow(run: RunRecord, label: string, y: number, x: (ms: number) => num
   parts.push(`<text x="4" y="${y + 4}" class="lbl">${escapeXml(label)}</text>`);
   // The call's life: solid while it ran its course, red dashes from the fault to the watchdog on a hang.
   const faultX = timeline.faults.length > 0 ? x(0) : end;
-  parts.push(`<line x1="${start}" y1="${y}" x2="${run.hung ? faultX : end}" y2="${y}" class="life"/>`);
-  if (run.hung) parts.push(`<line x1="${faultX}" y1="${y}" x2="${end}" y2="${y}" class="life hung"/>`);
+  if (upstream) parts.push(`<line x1="${start}" y1="${y}" x2="${end}" y2="${y}" class="hop"/>`);
+  else {
+    parts.push(`<line x1="${start}" y1="${y}" x2="${run.hung ? faultX : end}" y2="${y}" class="life"/>`);
+    if (run.hung) parts.push(`<line x1="${faultX}" y1="${y}" x2="${end}" y2="${y}" class="life hung"/>`);
+  }
   // The fault's steps: a tick across the row's lanes, drawn first so that marks sit on top.
   for (const f of timeline.faults) {
     parts.push(
@@ -118,13 +139,14 @@ function runRow(run: RunRecord, label: string, y: number, x: (ms: number) => num
     );
   }
   const lanes: Record<"c2s" | "s2c" | "line", Mark[]> = { c2s: [], s2c: [], line: [] };
-  for (const conn of run.wire ?? []) {
+  const [near, far] = upstream ? ["proxy", "server"] : ["client", run.wire?.some((c) => c.hop) ? "proxy" : "server"];
+  for (const conn of (run.wire ?? []).filter((c) => (c.hop === "proxy-server") === upstream)) {
     for (const f of conn.frames) {
       const named = frameLabel(f);
       if (!named) continue;
       const ly = f.dir === "c2s" ? up : down;
-      const title = `${f.t} ms: ${f.dir === "c2s" ? "client → server" : "server → client"} ${named.text}${f.dropped ? " (held back by the blackhole)" : ""}${f.status?.message ? ` "${f.status.message}"` : ""}`;
-      const withLabel = named.kind === "goaway" || named.kind === "rst" || named.kind === "status";
+      const title = `${f.t} ms: ${f.dir === "c2s" ? `${near} → ${far}` : `${far} → ${near}`} ${named.text}${f.dropped ? " (held back by the blackhole)" : ""}${f.status?.message ? ` "${f.status.message}"` : ""}`;
+      const withLabel = ["goaway", "rst", "status", "bare-end"].includes(named.kind);
       const text = withLabel ? named.text.replace(/^\w+ /, "") : undefined;
       lanes[f.dir].push({
         x: x(f.t),
@@ -135,7 +157,8 @@ function runRow(run: RunRecord, label: string, y: number, x: (ms: number) => num
     for (const e of conn.tcp) {
       if (e.event === "open" || e.leg !== "client") continue;
       const lane = e.by === "client" ? "c2s" : "s2c";
-      const title = `${e.t} ms: TCP ${e.event === "fin" ? "FIN" : e.event === "reset" ? "RST" : e.event} on the client's connection, by the ${e.by}`;
+      const by = e.by === "client" ? near : e.by === "server" ? far : "relay";
+      const title = `${e.t} ms: TCP ${e.event === "fin" ? "FIN" : e.event === "reset" ? "RST" : e.event} on the ${near}'s connection, by the ${by}`;
       lanes[lane].push({
         x: x(e.t),
         width: markWidth(),
@@ -143,7 +166,7 @@ function runRow(run: RunRecord, label: string, y: number, x: (ms: number) => num
       });
     }
   }
-  for (const [i, ms] of timeline.messagesMs.entries()) {
+  for (const [i, ms] of upstream ? [] : timeline.messagesMs.entries()) {
     lanes.line.push({
       x: x(ms),
       width: 4,
@@ -152,6 +175,7 @@ function runRow(run: RunRecord, label: string, y: number, x: (ms: number) => num
     });
   }
   for (const lane of Object.values(lanes)) parts.push(...placeLane(lane));
+  if (upstream) return parts.join("");
   const endTitle = run.hung
     ? `still waiting at ${timeline.endMs} ms: hang`
     : `${run.code} at ${timeline.endMs} ms${run.message ? `: ${run.message}` : ""}`;
@@ -165,7 +189,15 @@ function runRow(run: RunRecord, label: string, y: number, x: (ms: number) => num
 
 /** The timelines of one case: a row per run, on the group's scale. */
 export function timelineSvg(rowCells: readonly CellResult[], scale: TimeScale): string {
-  const runs = rowCells.flatMap((cell) => cell.runs.map((run, i) => ({ run, label: `${cellName(cell)} #${i + 1}` })));
+  const runs = rowCells.flatMap((cell) =>
+    cell.runs.flatMap((run, i) => [
+      { run, label: `${cellName(cell)} #${i + 1}`, hop: "client" as const },
+      // Behind a proxy: a second row for the proxy's hop to the server.
+      ...(run.wire?.some((c) => c.hop === "proxy-server")
+        ? [{ run, label: "  ↳ proxy → server", hop: "proxy-server" as const }]
+        : []),
+    ]),
+  );
   const { labelW, plotW, codeW, rowH, axisH } = layout;
   const span = Math.max(1, scale.toMs - scale.fromMs);
   const x = (ms: number) => labelW + ((Math.min(scale.toMs, Math.max(scale.fromMs, ms)) - scale.fromMs) / span) * plotW;
@@ -181,8 +213,8 @@ export function timelineSvg(rowCells: readonly CellResult[], scale: TimeScale): 
     );
   }
   parts.push(`<text x="${labelW + plotW}" y="${axisY + 28}" class="tick" text-anchor="end">ms from the fault</text>`);
-  runs.forEach(({ run, label }, i) => {
-    parts.push(runRow(run, label, 22 + i * rowH, x));
+  runs.forEach(({ run, label, hop }, i) => {
+    parts.push(runRow(run, label, 22 + i * rowH, x, hop));
   });
   const width = labelW + plotW + codeW;
   return `<svg viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img">${parts.join("")}</svg>`;
@@ -190,12 +222,13 @@ export function timelineSvg(rowCells: readonly CellResult[], scale: TimeScale): 
 
 /** The key to the timelines' marks, as a line of HTML. */
 export const timelineLegend = `<p class="key">Rows: one per run, 0 at the fault (for <code>normal</code>, <code>no-server</code> and the mute peer: the call's start; for the stalled handler: message 1).
-Above each line what the client sent, below it what the server sent:
+Above each line what the client sent, below it what the server sent (behind a proxy, a run has a second row, ↳ proxy → server: above it what the proxy sent the server, below it what the server sent the proxy):
 <svg width="12" height="10"><circle cx="6" cy="5" r="3.5" class="ping"/></svg> PING,
 <svg width="12" height="10"><circle cx="6" cy="5" r="3.5" class="ack"/></svg> PING ACK,
 <svg width="12" height="10"><path d="M2,1L10,1L6,9Z" class="goaway"/></svg> GOAWAY,
 <svg width="12" height="10"><path d="M2,1L10,9M2,9L10,1" class="rst"/></svg> RST_STREAM,
 <svg width="12" height="10"><rect x="2" y="1" width="7" height="7" class="status"/></svg> a status (trailers or end-stream message),
+<svg width="12" height="10"><rect x="2" y="1" width="7" height="7" class="bare"/></svg> the response's end with no status,
 <svg width="12" height="10"><path d="M3,0L3,10M7,0L7,10" class="fin"/></svg> TCP FIN,
 <svg width="12" height="10"><circle cx="6" cy="5" r="4" class="reset"/></svg> TCP RST; faint: held back by a blackhole, never delivered;
 on the line <svg width="12" height="10"><circle cx="6" cy="5" r="4" class="msg"/></svg> a message the client got,
@@ -206,10 +239,10 @@ on the line <svg width="12" height="10"><circle cx="6" cy="5" r="4" class="msg"/
 export const timelineStyle = `
 svg .lbl,svg .code,svg .tick,svg .fl{font:11px monospace;fill:#333}svg .fl{font-size:10px;fill:#555}
 svg .grid{stroke:#eee}svg .zero{stroke:#c00;stroke-opacity:.35}
-svg .life{stroke:#999;stroke-width:2}svg .life.hung{stroke:#c00;stroke-dasharray:4 3}
+svg .life{stroke:#999;stroke-width:2}svg .hop{stroke:#ccc;stroke-width:1;stroke-dasharray:2 2}svg .life.hung{stroke:#c00;stroke-dasharray:4 3}
 svg .msg{fill:#2a6fdb}svg .fault{stroke:#c00;stroke-width:2;stroke-opacity:.7}
 svg .ping{fill:#fff;stroke:#7a3db8;stroke-width:1.5}svg .ack{fill:#7a3db8}
-svg .goaway{fill:#e07000}svg .rst{stroke:#c00;stroke-width:2;fill:none}svg .status{fill:#2a9d3a}
+svg .goaway{fill:#e07000}svg .rst{stroke:#c00;stroke-width:2;fill:none}svg .status{fill:#2a9d3a}svg .bare{fill:#fff;stroke:#2a9d3a;stroke-width:1.5}
 svg .req{stroke:#666;stroke-width:2}svg .fin{stroke:#444;stroke-width:1.5}svg .reset{fill:#fff;stroke:#c00;stroke-width:2}
 svg .end.ok{fill:#2a9d3a}svg .end.error{fill:#e0a000}svg .end.hang{fill:#c00}svg .end.broken{fill:#666}
 svg .dropped{opacity:.3}`;
