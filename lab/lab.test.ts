@@ -7,12 +7,15 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, describe, test } from "node:test";
+import { proxyStacks, proxyVersions } from "./catalogue/proxies.ts";
 import { projectRoot } from "./engine/build.ts";
 import { findPython } from "./engine/python.ts";
 import type { LabResults } from "./reports/results.ts";
 import { commandLine, descendants, processState } from "./testing/processes.ts";
 
 const scratch = mkdtempSync(path.join(tmpdir(), "lab-test-"));
+/** The proxies installed here (CI installs both: scripts/install-debian.sh). */
+const proxies = proxyStacks.filter((p) => proxyVersions().get(p.id) !== undefined).map((p) => p.id);
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
 function startLab(args: string[]): ChildProcess {
@@ -141,24 +144,27 @@ describe("npm run lab -- --quick", { concurrency: true }, () => {
   });
 
   test("Ctrl-C in the middle of a run leaves no process the lab started: agents, servers started ahead, suspended ones", async () => {
-    const { status, stderr, left, agents } = await interruptWithSuspendedServers("SIGINT", "interrupted");
+    const { status, stderr, left, agents, proxiesSeen } = await interruptWithSuspendedServers("SIGINT", "interrupted");
     assert.equal(status, 130, stderr);
+    assert.deepEqual(proxiesSeen, proxies, "the proxies were running");
     assert.match(stderr, /SIGINT: ending \d+ process\(es\)/);
     assert.ok(agents >= 2, `saw ${agents} client agents`);
     assert.deepEqual(left, [], `processes left behind: ${left.join(", ")}`);
   });
 
   test("SIGTERM in the middle of a run: the same, exit 143", async () => {
-    const { status, stderr, left, agents } = await interruptWithSuspendedServers("SIGTERM", "terminated");
+    const { status, stderr, left, agents, proxiesSeen } = await interruptWithSuspendedServers("SIGTERM", "terminated");
     assert.equal(status, 143, stderr);
+    assert.deepEqual(proxiesSeen, proxies, "the proxies were running");
     assert.ok(agents >= 2, `saw ${agents} client agents`);
     assert.deepEqual(left, [], `processes left behind: ${left.join(", ")}`);
   });
 
   test("SIGKILL to the lab: within 5 s no process it started is left, suspended ones included", async () => {
     // No handler of the lab runs: the supervisor (lab/supervisor.ts) sees its stdin close and ends the rest.
-    const { status, left, agents } = await interruptWithSuspendedServers("SIGKILL", "killed");
+    const { status, left, agents, proxiesSeen } = await interruptWithSuspendedServers("SIGKILL", "killed");
     assert.equal(status, null);
+    assert.deepEqual(proxiesSeen, proxies, "the proxies were running");
     assert.ok(agents >= 2, `saw ${agents} client agents`);
     assert.deepEqual(left, [], `processes left behind 5 s after the lab died: ${left.join(", ")}`);
   });
@@ -173,9 +179,11 @@ describe("npm run lab -- --quick", { concurrency: true }, () => {
 async function interruptWithSuspendedServers(
   signal: NodeJS.Signals,
   out: string,
-): Promise<{ status: number | null; stderr: string; left: string[]; agents: number }> {
-  // Many scenes of suspended servers, so that some are started ahead while others run.
-  const lab = startLab(["--quick", "--cases", "suspend,normal", "--repeat", "6", "--out", path.join(scratch, out)]);
+): Promise<{ status: number | null; stderr: string; left: string[]; agents: number; proxiesSeen: string[] }> {
+  // Many scenes of suspended servers, so that some are started ahead while others run; behind each
+  // proxy too, so that the proxies run when the signal comes (issue 14).
+  const cases = ["suspend", "normal", ...proxies.map((p) => `${p}/suspend`)].join(",");
+  const lab = startLab(["--quick", "--cases", cases, "--repeat", "6", "--out", path.join(scratch, out)]);
   const pid = lab.pid ?? -1;
   const seen = new Set<number>();
   const seenCommands = new Map<number, string>();
@@ -191,7 +199,9 @@ async function interruptWithSuspendedServers(
   try {
     // Collect every descendant until some of the servers are suspended, then interrupt.
     let stopped = 0;
-    for (let tries = 0; tries < 800 && stopped < 2; tries++) {
+    const proxiesUp = () =>
+      proxies.every((proxy) => [...seenCommands.values()].some((command) => command.startsWith(proxy)));
+    for (let tries = 0; tries < 800 && (stopped < 2 || !proxiesUp()); tries++) {
       await new Promise((resolve) => setTimeout(resolve, 25));
       for (const child of descendants(pid)) {
         if (!seen.has(child)) seenCommands.set(child, commandLine(child));
@@ -210,7 +220,16 @@ async function interruptWithSuspendedServers(
       left = left.filter(alive);
     }
     const agents = [...seen].filter((p) => seenCommands.get(p)?.includes("--agent")).length;
-    return { status, stderr, left: left.map((p) => `${p} ${processState(p)} ${commandLine(p)}`), agents };
+    const proxiesSeen = proxies.filter((proxy) =>
+      [...seenCommands.values()].some((command) => command.startsWith(proxy)),
+    );
+    return {
+      status,
+      stderr,
+      left: left.map((p) => `${p} ${processState(p)} ${commandLine(p)}`),
+      agents,
+      proxiesSeen,
+    };
   } finally {
     // Whatever failed above, the lab and everything it started end with the test.
     if (lab.exitCode === null && lab.signalCode === null) {

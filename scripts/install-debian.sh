@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The Debian/Ubuntu packages the lab uses besides npm's, installed as root:
+#   nghttp2-client      nghttp, an HTTP/2 client of its own the tests check the wire tap against (issue 10)
+#   python3-grpcio      gRPC core, the original experiment's library, as server and client (issue 12)
+#   python3-grpc-tools  its code generator (npm run generate:python, and the staleness test)
+#   nginx haproxy       the proxies of the proxy group (issue 14), run by the lab in the foreground
+# Elsewhere: see docs/install.md. Nothing here starts a service: the lab runs each program itself.
+set -euo pipefail
+packages=(nghttp2-client python3-grpcio python3-grpc-tools nginx haproxy)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-debian: ${packages[*]}: already installed"
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-debian: missing ${missing[*]}; run as root (sudo bash $0), or see docs/install.md" >&2
+  exit 1
+fi
+# Installing nginx or haproxy would start their system services; the lab needs none, so none may start.
+guard=""
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+  chmod +x /usr/sbin/policy-rc.d
+  guard=/usr/sbin/policy-rc.d
+fi
+trap '[ -n "$guard" ] && rm -f "$guard"' EXIT
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-debian: installed ${missing[*]}"
