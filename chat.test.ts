@@ -10,6 +10,7 @@ import { stackPairs } from "./lab/catalogue/stacks.ts";
 import { buildEntries, type Entry } from "./lab/engine/build.ts";
 import { spawnChild, stopAllChildren } from "./lab/engine/child-process.ts";
 import { freePort } from "./lab/engine/free-port.ts";
+import { findPython } from "./lab/engine/python.ts";
 import { startServer } from "./lab/engine/server-pool.ts";
 import type { CellResult } from "./lab/reports/results.ts";
 import { describeRuns, findCell, runCases } from "./lab/testing/run-cases.ts";
@@ -127,8 +128,18 @@ describe("servers stop working for a client that left", { concurrency: true }, (
 });
 
 describe("bad command lines: one line on stderr naming the flag, exit 2", { concurrency: true }, () => {
-  const servers = ["server", "peers/grpc-js-server"] as const;
-  const clients = ["client", "peers/grpc-js-client"] as const;
+  // The grpcio programs take the same flags where they apply (issue 12); without grpcio they are skipped.
+  const python = findPython() !== null;
+  const servers: readonly Entry[] = [
+    "server",
+    "peers/grpc-js-server",
+    ...(python ? (["peers/grpcio-server"] as const) : []),
+  ];
+  const clients: readonly Entry[] = [
+    "client",
+    "peers/grpc-js-client",
+    ...(python ? (["peers/grpcio-client"] as const) : []),
+  ];
   /** One class of bad input each, tried on every program it applies to. */
   const classes: { name: string; entries: readonly Entry[]; args: string[]; message: RegExp }[] = [
     {
@@ -206,7 +217,7 @@ describe("bad command lines: one line on stderr naming the flag, exit 2", { conc
       });
     }
   }
-  for (const entry of ["server", "peers/grpc-js-server"] as const) {
+  for (const entry of servers) {
     test(`${entry}: a port in use`, async () => {
       const port = await freePort();
       const first = spawnChild({ entry: "server", args: ["--port", String(port)] });

@@ -1,6 +1,6 @@
 import type { LabCase, LabSettings } from "../lab/catalogue/cases.ts";
 import { labCases } from "../lab/catalogue/cases.ts";
-import { type ClientStack, serverStacks } from "../lab/catalogue/stacks.ts";
+import { type ClientStack, clientStacks, serverStacks } from "../lab/catalogue/stacks.ts";
 import { runLab } from "../lab/engine/run-lab.ts";
 import type { CellResult } from "../lab/reports/results.ts";
 import type { RunRecord } from "../lab/reports/run-record.ts";
@@ -63,11 +63,21 @@ function remedyOf(caseId: string): Remedy {
  * interval + timeout from the fault; a deadline's time left at the fault;
  * an idle timeout's setting from the last message (the client's clock).
  */
-function measure(run: RunRecord, remedy: Remedy, s: LabSettings): { detectMs: number; boundMs: number } | undefined {
+function measure(
+  run: RunRecord,
+  remedy: Remedy,
+  s: LabSettings,
+  keepaliveFloorMs = 0,
+): { detectMs: number; boundMs: number } | undefined {
   if (run.detectMs === null || run.call === null) return undefined;
   switch (remedy) {
     case "keepalive":
-      return { detectMs: run.detectMs, boundMs: s.keepalive.intervalMs + s.keepalive.timeoutMs };
+      // A client that keeps its PINGs further apart than it was told (gRPC core: about 1 s, measured)
+      // promises its own interval, not ours.
+      return {
+        detectMs: run.detectMs,
+        boundMs: Math.max(s.keepalive.intervalMs, keepaliveFloorMs) + s.keepalive.timeoutMs,
+      };
     case "deadline":
       // The call had run elapsed - detect ms when the fault came.
       return { detectMs: run.detectMs, boundMs: s.deadlineMs - (run.call.elapsedMs - run.detectMs) };
@@ -98,8 +108,9 @@ export async function measureDetection(options: DetectionOptions): Promise<Detec
   });
   return cells.map((cell) => {
     const remedy = remedyOf(cell.case);
+    const floor = clientStacks.find((c) => c.id === `${cell.client}/${cell.protocol}`)?.keepaliveFloorMs;
     const measured = cell.runs.flatMap((run) => {
-      const m = run.code === remedyCode[remedy] ? measure(run, remedy, options.settings) : undefined;
+      const m = run.code === remedyCode[remedy] ? measure(run, remedy, options.settings, floor) : undefined;
       return m ? [m] : [];
     });
     return {

@@ -19,6 +19,10 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "pylib"))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "pylib", "gen"))
 
+from lab_common import require_grpcio  # noqa: E402
+
+require_grpcio("grpcio-client")
+
 import grpc  # noqa: E402
 from lab_common import (  # noqa: E402
     UsageError,

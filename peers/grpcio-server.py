@@ -15,15 +15,21 @@ there is no write-stall timeout.
 """
 
 import asyncio
+import errno
 import gc
 import os
 import signal
+import socket
 import sys
 import time
 import tracemalloc
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "pylib"))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "pylib", "gen"))
+
+from lab_common import require_grpcio  # noqa: E402
+
+require_grpcio("grpcio-server")
 
 import grpc  # noqa: E402
 from google.protobuf.timestamp_pb2 import Timestamp  # noqa: E402
@@ -222,6 +228,17 @@ async def serve():
     health_pb2_grpc.add_HealthServicer_to_server(Health(state), server)
     host = s["host"]
     address = "[%s]:%d" % (host, s["port"]) if ":" in host else "%s:%d" % (host, s["port"])
+    if s["port"] != 0:
+        # gRPC core would log its own multi-line error first: ask the kernel ourselves, for one line.
+        probe = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, s["port"]))
+        except OSError as e:
+            if e.errno == errno.EADDRINUSE:
+                raise UsageError("--port %d: %s is already in use" % (s["port"], address)) from None
+        finally:
+            probe.close()
     try:
         port = server.add_insecure_port(address)
     except RuntimeError:

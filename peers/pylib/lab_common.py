@@ -148,6 +148,22 @@ def run_cli(program, main):
         os._exit(1)
 
 
+def require_grpcio(program):
+    """Ends the program with one line when this Python lacks grpcio or protobuf: no traceback."""
+    try:
+        import grpc  # noqa: F401
+        import google.protobuf  # noqa: F401
+    except ImportError as e:
+        name = str(e.name or "")
+        missing = "grpcio" if name.startswith("grpc") else "protobuf" if name.startswith("google") else name
+        sys.stderr.write(
+            "%s: %s has no %s (on Debian or Ubuntu: apt-get install python3-grpcio python3-grpc-tools;"
+            " elsewhere: pip install grpcio grpcio-tools)\n" % (program, sys.executable, missing)
+        )
+        sys.stderr.flush()
+        os._exit(1)
+
+
 def out(line):
     """One line on stdout, at once: the lab reads lines as they come."""
     sys.stdout.write(line + "\n")
