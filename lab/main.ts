@@ -30,7 +30,7 @@ import { createProgress } from "./reports/progress.ts";
 import { htmlReport } from "./reports/report-html.ts";
 import { comparisonTables, legend, markdownReport } from "./reports/report-markdown.ts";
 import type { LabResults } from "./reports/results.ts";
-import { checkFailures, summarizeCell } from "./reports/summary.ts";
+import { cellName, checkFailures, summarizeCell } from "./reports/summary.ts";
 import { libraryVersions } from "./reports/versions.ts";
 
 /**
@@ -237,7 +237,7 @@ runCli("lab", async () => {
           progress.update(
             done,
             total,
-            `cells ${cellsDone}/${total / repeat}  ${cell.case} ${cell.server}<-${cell.client}/${cell.protocol}: ${run.code}${time}`,
+            `cells ${cellsDone}/${total / repeat}  ${cell.case} ${cellName(cell)}: ${run.code}${time}`,
           );
         },
       },

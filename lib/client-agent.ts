@@ -103,7 +103,7 @@ export function runClientAgent(options: ClientAgentOptions): void {
         else void call(id, command.args);
         break;
       case "cancel":
-        running.get(id)?.abort();
+        running.get(id)?.abort("cancelled by the agent's cancel command");
         break;
       case "stats": {
         // The histogram holds whole timer periods; what a call's timer suffers is the excess.

@@ -14,7 +14,7 @@ export const clientFlags: FlagSpecs = {
   "ping-timeout-ms": {
     type: "string",
     help: "HTTP/2 keepalive: connection dead if a PING is unanswered this long",
-    default: "15000 (connect), 20000 (grpc-js)",
+    default: "15000 (connect-node's)",
   },
   "timeout-ms": { type: "string", help: "deadline for the whole call", default: "none" },
   "idle-timeout-ms": {
@@ -42,6 +42,13 @@ export const clientFlags: FlagSpecs = {
     type: "boolean",
     help: "serve many calls from stdin, one JSON command per line: the lab's client agent (docs/agent-protocol.md)",
   },
+};
+
+/** The same flags as grpc-js's client states them: gRPC only, and grpc-js's own PING timeout. */
+export const grpcJsClientFlags: FlagSpecs = {
+  ...clientFlags,
+  protocol: { ...clientFlags.protocol, help: "wire protocol: grpc (grpc-js speaks gRPC only)" },
+  "ping-timeout-ms": { ...clientFlags["ping-timeout-ms"], default: "20000 (grpc-js's)" },
 };
 
 /** What a client calls: the Chat stream, or the health service once (Check) or as a stream (Watch). */

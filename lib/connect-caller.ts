@@ -55,7 +55,9 @@ export function createConnectCaller(settings: ClientSettings): Caller {
     close: () => setTimeout(() => sessionManager.abort(), 100).unref(),
     async call(reporter, interrupt) {
       const abort = new AbortController();
-      const onInterrupt = () => abort.abort(new ConnectError("interrupted by SIGINT", Code.Canceled));
+      // The reason says who interrupted: Ctrl-C, or the lab's cancel command to an agent.
+      const onInterrupt = () =>
+        abort.abort(new ConnectError(String(interrupt.reason ?? "interrupted"), Code.Canceled));
       if (interrupt.aborted) onInterrupt();
       interrupt.addEventListener("abort", onInterrupt, { once: true });
       const options = { signal: abort.signal, timeoutMs: settings.timeoutMs };

@@ -55,7 +55,7 @@ export async function runCallSequence(options: CallSequenceOptions): Promise<{ r
  */
 export async function runCalls(options: { client: string; settings: ClientSettings; caller: Caller }): Promise<never> {
   const interrupt = new AbortController();
-  process.once("SIGINT", () => interrupt.abort());
+  process.once("SIGINT", () => interrupt.abort("interrupted by SIGINT"));
   const { record, last } = await runCallSequence({ ...options, signal: interrupt.signal });
   if (options.settings.json) process.stdout.write(`${JSON.stringify(record)}\n`);
   // Exit explicitly: an HTTP/2 session or channel may still hold the event loop.

@@ -9,7 +9,7 @@
  */
 import { parseFlags, runCli } from "../lib/cli.ts";
 import { runClientAgent } from "../lib/client-agent.ts";
-import { clientFlags, readClientSettings } from "../lib/client-flags.ts";
+import { grpcJsClientFlags, readClientSettings } from "../lib/client-flags.ts";
 import { createGrpcJsCaller } from "../lib/grpc-js-caller.ts";
 import { runCalls } from "../lib/run-calls.ts";
 
@@ -18,7 +18,7 @@ runCli("grpc-js-client", async () => {
     parseFlags({
       program: "grpc-js-client",
       summary: "one Chat call (or a health check) with grpc-js (gRPC only)",
-      flags: clientFlags,
+      flags: grpcJsClientFlags,
     }),
     ["grpc"],
   );

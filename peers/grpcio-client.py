@@ -224,7 +224,7 @@ async def one_call(settings, channel, reporter, interrupt):
     if why["idle"]:
         return 4, "idle timeout: no message for %d ms" % settings["idle_timeout_ms"], False
     if why["interrupted"]:
-        return 1, "interrupted by SIGINT", False
+        return 1, interrupt.reason, False
     return number, details, False
 
 
@@ -256,6 +256,7 @@ class Interrupt:
     def __init__(self):
         self.listeners = set()
         self.fired = False
+        self.reason = "interrupted"
 
     def add(self, listener):
         self.listeners.add(listener)
@@ -265,15 +266,16 @@ class Interrupt:
     def discard(self, listener):
         self.listeners.discard(listener)
 
-    def fire(self):
+    def fire(self, reason):
         self.fired = True
+        self.reason = reason
         for listener in list(self.listeners):
             listener()
 
 
 async def cli(settings):
     interrupt = Interrupt()
-    asyncio.get_running_loop().add_signal_handler(signal.SIGINT, interrupt.fire)
+    asyncio.get_running_loop().add_signal_handler(signal.SIGINT, interrupt.fire, "interrupted by SIGINT")
     record, unhealthy = await run_sequence(settings, interrupt, out, lambda n, at: None, lambda n, i, t, at: None)
     if settings["json"]:
         out(json.dumps(record, separators=(",", ":")))
@@ -351,7 +353,7 @@ async def agent():
                 loop.create_task(call(command_id, command.get("args")))
         elif op == "cancel":
             if command_id in running:
-                running[command_id].fire()
+                running[command_id].fire("cancelled by the agent's cancel command")
         elif op == "stats":
             ordered = sorted(lateness) or [0.0]
             pick = lambda q: round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2)  # noqa: E731

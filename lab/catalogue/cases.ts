@@ -788,7 +788,7 @@ const serverViewCases: LabCase[] = [
     expect: { rule: ["canceled"], cite: serverGone },
   }),
   serverView({
-    id: "client-stops-reading-then-leaves, no workaround",
+    id: "client-stops-reading-then-leaves+no-write-unblock",
     summary:
       "the same against the Connect server with lib/connect-write-unblock.ts turned off (--no-write-unblock): connect-node as it is",
     driver: "slow-reader",
