@@ -56,8 +56,7 @@ export function createConnectCaller(settings: ClientSettings): Caller {
     async call(reporter, interrupt) {
       const abort = new AbortController();
       // The reason says who interrupted: Ctrl-C, or the lab's cancel command to an agent.
-      const onInterrupt = () =>
-        abort.abort(new ConnectError(String(interrupt.reason ?? "interrupted"), Code.Canceled));
+      const onInterrupt = () => abort.abort(new ConnectError(String(interrupt.reason ?? "interrupted"), Code.Canceled));
       if (interrupt.aborted) onInterrupt();
       interrupt.addEventListener("abort", onInterrupt, { once: true });
       const options = { signal: abort.signal, timeoutMs: settings.timeoutMs };

@@ -17,6 +17,8 @@ export interface ServerLog {
   undelivered(id: number, code: string, message: string | undefined, why: string): void;
   /** The client left (cancel, deadline, reset, connection lost). */
   clientGone(id: number, code: string, message?: string): void;
+  /** The server's own stop cut the stream off (a library's immediate stop): what its client reads is the library's. */
+  cancelledByServer(id: number, how: string): void;
   shutdown(phase: string): void;
   /** `memory: heap used N bytes, rss N bytes[, after gc], N handler(s) running` (see lib/memory-report.ts). */
   memory(heapUsed: number, rss: number, afterGc: boolean, handlersRunning: number): void;
@@ -72,6 +74,9 @@ export function createServerLog(options: ServerLogOptions = {}): ServerLog {
     },
     clientGone(id, code, message) {
       out(`stream ${id} client gone: ${code}${detail(message)}`);
+    },
+    cancelledByServer(id, how) {
+      out(`stream ${id} cancelled by ${how}`);
     },
     shutdown(phase) {
       out(`shutdown: ${phase}`);

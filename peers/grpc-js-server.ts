@@ -44,6 +44,8 @@ runCli("grpc-js-server", async () => {
   let nextId = 1;
   /** Running calls, each with the controller that stops its handler. */
   const active = new Map<ChatCall, AbortController>();
+  /** Each running call's stream number, to say which streams a forceShutdown() cut off. */
+  const ids = new Map<ChatCall, number>();
   // "ended: CODE" is logged when the stream closes cleanly, not when the handler returns (issue 10).
   const ledger = createStreamLedger(log);
   const streamAccess = createStreamAccess();
@@ -52,6 +54,7 @@ runCli("grpc-js-server", async () => {
     const id = nextId++;
     const abort = new AbortController();
     active.set(call, abort);
+    ids.set(call, id);
     // grpc-js reports a client that left (cancel, deadline, lost connection) as "cancelled".
     call.on("cancelled", () => abort.abort(call.getDeadline() <= new Date() ? "deadline_exceeded" : "canceled"));
     log.streamStarted(id, call.getPeer(), "grpc");
@@ -90,6 +93,7 @@ runCli("grpc-js-server", async () => {
       }
     } finally {
       active.delete(call);
+      ids.delete(call);
       ledger.release(id);
     }
   }
@@ -169,6 +173,7 @@ runCli("grpc-js-server", async () => {
   const libraryStop = (signal: NodeJS.Signals) => {
     if (stopMode === "library-immediate") {
       log.shutdown(`${signal}: forceShutdown(), ${active.size} stream(s) in flight`);
+      for (const id of ids.values()) log.cancelledByServer(id, "forceShutdown()");
       server.forceShutdown();
       log.shutdown("done");
       process.exit(0);

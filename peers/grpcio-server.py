@@ -113,6 +113,9 @@ class State:
         self.status = {"": SERVING, CHAT_SERVICE: SERVING}
         self.status_changed = asyncio.Condition()
         self.draining = False
+        # Set once the server's own stop cancels the calls still running (server.stop's grace is
+        # over): a call cancelled from then on was ended by us, not by its client.
+        self.cancelled_by = None
 
 
 class Chat(chat_pb2_grpc.ChatServiceServicer):
@@ -162,6 +165,8 @@ class Chat(chat_pb2_grpc.ChatServiceServicer):
             remaining = context.time_remaining()
             if remaining is not None and remaining <= 0:
                 out("stream %d ended: deadline_exceeded" % stream_id)
+            elif finished["by_us"] is None and state.cancelled_by is not None:
+                out("stream %d cancelled by %s" % (stream_id, state.cancelled_by))
             elif finished["by_us"] is None:
                 how = "" if isinstance(e, asyncio.CancelledError) else ' "grpcio closed the handler: its write failed"'
                 out("stream %d client gone: canceled%s" % (stream_id, how))
@@ -259,26 +264,41 @@ async def serve():
         async with state.status_changed:
             state.status_changed.notify_all()
 
+    async def handlers_done():
+        # server.stop() returns before the handlers it cancelled have run their cancellation: give
+        # them a moment, so that each says how it ended before the process does.
+        for _ in range(50):
+            if state.running == 0:
+                return
+            await asyncio.sleep(0.01)
+
     async def stop(name):
         signals["count"] += 1
         mode = s["stop_mode"]
         if mode == "library-immediate":
             out("shutdown: %s: server.stop(0), %d stream(s) in flight" % (name, state.running))
+            state.cancelled_by = "server.stop(0)"
             await server.stop(0)
+            await handlers_done()
             out("shutdown: done")
             os._exit(0)
         if mode == "library-graceful":
             if signals["count"] > 1:
                 return
-            out("shutdown: %s: server.stop(%g), %d stream(s) in flight" % (name, s["grace_ms"] / 1000, state.running))
-            await server.stop(s["grace_ms"] / 1000)
+            grace = s["grace_ms"] / 1000
+            out("shutdown: %s: server.stop(%g), %d stream(s) in flight" % (name, grace, state.running))
+            loop.call_later(grace, lambda: setattr(state, "cancelled_by", "server.stop(%g) at the end of its grace" % grace))
+            await server.stop(grace)
+            await handlers_done()
             out("shutdown: done")
             os._exit(0)
         if signals["count"] > 1:
             out("shutdown: second %s: ending %d stream(s) with unavailable \"server shutting down\"" % (name, state.running))
             state.shutting_down.set()
             await asyncio.sleep(0.5)
+            state.cancelled_by = "server.stop(0)"
             await server.stop(0)
+            await handlers_done()
             out("shutdown: done")
             os._exit(1)
         await set_not_serving()
@@ -286,7 +306,9 @@ async def serve():
             "shutdown: %s: server.stop (GOAWAY), %d stream(s) in flight, grace %d ms"
             % (name, state.running, s["grace_ms"])
         )
-        stopping = asyncio.ensure_future(server.stop(s["grace_ms"] / 1000 + 1))
+        last = s["grace_ms"] / 1000 + 1
+        loop.call_later(last, lambda: setattr(state, "cancelled_by", "server.stop(%g) at the end of its grace" % last))
+        stopping = asyncio.ensure_future(server.stop(last))
 
         async def grace_over():
             await asyncio.sleep(s["grace_ms"] / 1000)
@@ -296,13 +318,19 @@ async def serve():
 
         loop.create_task(grace_over())
         await stopping
+        await handlers_done()
         out("shutdown: done")
         os._exit(0)
 
+    stops = []
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, lambda sig=sig: loop.create_task(stop(sig.name)))
+        loop.add_signal_handler(sig, lambda sig=sig: stops.append(loop.create_task(stop(sig.name))))
     loop.add_signal_handler(signal.SIGUSR2, lambda: report_memory(state))
     await server.wait_for_termination()
+    # The server has stopped; the stop under way still has to say how its streams ended, and it
+    # ends the process itself. Returning now would cancel it mid-sentence.
+    if stops:
+        await asyncio.gather(*stops, return_exceptions=True)
 
 
 def main():

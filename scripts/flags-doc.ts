@@ -51,6 +51,8 @@ connections (scripts wait for it), then one line per event:
 - \`stream N ended: CODE\`: the stream closed cleanly and its status went out
 - \`stream N status not delivered: CODE (WHY)\`: the handler ended, but the stream closed first
 - \`stream N client gone: CODE\`: the client cancelled, reset, hit its deadline or lost its connection
+- \`stream N cancelled by HOW\`: the library's own immediate stop cut the stream off (grpc-js
+  \`forceShutdown()\`, grpcio \`server.stop(0)\`); what its client reads is the library's
 - \`shutdown: ...\`: each phase of a stop
 - \`memory: heap used N bytes (...), rss N bytes (...)[, after gc], N handler(s) running\`: on SIGUSR2
 

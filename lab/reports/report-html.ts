@@ -5,6 +5,7 @@ import {
   cellText,
   columnNaming,
   columns,
+  groupTables,
   groupTitles,
   legend,
   rows,
@@ -24,12 +25,13 @@ function outcomeClass(code: string): string {
   return "error";
 }
 
-function tableHtml(cells: readonly CellResult[]): string {
+function tableHtml(cells: readonly CellResult[], context: readonly CellResult[]): string {
   const cols = columns(cells);
+  const contextRows = rows(context);
   const head = `<tr><th>case</th>${cols.map((c) => `<th>${escapeHtml(c)}</th>`).join("")}</tr>`;
   const body = [...rows(cells)]
     .map(([id, rowCells]) => {
-      const disagree = disagreeingCells(rowCells);
+      const disagree = disagreeingCells(contextRows.get(id) ?? rowCells);
       const byCol = new Map(rowCells.map((cell) => [cellName(cell), cell]));
       const tds = cols.map((col) => {
         const cell = byCol.get(col);
@@ -127,7 +129,11 @@ export function htmlReport(results: LabResults, catalogue: readonly LabCase[]): 
 ${settingsTable(meta)}
 <p>${escapeHtml(columnNaming)} Each cell: the code the client ended with and the median ms from the fault to the client's result (min–max over runs).
 Green ok, yellow an error code, red a hang, grey a lab error (the run proves nothing: its fault left no evidence, or the lab failed); an orange frame where the stacks disagree; bold where the rules are departed from; hatched where runs differ. Hover a cell for the rule it is judged by.</p>
-${groups.map(([group, cells]) => `<h2>${escapeHtml(groupTitles[group])}</h2>\n${tableHtml(cells)}`).join("\n")}
+${groups
+  .flatMap(([group, cells]) =>
+    groupTables(group, cells).map((t) => `<h2>${escapeHtml(t.title)}</h2>\n${tableHtml(t.cells, cells)}`),
+  )
+  .join("\n")}
 <ul>${legend.map((line) => `<li>${escapeHtml(line.replace(/`/g, ""))}</li>`).join("")}</ul>
 ${timelineLegend}
 ${sections}

@@ -4,7 +4,7 @@ import { type CellSummary, cellName, disagreeingCells, summarizeCell } from "./s
 
 /** How the tables name their columns. */
 export const columnNaming =
-  "Columns are server<-client/protocol: the server stack (connect = the Connect server on connect-node, grpc-js, or the fault peer), then the client stack (connect = connect-node's client, grpc-js) and the wire protocol it spoke.";
+  "Columns are server<-client/protocol: the server stack (connect = the Connect server on connect-node, grpc-js, grpcio, or the fault peer), then the client stack (connect = connect-node's client, grpc-js, grpcio) and the wire protocol it spoke. Groups with several servers have a table per server; `≠` compares a row across all of them.";
 
 export const legend = [
   "`*` departs from what the gRPC rules call for (the reason is given below when it is known)",
@@ -39,12 +39,16 @@ export function rows(cells: readonly CellResult[]): Map<string, CellResult[]> {
   return byCase;
 }
 
-/** The comparison table: rows are cases, columns are server<-client/protocol. */
-export function comparisonTable(cells: readonly CellResult[]): string {
+/**
+ * The comparison table: rows are cases, columns are server<-client/protocol.
+ * `context`: the cells a row is compared across for `≠` (default: the table's own).
+ */
+export function comparisonTable(cells: readonly CellResult[], context: readonly CellResult[] = cells): string {
   const cols = columns(cells);
   const lines = [`| case | ${cols.join(" | ")} |`, `|---|${cols.map(() => "---").join("|")}|`];
+  const contextRows = rows(context);
   for (const [id, rowCells] of rows(cells)) {
-    const disagree = disagreeingCells(rowCells);
+    const disagree = disagreeingCells(contextRows.get(id) ?? rowCells);
     const byCol = new Map(rowCells.map((cell) => [cellName(cell), cell]));
     const texts = cols.map((col) => {
       const cell = byCol.get(col);
@@ -74,10 +78,36 @@ export function cellsByGroup(cells: readonly CellResult[], catalogue: readonly L
     .filter(([, groupCells]) => groupCells.length > 0);
 }
 
-/** One comparison table per group of cases, each with only the columns its cases use. */
+/** How a table names the server its columns call. */
+const serverTitles: Record<string, string> = {
+  connect: "the Connect server (connect-node)",
+  "grpc-js": "the grpc-js server",
+  grpcio: "the grpcio server (gRPC core)",
+};
+
+/**
+ * A group's tables: one per server where the group has several, so that each
+ * fits a screen and every server has a table of its own (issue 12). The
+ * server's view has a column per server already: one table.
+ */
+export function groupTables(
+  group: CaseGroup,
+  groupCells: readonly CellResult[],
+): { title: string; cells: CellResult[] }[] {
+  const servers = [...new Set(groupCells.map((cell) => cell.server))];
+  if (group === "server" || servers.length < 2) return [{ title: groupTitles[group], cells: [...groupCells] }];
+  return servers.map((server) => ({
+    title: `${groupTitles[group]}, against ${serverTitles[server] ?? server}`,
+    cells: groupCells.filter((cell) => cell.server === server),
+  }));
+}
+
+/** One comparison table per group of cases (per server), each with only the columns its cases use. */
 export function comparisonTables(cells: readonly CellResult[], catalogue: readonly LabCase[]): string {
   return cellsByGroup(cells, catalogue)
-    .map(([group, groupCells]) => `${groupTitles[group]}:\n\n${comparisonTable(groupCells)}`)
+    .flatMap(([group, groupCells]) =>
+      groupTables(group, groupCells).map((t) => `${t.title}:\n\n${comparisonTable(t.cells, groupCells)}`),
+    )
     .join("\n\n");
 }
 
@@ -107,7 +137,9 @@ export function caseNotes(cells: readonly CellResult[], catalogue: readonly LabC
       if (s.racy) notes.push(`racy: ${s.outcome} over ${cell.runs.length} runs`);
       if (disagree.has(cell)) notes.push("disagrees with the other stacks");
       // Ports differ per run; the same message with another port is the same message.
-      const messages = [...new Set(cell.runs.map((r) => r.message.replace(/:\d{2,5}\b/g, ":PORT")).filter(Boolean))];
+      const messages = [
+        ...new Set(cell.runs.map((r) => r.message.replace(/:\d{2,5}\b(?!\.)/g, ":PORT")).filter(Boolean)),
+      ];
       if (labCase?.showMessages) {
         const seen = [...new Set(cell.runs.map((r) => [...r.messages, r.code].join(" → ")))];
         notes.push(`received ${seen.join("; or ")}`);
