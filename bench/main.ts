@@ -148,14 +148,10 @@ runCli("bench", async () => {
       "connect,grpc-js",
     ];
     if (flags["full-lab"]) {
-      variants.push(
-        [],
-        issue11Matrix,
-        [...issue11Matrix, "--isolate"],
-        ["--quick", ...issue11Matrix],
-        tapCases,
-        [...tapCases, "--no-tap"],
-      );
+      variants.push([], issue11Matrix, [...issue11Matrix, "--isolate"], ["--quick", ...issue11Matrix], tapCases, [
+        ...tapCases,
+        "--no-tap",
+      ]);
     }
     const rows: LabCostRow[] = [];
     for (const args of variants) rows.push(await measureLab(args));
