@@ -396,10 +396,14 @@ for (const stack of servers) {
       const fdsBefore = fdCount(server.pid);
       // The first round warms the server up (code compiled, pools grown): the baseline is after it.
       await abandonStreams();
-      assert.equal(await fdsBackTo(server, fdsBefore), fdsBefore, "every connection closed on the server's side");
+      // At most as many as before: a connection of an earlier test may close during this one (the
+      // server lingers a moment after its own GOAWAY), never one more.
+      assert.ok((await fdsBackTo(server, fdsBefore)) <= fdsBefore, "every connection closed on the server's side");
       const baseline = await memoryNow(server);
       const peak = await abandonStreams();
-      assert.equal(await fdsBackTo(server, fdsBefore), fdsBefore, "every connection closed on the server's side");
+      // At most as many as before: a connection of an earlier test may close during this one (the
+      // server lingers a moment after its own GOAWAY), never one more.
+      assert.ok((await fdsBackTo(server, fdsBefore)) <= fdsBefore, "every connection closed on the server's side");
       assert.equal(await firstMessage(port), 0, "a well-behaved client is served");
       const after = await memoryNow(server);
       const show = (m: { heapMiB: number; rssMiB: number }) => `heap ${m.heapMiB} MiB, RSS ${m.rssMiB} MiB`;

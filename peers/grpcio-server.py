@@ -195,6 +195,9 @@ class Health(health_pb2_grpc.HealthServicer):
             if status != last:
                 last = status
                 yield health_pb2.HealthCheckResponse(status=status)
+                # The drain may have begun while this message was on its way (the tap caught a
+                # watch that ended without NOT_SERVING): read the status again before ending.
+                continue
             if state.draining:
                 await context.abort(grpc.StatusCode.UNAVAILABLE, "server shutting down")
             async with state.status_changed:
