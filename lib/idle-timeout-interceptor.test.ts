@@ -12,6 +12,10 @@ import { chatServiceDefinition } from "./grpc-js-service.ts";
 import { createIdleTimeoutInterceptor } from "./idle-timeout-interceptor.ts";
 
 before(buildEntries);
+
+// Long enough that a fresh connection's first message makes it on a machine busy with the rest of
+// the suite (300 ms did not, once); the healthy stream's pauses (100 ms) stay well under it.
+const idleMs = 1000;
 after(() => stopAllChildren());
 
 /** A real server process: 3 messages 100 ms apart, or silent after message 1. */
@@ -39,11 +43,11 @@ describe("createIdleTimeoutInterceptor (connect-node)", { concurrency: true }, (
   test("a stalled stream ends deadline_exceeded, and the server hears the call go", async () => {
     const { server, port } = await startChatServer("server", true);
     try {
-      const r = await chat(port, 300);
+      const r = await chat(port, idleMs);
       assert.equal(r.error?.code, Code.DeadlineExceeded);
-      assert.equal(r.error?.rawMessage, "idle timeout: no message for 300 ms");
+      assert.equal(r.error?.rawMessage, `idle timeout: no message for ${idleMs} ms`);
       assert.deepEqual(r.received, [1]);
-      assert.ok(r.ms >= 300, `ended after ${r.ms} ms`);
+      assert.ok(r.ms >= idleMs, `ended after ${r.ms} ms`);
       await server.waitForLine(/^stream 1 client gone: canceled/, 2000);
     } finally {
       await server.stop();
@@ -53,7 +57,7 @@ describe("createIdleTimeoutInterceptor (connect-node)", { concurrency: true }, (
   test("a healthy stream with pauses shorter than the timeout is left alone", async () => {
     const { server, port } = await startChatServer("server", false);
     try {
-      const r = await chat(port, 300);
+      const r = await chat(port, idleMs);
       assert.equal(r.error, undefined);
       assert.deepEqual(r.received, [1, 2, 3]);
     } finally {
@@ -86,9 +90,9 @@ describe("createGrpcJsIdleTimeoutInterceptor (grpc-js)", { concurrency: true }, 
   test("a stalled stream ends DEADLINE_EXCEEDED, and the server hears the call go", async () => {
     const { server, port } = await startChatServer("peers/grpc-js-server", true);
     try {
-      const r = await chat(port, 300);
+      const r = await chat(port, idleMs);
       assert.equal(r.status.code, grpc.status.DEADLINE_EXCEEDED);
-      assert.equal(r.status.details, "idle timeout: no message for 300 ms");
+      assert.equal(r.status.details, `idle timeout: no message for ${idleMs} ms`);
       assert.deepEqual(r.received, [1]);
       await server.waitForLine(/^stream 1 client gone: canceled/, 2000);
     } finally {
@@ -99,7 +103,7 @@ describe("createGrpcJsIdleTimeoutInterceptor (grpc-js)", { concurrency: true }, 
   test("a healthy stream with pauses shorter than the timeout is left alone", async () => {
     const { server, port } = await startChatServer("peers/grpc-js-server", false);
     try {
-      const r = await chat(port, 300);
+      const r = await chat(port, idleMs);
       assert.equal(r.status.code, grpc.status.OK);
       assert.deepEqual(r.received, [1, 2, 3]);
     } finally {
