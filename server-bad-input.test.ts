@@ -2,9 +2,11 @@
  * Bad input to the servers (issue 6): each is answered with the right code,
  * or a closed connection where HTTP/2 calls for one, and the server keeps
  * serving everyone else. Real server processes, real sockets: node:http2 for
- * requests it can express, raw bytes (lab/h2-frames.ts) for the rest.
+ * requests it can express, raw bytes (lab/testing/h2-frames.ts) for the rest.
  */
+
 import assert from "node:assert/strict";
+import { once } from "node:events";
 import { readdirSync } from "node:fs";
 import * as http2 from "node:http2";
 import * as net from "node:net";
@@ -355,10 +357,13 @@ for (const stack of servers) {
     async function abandonStreams(): Promise<{ heapMiB: number; rssMiB: number }> {
       const linesBefore = server.lines.length;
       const { sessions, streams, flowing } = openChatStreams(port, 2000, chatBody());
+      // Our connections' ports, taken as they connect: the server's log names each stream's peer.
+      const ports = Promise.all(
+        sessions.map((session) => once(session, "connect").then(() => String(session.socket.localPort))),
+      );
       await flowing;
       const peak = await memoryNow(server);
-      // Our connections' ports, while they are open: the server's log names each stream's peer.
-      const ours = new Set(sessions.map((session) => String(session.socket.localPort)));
+      const ours = new Set(await ports);
       for (const [i, session] of sessions.entries()) {
         if (i % 2 === 0) {
           for (const req of streams[i]) req.close(http2.constants.NGHTTP2_CANCEL);
