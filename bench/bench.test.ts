@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { test } from "node:test";
+import { clientStacks } from "../lab/catalogue/stacks.ts";
 import { projectRoot } from "../lab/engine/build.ts";
 
 interface SummaryShape {
@@ -65,7 +66,11 @@ test("npm run bench -- --quick: every section's table, and results.json with its
       assert.match(row.remedy, /^(keepalive|deadline|idle-timeout)$/);
       assert.equal(row.runs, 2, "quick detection figures are medians of 2 runs");
       assertSummary(row.ratio, `${row.case} ${row.client} ratio`);
-      assert.ok(row.ratio.median > 0.3 && row.ratio.median < 3, `${row.case} ${row.client}: ratio ${row.ratio.median}`);
+      // A client that keeps its PINGs further apart than it is told (grpcio: ~1 s) may have one in
+      // flight when the fault comes: it then detects within the timeout alone, well under its bound.
+      const floor = clientStacks.find((c) => c.id === row.client)?.keepaliveFloorMs;
+      const low = row.remedy === "keepalive" && floor !== undefined ? 0 : 0.3;
+      assert.ok(row.ratio.median > low && row.ratio.median < 3, `${row.case} ${row.client}: ratio ${row.ratio.median}`);
     }
 
     assert.deepEqual(r.startup.rows.map((row: { program: string }) => row.program).sort(), [
