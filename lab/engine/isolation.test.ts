@@ -6,9 +6,9 @@
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import { quickSettings } from "../catalogue/settings.ts";
+import { sameOutcome } from "../reports/compare.ts";
 import { cellName } from "../reports/summary.ts";
 import { describeRuns, runCases } from "../testing/run-cases.ts";
-import { sameOutcome } from "../testing/same-outcome.ts";
 import { stopAllChildren } from "./child-process.ts";
 
 after(() => stopAllChildren());

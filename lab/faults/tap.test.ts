@@ -9,9 +9,9 @@ import { after, test } from "node:test";
 import { labCases } from "../catalogue/cases.ts";
 import { quickSettings } from "../catalogue/settings.ts";
 import { stopAllChildren } from "../engine/child-process.ts";
+import { sameOutcome } from "../reports/compare.ts";
 import { cellName } from "../reports/summary.ts";
 import { describeRuns, runCases } from "../testing/run-cases.ts";
-import { sameOutcome } from "../testing/same-outcome.ts";
 
 after(() => stopAllChildren());
 
