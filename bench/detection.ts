@@ -1,6 +1,6 @@
 import type { LabCase, LabSettings } from "../lab/catalogue/cases.ts";
 import { labCases } from "../lab/catalogue/cases.ts";
-import { type ClientStack, clientStacks, serverStacks } from "../lab/catalogue/stacks.ts";
+import { type ClientStack, clientStacks, keepaliveBoundMs, serverStacks } from "../lab/catalogue/stacks.ts";
 import { runLab } from "../lab/engine/run-lab.ts";
 import type { CellResult } from "../lab/reports/results.ts";
 import type { RunRecord } from "../lab/reports/run-record.ts";
@@ -67,17 +67,14 @@ function measure(
   run: RunRecord,
   remedy: Remedy,
   s: LabSettings,
-  keepaliveFloorMs = 0,
+  client: Pick<ClientStack, "keepaliveFloorMs">,
 ): { detectMs: number; boundMs: number } | undefined {
   if (run.detectMs === null || run.call === null) return undefined;
   switch (remedy) {
     case "keepalive":
       // A client that keeps its PINGs further apart than it was told (gRPC core: about 1 s, measured)
       // promises its own interval, not ours.
-      return {
-        detectMs: run.detectMs,
-        boundMs: Math.max(s.keepalive.intervalMs, keepaliveFloorMs) + s.keepalive.timeoutMs,
-      };
+      return { detectMs: run.detectMs, boundMs: keepaliveBoundMs(client, s) };
     case "deadline":
       // The call had run elapsed - detect ms when the fault came.
       return { detectMs: run.detectMs, boundMs: s.deadlineMs - (run.call.elapsedMs - run.detectMs) };
@@ -108,9 +105,9 @@ export async function measureDetection(options: DetectionOptions): Promise<Detec
   });
   return cells.map((cell) => {
     const remedy = remedyOf(cell.case);
-    const floor = clientStacks.find((c) => c.id === `${cell.client}/${cell.protocol}`)?.keepaliveFloorMs;
+    const stack = clientStacks.find((c) => c.id === `${cell.client}/${cell.protocol}`) ?? {};
     const measured = cell.runs.flatMap((run) => {
-      const m = run.code === remedyCode[remedy] ? measure(run, remedy, options.settings, floor) : undefined;
+      const m = run.code === remedyCode[remedy] ? measure(run, remedy, options.settings, stack) : undefined;
       return m ? [m] : [];
     });
     return {

@@ -42,10 +42,8 @@ runCli("grpc-js-server", async () => {
   reportMemoryOnSignal(log, () => active.size);
 
   let nextId = 1;
-  /** Running calls, each with the controller that stops its handler. */
-  const active = new Map<ChatCall, AbortController>();
-  /** Each running call's stream number, to say which streams a forceShutdown() cut off. */
-  const ids = new Map<ChatCall, number>();
+  /** Running calls by stream number, each with the controller that stops its handler. */
+  const active = new Map<number, AbortController>();
   // "ended: CODE" is logged when the stream closes cleanly, not when the handler returns (issue 10).
   const ledger = createStreamLedger(log);
   const streamAccess = createStreamAccess();
@@ -53,8 +51,7 @@ runCli("grpc-js-server", async () => {
   async function chat(call: ChatCall): Promise<void> {
     const id = nextId++;
     const abort = new AbortController();
-    active.set(call, abort);
-    ids.set(call, id);
+    active.set(id, abort);
     // grpc-js reports a client that left (cancel, deadline, lost connection) as "cancelled".
     call.on("cancelled", () => abort.abort(call.getDeadline() <= new Date() ? "deadline_exceeded" : "canceled"));
     log.streamStarted(id, call.getPeer(), "grpc");
@@ -92,8 +89,7 @@ runCli("grpc-js-server", async () => {
         log.clientGone(id, String(reason ?? "unknown"));
       }
     } finally {
-      active.delete(call);
-      ids.delete(call);
+      active.delete(id);
       ledger.release(id);
     }
   }
@@ -173,7 +169,7 @@ runCli("grpc-js-server", async () => {
   const libraryStop = (signal: NodeJS.Signals) => {
     if (stopMode === "library-immediate") {
       log.shutdown(`${signal}: forceShutdown(), ${active.size} stream(s) in flight`);
-      for (const id of ids.values()) log.cancelledByServer(id, "forceShutdown()");
+      for (const id of active.keys()) log.cancelledByServer(id, "forceShutdown()");
       server.forceShutdown();
       log.shutdown("done");
       process.exit(0);

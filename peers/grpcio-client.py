@@ -17,13 +17,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "pylib"))
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "pylib", "gen"))
 
-from lab_common import require_grpcio  # noqa: E402
-
-require_grpcio("grpcio-client")
-
-import grpc  # noqa: E402
 from lab_common import (  # noqa: E402
     UsageError,
     authority,
@@ -34,9 +28,14 @@ from lab_common import (  # noqa: E402
     optional_int_flag,
     out,
     parse_flags,
+    require_grpcio,
     run_cli,
     status_number,
 )
+
+require_grpcio("grpcio-client")
+
+import grpc  # noqa: E402
 
 import chat_pb2  # noqa: E402
 import chat_pb2_grpc  # noqa: E402

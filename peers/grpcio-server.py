@@ -25,23 +25,23 @@ import time
 import tracemalloc
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "pylib"))
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "pylib", "gen"))
 
-from lab_common import require_grpcio  # noqa: E402
-
-require_grpcio("grpcio-server")
-
-import grpc  # noqa: E402
-from google.protobuf.timestamp_pb2 import Timestamp  # noqa: E402
 from lab_common import (  # noqa: E402
     UsageError,
+    authority,
     choice_flag,
     int_flag,
     optional_int_flag,
     out,
     parse_flags,
+    require_grpcio,
     run_cli,
 )
+
+require_grpcio("grpcio-server")
+
+import grpc  # noqa: E402
+from google.protobuf.timestamp_pb2 import Timestamp  # noqa: E402
 
 import chat_pb2  # noqa: E402
 import chat_pb2_grpc  # noqa: E402
@@ -235,7 +235,7 @@ async def serve():
     chat_pb2_grpc.add_ChatServiceServicer_to_server(Chat(state), server)
     health_pb2_grpc.add_HealthServicer_to_server(Health(state), server)
     host = s["host"]
-    address = "[%s]:%d" % (host, s["port"]) if ":" in host else "%s:%d" % (host, s["port"])
+    address = authority(host, s["port"])
     if s["port"] != 0:
         # gRPC core would log its own multi-line error first: ask the kernel ourselves, for one line.
         probe = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
@@ -254,8 +254,7 @@ async def serve():
     if port == 0:
         raise UsageError("--port %d: %s is already in use or cannot be listened on" % (s["port"], address))
     await server.start()
-    shown = "[%s]" % host if ":" in host else host
-    out("listening on %s:%d (pid %d, grpcio %s)" % (shown, port, os.getpid(), grpc.__version__))
+    out("listening on %s (pid %d, grpcio %s)" % (authority(host, port), os.getpid(), grpc.__version__))
 
     loop = asyncio.get_running_loop()
     signals = {"count": 0}
@@ -267,51 +266,48 @@ async def serve():
         async with state.status_changed:
             state.status_changed.notify_all()
 
-    async def handlers_done():
+    def mark_cancelled_by_us(how):
+        state.cancelled_by = how
+
+    async def stop_server(grace, status):
+        """server.stop(grace), then exit: a call it cancels at the end of the grace was ended by us."""
+        how = "server.stop(0)" if grace == 0 else "server.stop(%g) at the end of its grace" % grace
+        if grace == 0:
+            mark_cancelled_by_us(how)
+        else:
+            loop.call_later(grace, mark_cancelled_by_us, how)
+        await server.stop(grace)
         # server.stop() returns before the handlers it cancelled have run their cancellation: give
         # them a moment, so that each says how it ended before the process does.
         for _ in range(50):
             if state.running == 0:
-                return
+                break
             await asyncio.sleep(0.01)
+        out("shutdown: done")
+        os._exit(status)
 
     async def stop(name):
         signals["count"] += 1
         mode = s["stop_mode"]
         if mode == "library-immediate":
             out("shutdown: %s: server.stop(0), %d stream(s) in flight" % (name, state.running))
-            state.cancelled_by = "server.stop(0)"
-            await server.stop(0)
-            await handlers_done()
-            out("shutdown: done")
-            os._exit(0)
+            await stop_server(0, 0)
         if mode == "library-graceful":
             if signals["count"] > 1:
                 return
             grace = s["grace_ms"] / 1000
             out("shutdown: %s: server.stop(%g), %d stream(s) in flight" % (name, grace, state.running))
-            loop.call_later(grace, lambda: setattr(state, "cancelled_by", "server.stop(%g) at the end of its grace" % grace))
-            await server.stop(grace)
-            await handlers_done()
-            out("shutdown: done")
-            os._exit(0)
+            await stop_server(grace, 0)
         if signals["count"] > 1:
             out("shutdown: second %s: ending %d stream(s) with unavailable \"server shutting down\"" % (name, state.running))
             state.shutting_down.set()
             await asyncio.sleep(0.5)
-            state.cancelled_by = "server.stop(0)"
-            await server.stop(0)
-            await handlers_done()
-            out("shutdown: done")
-            os._exit(1)
+            await stop_server(0, 1)
         await set_not_serving()
         out(
             "shutdown: %s: server.stop (GOAWAY), %d stream(s) in flight, grace %d ms"
             % (name, state.running, s["grace_ms"])
         )
-        last = s["grace_ms"] / 1000 + 1
-        loop.call_later(last, lambda: setattr(state, "cancelled_by", "server.stop(%g) at the end of its grace" % last))
-        stopping = asyncio.ensure_future(server.stop(last))
 
         async def grace_over():
             await asyncio.sleep(s["grace_ms"] / 1000)
@@ -320,10 +316,8 @@ async def serve():
             state.shutting_down.set()
 
         loop.create_task(grace_over())
-        await stopping
-        await handlers_done()
-        out("shutdown: done")
-        os._exit(0)
+        # A second past our grace, gRPC core cancels whatever is left.
+        await stop_server(s["grace_ms"] / 1000 + 1, 0)
 
     stops = []
     for sig in (signal.SIGTERM, signal.SIGINT):

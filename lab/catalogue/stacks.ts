@@ -1,5 +1,6 @@
 import type { Protocol } from "../../lib/client-flags.ts";
 import type { Entry } from "../engine/build.ts";
+import type { LabSettings } from "./settings.ts";
 
 /**
  * The servers the lab can put behind a client. Adding one is one entry here
@@ -32,6 +33,14 @@ export interface ClientStack {
    * run waits for it. Default: none.
    */
   keepaliveFloorMs?: number;
+}
+
+/**
+ * How long a stack's keepalive takes to give up on a silent peer, at most: its PING interval (or
+ * its own floor, when it keeps PINGs further apart than it is told) and the PING timeout.
+ */
+export function keepaliveBoundMs(client: Pick<ClientStack, "keepaliveFloorMs">, s: LabSettings): number {
+  return Math.max(s.keepalive.intervalMs, client.keepaliveFloorMs ?? 0) + s.keepalive.timeoutMs;
 }
 
 export const serverStacks: readonly ServerStack[] = [

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { connect, createServer } from "node:net";
 
 /**
  * A loopback port nobody listened on a moment ago: for calls that must find
@@ -15,6 +15,18 @@ export async function freePort(host = "127.0.0.1"): Promise<number> {
   await new Promise((resolve) => server.close(resolve));
   if (typeof address !== "object" || address === null) throw new Error("no port from listen(0)");
   return address.port;
+}
+
+/** What a TCP connection to a loopback port meets now: "open", or the error's code (ECONNREFUSED, ...). */
+export function probePort(port: number, host = "127.0.0.1"): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve("open");
+    });
+    socket.once("error", (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+  });
 }
 
 /** The kernel's range for ports it hands out by itself (outgoing connections, listen(0)). */

@@ -1,11 +1,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import type { ProxySlot, ProxyStack, ProxyVariant } from "../catalogue/proxies.ts";
 import type { LabSettings } from "../catalogue/settings.ts";
 import { type Child, spawnChild } from "./child-process.ts";
-import { freeFixedPort } from "./free-port.ts";
+import { freeFixedPort, probePort } from "./free-port.ts";
 import { startTimeoutMs } from "./server-pool.ts";
 import { whenSlotFree } from "./start-slots.ts";
 
@@ -38,15 +37,7 @@ interface Running {
 /** Resolves once a TCP connection to the port is accepted, or rejects after `ms`. */
 async function listening(port: number, ms: number, child: Child): Promise<void> {
   for (const deadline = performance.now() + ms; ; ) {
-    const up = await new Promise<boolean>((resolve) => {
-      const socket = connect({ host: "127.0.0.1", port });
-      socket.once("connect", () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once("error", () => resolve(false));
-    });
-    if (up) return;
+    if ((await probePort(port)) === "open") return;
     if (child.exit) {
       const why = child.stderr().trim().split("\n").pop() ?? "";
       throw new Error(`${child.entry} exited (${child.exit.code ?? child.exit.signal})${why ? `: ${why}` : ""}`);

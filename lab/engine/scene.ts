@@ -1,8 +1,9 @@
-import { connect } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { CallsRecord } from "../../lib/run-calls.ts";
 import type { FaultStep } from "../catalogue/cases.ts";
 import { type ProxySlot, proxyStacks } from "../catalogue/proxies.ts";
 import type { LabSettings } from "../catalogue/settings.ts";
+import { keepaliveBoundMs } from "../catalogue/stacks.ts";
 import { missingEvidence, type Observation } from "../faults/evidence.ts";
 import { createRelay, type Relay } from "../faults/relay.ts";
 import type { RunRecord } from "../reports/run-record.ts";
@@ -10,7 +11,7 @@ import { wireRecord } from "../reports/wire-record.ts";
 import { type CallHandle, fromEpoch } from "./call-handle.ts";
 import type { AgentPool } from "./client-agent.ts";
 import { startClientProcess } from "./client-process.ts";
-import { freePort } from "./free-port.ts";
+import { freePort, probePort } from "./free-port.ts";
 import { type Observer, observerSteps, type Scene } from "./plan.ts";
 import { procStat } from "./proc-stat.ts";
 import type { ProxyLease, ProxyPool } from "./proxy-pool.ts";
@@ -50,22 +51,11 @@ interface Watch {
   marks: Mark[];
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
-
 /** Whether a TCP connection to the port is refused now. */
-function refusedNow(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: "127.0.0.1", port });
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once("error", (e: NodeJS.ErrnoException) => resolve(e.code === "ECONNREFUSED"));
-  });
-}
+const refusedNow = async (port: number) => (await probePort(port)) === "ECONNREFUSED";
 
 /** Waits until /proc shows the process stopped (state T), up to `ms`. */
-async function seenStopped(pid: number, ms: number): Promise<boolean> {
+export async function seenStopped(pid: number, ms: number): Promise<boolean> {
   for (const deadline = performance.now() + ms; performance.now() < deadline; await sleep(2)) {
     if (procStat(pid)?.[0] === "T") return true;
   }
@@ -261,11 +251,10 @@ async function finishRun(w: Watch, f: FinishContext): Promise<RunRecord> {
 
   // The watchdog: from the fault; without one, from message 1 plus the rest of the stream. A client
   // that keeps its PINGs further apart than it was told gets the time its own keepalive takes.
-  const floor = w.observer.cell.client.keepaliveFloorMs;
   const keepalive = (labCase.clientArgs?.(s) ?? []).includes("--ping-interval-ms");
   const watchdogMs =
-    floor !== undefined && keepalive
-      ? Math.max(s.watchdogMs, 2 * (Math.max(floor, s.keepalive.intervalMs) + s.keepalive.timeoutMs))
+    w.observer.cell.client.keepaliveFloorMs !== undefined && keepalive
+      ? Math.max(s.watchdogMs, 2 * keepaliveBoundMs(w.observer.cell.client, s))
       : s.watchdogMs;
   const now = performance.now();
   const deadline =

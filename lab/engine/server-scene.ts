@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { FaultStep } from "../catalogue/cases.ts";
 import { missingEvidence, type Observation } from "../faults/evidence.ts";
 import { createRelay, type Relay } from "../faults/relay.ts";
@@ -8,11 +9,8 @@ import { readServerMemory } from "../testing/server-memory.ts";
 import type { CallHandle } from "./call-handle.ts";
 import { startClientProcess } from "./client-process.ts";
 import type { Observer, Scene } from "./plan.ts";
-import { procStat } from "./proc-stat.ts";
-import type { SceneContext } from "./scene.ts";
+import { type SceneContext, seenStopped } from "./scene.ts";
 import { type RunningServer, startServer, startTimeoutMs } from "./server-pool.ts";
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 /** A handler's end, as the servers log it (lib/server-log.ts). */
 const endLine = (id: number) =>
@@ -178,10 +176,6 @@ async function until<T>(get: () => T | undefined, ms: number): Promise<T | undef
     const value = get();
     if (value !== undefined || performance.now() >= deadline) return value;
   }
-}
-
-async function seenStopped(pid: number, ms: number): Promise<boolean> {
-  return (await until(() => (procStat(pid)?.[0] === "T" ? true : undefined), ms)) === true;
 }
 
 function broken(observer: Observer, why: string): RunRecord {

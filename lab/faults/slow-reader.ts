@@ -10,6 +10,7 @@ import * as http2 from "node:http2";
 import { connect, type Socket } from "node:net";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { ChatRequestSchema } from "../../gen/chat_pb.ts";
+import { envelope } from "../testing/h2-frames.ts";
 
 export interface SlowReaderOptions {
   port: number;
@@ -42,13 +43,12 @@ export function openSlowReaders(options: SlowReaderOptions): SlowReaders {
   const total = options.streams ?? 1;
   const perConnection = options.perConnection ?? 100;
   const host = options.host ?? "127.0.0.1";
-  const message = toBinary(
-    ChatRequestSchema,
-    create(ChatRequestSchema, { name: "x".repeat(options.nameBytes ?? 100_000), text: "are you there?" }),
+  const body = envelope(
+    toBinary(
+      ChatRequestSchema,
+      create(ChatRequestSchema, { name: "x".repeat(options.nameBytes ?? 100_000), text: "are you there?" }),
+    ),
   );
-  const body = Buffer.alloc(5 + message.length);
-  body.writeUInt32BE(message.length, 1);
-  body.set(message, 5);
   const sockets: Socket[] = [];
   const sessions: http2.ClientHttp2Session[] = [];
   const streams: http2.ClientHttp2Stream[] = [];

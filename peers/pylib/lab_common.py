@@ -11,6 +11,9 @@ import sys
 import time
 import traceback
 
+# The code generated from chat.proto and the health proto lives beside this module.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "gen"))
+
 MAX_SAFE_INTEGER = 2**53 - 1
 
 
