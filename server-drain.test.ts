@@ -100,7 +100,7 @@ for (const stack of servers) {
       t.diagnostic(`${total} messages over ${streams} streams, all ok; server exited ${exit.ms} ms after SIGTERM`);
     });
 
-    test('short grace: the streams still running end unavailable "server shutting down", exit within grace + 1 s', async (t) => {
+    test('short grace: the streams still running end unavailable "server shutting down", exit soon after grace + 1 s', async (t) => {
       const graceMs = 300;
       const { server, port } = await startServer({
         entry: stack.entry,
@@ -118,7 +118,12 @@ for (const stack of servers) {
         results.every((r) => r.received >= 1 && r.received < 20),
         "each got message 1, none got all",
       );
-      assert.ok(exit.ms <= graceMs + 1000, `exited ${exit.ms} ms after SIGTERM, budget ${graceMs} + 1000 ms`);
+      // Its own timers end the streams at the grace and drop what is left 1000 ms later; the streams'
+      // natural end is 4 s away. A CPU-starved machine runs those timers late (issue 22: 1.3-1.7 s
+      // seen with a CPU hog beside the suite), so the bound allows a second for that, and still
+      // tells an exit at the grace from one that waited for the streams.
+      const budgetMs = graceMs + 1000 + 1000;
+      assert.ok(exit.ms <= budgetMs, `exited ${exit.ms} ms after SIGTERM, budget ${budgetMs} ms`);
       assert.equal(server.stderr(), "", "no warning, no stack trace");
       t.diagnostic(
         `${streams} streams ended unavailable; server exited ${exit.ms} ms after SIGTERM (grace ${graceMs} ms)`,

@@ -9,15 +9,20 @@ import { once } from "node:events";
 import { connect } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { ChatRequestSchema } from "./gen/chat_pb.ts";
 import { ourServerStacks } from "./lab/catalogue/stacks.ts";
 import { buildEntries } from "./lab/engine/build.ts";
 import { type Child, spawnChild, startServer, stopAllChildren } from "./lab/engine/child-process.ts";
+import { createH2Decoder, type H2Frame } from "./lab/faults/h2-decoder.ts";
 import { openSlowReaders } from "./lab/faults/slow-reader.ts";
-import { frame, frameType, preface } from "./lab/testing/h2-frames.ts";
+import { envelope, flag, frame, frameType, grpcConnectionBytes, preface } from "./lab/testing/h2-frames.ts";
 import { mib, readServerMemory } from "./lab/testing/server-memory.ts";
 
 before(buildEntries);
 after(() => stopAllChildren());
+
+const chatBody = envelope(toBinary(ChatRequestSchema, create(ChatRequestSchema, { name: "slow" })));
 
 /** Lines the server printed from `from` on. */
 const linesSince = (server: Child, from: number) => server.lines.slice(from).map((l) => l.text);
@@ -107,6 +112,65 @@ for (const stack of ourServerStacks) {
         const closed = await Promise.race([once(socket, "close").then(() => true), sleep(5000).then(() => false)]);
         assert.ok(closed, "the server closed the connection");
         assert.ok(performance.now() - start < 4000, `closed after ${Math.round(performance.now() - start)} ms`);
+      } finally {
+        await server.stop();
+      }
+    });
+
+    test("a slow client whose first stream comes after the idle probe, and whose PING ACK comes 1.5 s late, keeps its stream", async () => {
+      // Issue 22: the probe of an idle connection (lib/session-keepalive.ts) used to destroy the
+      // session when its PING was answered late, streams opened meanwhile and all: a client starved
+      // of CPU lost every live stream of the connection (connect-node read internal "missing status").
+      const { server, port } = await startServer({
+        entry: stack.entry,
+        args: ["--count", "4", "--interval-ms", "400"],
+      });
+      try {
+        const socket = connect({ host: "127.0.0.1", port });
+        socket.on("error", () => {});
+        const decoder = createH2Decoder({ preface: false });
+        const seen: H2Frame[] = [];
+        let closed = false;
+        socket.on("close", () => {
+          closed = true;
+        });
+        socket.on("data", (chunk) => {
+          for (const { frame: f } of decoder.push(chunk)) {
+            seen.push(f);
+            if (f.type === "SETTINGS" && !f.flags.includes("ACK")) socket.write(frame(frameType.settings, flag.ack, 0));
+            // A client too busy to answer for 1.5 s (the probe waits 1 s for its answer).
+            if (f.type === "PING" && !f.flags.includes("ACK"))
+              setTimeout(
+                () => socket.write(frame(frameType.ping, flag.ack, 0, Buffer.from(f.opaque ?? "", "hex"))),
+                1500,
+              );
+          }
+        });
+        await once(socket, "connect");
+        socket.write(Buffer.concat([preface, frame(frameType.settings, 0, 0)]));
+        // The connection idles past the probe's moment: the server's PING goes out, unanswered. The
+        // stream then outlasts the probe's second of waiting (4 messages, 400 ms apart).
+        const probed = await until(() => seen.some((f) => f.type === "PING"), 3000);
+        assert.ok(probed, "the server probed the idle connection");
+        socket.write(
+          grpcConnectionBytes({ path: "/chat.v1.ChatService/Chat", body: chatBody }).subarray(preface.length + 9),
+        );
+        const done = await until(
+          () => seen.some((f) => f.stream === 1 && f.flags.includes("END_STREAM")) || closed,
+          4000,
+        );
+        const trailers = seen.find((f) => f.stream === 1 && f.flags.includes("END_STREAM"));
+        const status = trailers?.headers?.find(([k]) => k === "grpc-status")?.[1];
+        assert.ok(
+          done && status === "0",
+          `the stream ended ${status ? `with grpc-status ${status}` : "without a status"}: ${seen.map((f) => f.type).join(" ")}${closed ? ", connection closed" : ""}`,
+        );
+        // The log says so once the stream has closed, a moment after the status left.
+        const ended = await server.waitForLine(/^stream 1 ended: /, 2000).catch(() => undefined);
+        const log = linesSince(server, 0);
+        assert.equal(ended?.text, "stream 1 ended: ok", log.join("\n"));
+        assert.ok(log.includes("stream 1 message 4/4 sent to the socket"), log.join("\n"));
+        socket.destroy();
       } finally {
         await server.stop();
       }

@@ -2,42 +2,20 @@
  * The lab as a user runs it: its CLI as a real process, --quick timings.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, describe, test } from "node:test";
 import { proxyStacks, proxyVersions } from "./catalogue/proxies.ts";
-import { projectRoot } from "./engine/build.ts";
 import { findPython } from "./engine/python.ts";
 import type { LabResults } from "./reports/results.ts";
+import { assertLabOk, runLab, startLab } from "./testing/lab-cli.ts";
 import { commandLine, descendants, processState } from "./testing/processes.ts";
 
 const scratch = mkdtempSync(path.join(tmpdir(), "lab-test-"));
 /** The proxies installed here (CI installs both: scripts/install-debian.sh). */
 const proxies = proxyStacks.filter((p) => proxyVersions().get(p.id) !== undefined).map((p) => p.id);
 after(() => rmSync(scratch, { recursive: true, force: true }));
-
-function startLab(args: string[]): ChildProcess {
-  return spawn(process.execPath, ["--import", "tsx", path.join(projectRoot, "lab", "main.ts"), ...args], {
-    cwd: projectRoot,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-}
-
-async function runLab(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const lab = startLab(args);
-  let stdout = "";
-  let stderr = "";
-  lab.stdout?.setEncoding("utf8").on("data", (s: string) => {
-    stdout += s;
-  });
-  lab.stderr?.setEncoding("utf8").on("data", (s: string) => {
-    stderr += s;
-  });
-  const status = await new Promise<number | null>((resolve) => lab.on("close", resolve));
-  return { status, stdout, stderr };
-}
 
 describe("npm run lab -- --quick", { concurrency: true }, () => {
   test("key cells give each stack's code, results.json has its shape, --check passes", async () => {
@@ -51,7 +29,7 @@ describe("npm run lab -- --quick", { concurrency: true }, () => {
       "--out",
       out,
     ]);
-    assert.equal(r.status, 0, r.stderr);
+    assertLabOk(r, out);
     const results = JSON.parse(r.stdout.trim().split("\n").pop() ?? "") as LabResults;
     assert.deepEqual(JSON.parse(readFileSync(path.join(out, "results.json"), "utf8")), results);
 

@@ -7,7 +7,6 @@
  *   npm run lab -- --quick --check   # ~5x faster timings, fail on surprises
  *   npm run lab -- --compare         # agents and --isolate, every cell that differs
  */
-import { mkdir, writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import * as path from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
@@ -27,11 +26,11 @@ import { findPython, grpcioHint } from "./engine/python.ts";
 import { runLab } from "./engine/run-lab.ts";
 import { differingCells } from "./reports/compare.ts";
 import { createProgress } from "./reports/progress.ts";
-import { htmlReport } from "./reports/report-html.ts";
-import { comparisonTables, legend, markdownReport } from "./reports/report-markdown.ts";
+import { comparisonTables, legend } from "./reports/report-markdown.ts";
 import type { LabResults } from "./reports/results.ts";
 import { cellName, checkFailures, summarizeCell } from "./reports/summary.ts";
 import { libraryVersions } from "./reports/versions.ts";
+import { labErrorLines, writeReports } from "./reports/write-reports.ts";
 
 /**
  * Picks catalogue entries by a comma list of ids: "connect" also picks every
@@ -266,10 +265,7 @@ runCli("lab", async () => {
       },
       cells: outcome.cells,
     };
-    await mkdir(dir, { recursive: true });
-    await writeFile(path.join(dir, "results.json"), `${JSON.stringify(results, null, 2)}\n`);
-    await writeFile(path.join(dir, "report.md"), markdownReport(results, labCases));
-    await writeFile(path.join(dir, "report.html"), htmlReport(results, labCases));
+    await writeReports(dir, results);
     return results;
   };
 
@@ -294,8 +290,11 @@ runCli("lab", async () => {
   if (flags.check) {
     const failures = checkFailures(cells);
     if (failures.length > 0) {
+      // A lab error says why it proves nothing: the reader of a red run needs that, not only the cell.
+      const errors = labErrorLines(cells).filter((line) => !line.includes("(tried again)"));
       process.stderr.write(
-        `lab: --check: ${failures.length} cell(s) outside the stated outcomes:\n${failures.map((f) => `  ${f}`).join("\n")}\n`,
+        `lab: --check: ${failures.length} cell(s) outside the stated outcomes:\n${failures.map((f) => `  ${f}`).join("\n")}\n` +
+          (errors.length > 0 ? `lab errors:\n${errors.map((e) => `  ${e}`).join("\n")}\n` : ""),
       );
       failed = true;
     } else {

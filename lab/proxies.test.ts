@@ -4,37 +4,17 @@
  * acts on, with the wire evidence of both hops read from results.json.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, describe, test } from "node:test";
 import { proxyStacks, proxyVersions } from "./catalogue/proxies.ts";
-import { projectRoot } from "./engine/build.ts";
 import type { LabResults } from "./reports/results.ts";
 import type { RunRecord, WireRecord } from "./reports/run-record.ts";
+import { assertLabOk, runLab } from "./testing/lab-cli.ts";
 
 const scratch = mkdtempSync(path.join(tmpdir(), "lab-proxies-"));
 after(() => rmSync(scratch, { recursive: true, force: true }));
-
-function runLab(args: string[], env: NodeJS.ProcessEnv = process.env) {
-  const lab = spawn(process.execPath, ["--import", "tsx", path.join(projectRoot, "lab", "main.ts"), ...args], {
-    cwd: projectRoot,
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  lab.stdout.setEncoding("utf8").on("data", (s: string) => {
-    stdout += s;
-  });
-  lab.stderr.setEncoding("utf8").on("data", (s: string) => {
-    stderr += s;
-  });
-  return new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) =>
-    lab.on("close", (status) => resolve({ status, stdout, stderr })),
-  );
-}
 
 const hop = (run: RunRecord, name: WireRecord["hop"]) => (run.wire ?? []).filter((c) => c.hop === name);
 const clients = ["connect/grpc", "grpc-js/grpc"];
@@ -57,7 +37,7 @@ describe("behind each proxy, --quick", { concurrency: true }, () => {
         "--out",
         path.join(scratch, proxy.id),
       ]);
-      assert.equal(r.status, 0, r.stderr);
+      assertLabOk(r, path.join(scratch, proxy.id));
       const results = JSON.parse(r.stdout.trim().split("\n").pop() ?? "") as LabResults;
       assert.match(results.meta.versions[proxy.id] ?? "", /^\d+\.\d+/);
       const code = (name: string) =>
@@ -127,7 +107,7 @@ describe("behind each proxy, --quick", { concurrency: true }, () => {
       ["--quick", "--cases", "normal,proxy", "--clients", "connect/grpc", "--out", path.join(scratch, "none")],
       env,
     );
-    assert.equal(r.status, 0, r.stderr);
+    assertLabOk(r, path.join(scratch, "none"));
     const lines = r.stderr.split("\n").filter((l) => l.includes("proxy group"));
     assert.deepEqual(lines, [
       "lab: proxy group: nginx and haproxy skipped, not installed (Debian/Ubuntu, as root: apt-get install -y nginx haproxy)",

@@ -24,15 +24,20 @@ export function keepSessionAlive(session: http2.Http2Session, options: SessionKe
   session.once("close", () => clearInterval(timer));
 }
 
-/** One PING; the session is destroyed when it goes unanswered for timeoutMs, or cannot be sent. */
-function ping(session: http2.Http2Session, timeoutMs: number): void {
-  if (session.destroyed || session.closed) return;
+/**
+ * One PING; the session is destroyed when it goes unanswered for timeoutMs,
+ * or cannot be sent. Returns a function that forgets the PING: its answer
+ * no longer matters.
+ */
+function ping(session: http2.Http2Session, timeoutMs: number): () => void {
+  if (session.destroyed || session.closed) return () => {};
   const deadline = setTimeout(() => session.destroy(), timeoutMs);
   deadline.unref();
+  let forgotten = false;
   try {
     const sent = session.ping((error) => {
       clearTimeout(deadline);
-      if (error) session.destroy();
+      if (error && !forgotten) session.destroy();
     });
     if (!sent) session.destroy();
   } catch {
@@ -40,6 +45,10 @@ function ping(session: http2.Http2Session, timeoutMs: number): void {
     clearTimeout(deadline);
     session.destroy();
   }
+  return () => {
+    forgotten = true;
+    clearTimeout(deadline);
+  };
 }
 
 /**
@@ -56,20 +65,29 @@ function ping(session: http2.Http2Session, timeoutMs: number): void {
 export function probeWhenIdle(session: http2.Http2Session): void {
   let open = 0;
   let timer: NodeJS.Timeout | undefined;
+  let forgetProbe = () => {};
   const arm = () => {
     clearTimeout(timer);
     timer = setTimeout(() => {
-      if (open === 0) ping(session, idleProbeMs);
+      if (open === 0) forgetProbe = ping(session, idleProbeMs);
     }, idleProbeMs);
     timer.unref();
   };
   session.on("stream", (stream: http2.Http2Stream) => {
     open++;
     clearTimeout(timer);
+    // A new stream is the answer the probe asked for: Node is reading this session, and the
+    // client is alive. A late PING ACK from a busy client must not end the streams it now
+    // carries (issue 22: a client starved of CPU for a second lost 50 live streams, which read
+    // internal "missing status", and the server logged each as "client gone").
+    forgetProbe();
     stream.once("close", () => {
       if (--open === 0) arm();
     });
   });
-  session.once("close", () => clearTimeout(timer));
+  session.once("close", () => {
+    clearTimeout(timer);
+    forgetProbe();
+  });
   arm();
 }

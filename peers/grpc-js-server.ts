@@ -151,11 +151,12 @@ runCli("grpc-js-server", async () => {
     // As server.ts: NOT_SERVING from the start of the drain, then watches end.
     health.setAll(ServingStatus.NOT_SERVING);
     health.endWatches(shuttingDown);
-    log.shutdown(`${signal}: tryShutdown (GOAWAY), ${active.size} stream(s) in flight, grace ${graceMs} ms`);
+    // After the listener closed, as server.ts: the line says what has happened (issue 22).
     server.tryShutdown(() => {
       log.shutdown("done");
       process.exit(ending ? 1 : 0);
     });
+    log.shutdown(`${signal}: tryShutdown (GOAWAY), ${active.size} stream(s) in flight, grace ${graceMs} ms`);
     setTimeout(() => {
       if (active.size > 0)
         log.shutdown(`grace over: ending ${active.size} stream(s) with unavailable "server shutting down"`);
@@ -176,11 +177,11 @@ runCli("grpc-js-server", async () => {
     }
     if (draining) return;
     draining = true;
-    log.shutdown(`${signal}: tryShutdown() (GOAWAY), ${active.size} stream(s) in flight`);
     server.tryShutdown(() => {
       log.shutdown("done");
       process.exit(0);
     });
+    log.shutdown(`${signal}: tryShutdown() (GOAWAY), ${active.size} stream(s) in flight`);
   };
   const handler = stopMode === "ours" ? onSignal : libraryStop;
   process.on("SIGTERM", handler);

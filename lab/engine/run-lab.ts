@@ -114,16 +114,21 @@ export async function runLab(plan: LabPlan, options: RunLabOptions = {}): Promis
   const warmed = new Set<Scene>();
 
   const attempts = new Map<Scene, number>();
+  /** Why each observer's earlier tries proved nothing: the record keeps it (issue 22). */
+  const retried = new Map<Scene["observers"][number], string[]>();
   const record = (scene: Scene, runs: RunRecord[]) => {
     const again: Scene["observers"] = [];
     const attempt = attempts.get(scene) ?? 1;
     for (const [i, { retryable, ...run }] of runs.entries()) {
+      const observer = scene.observers[i];
       if (retryable && attempt < maxAttempts) {
-        again.push(scene.observers[i]);
+        again.push(observer);
+        retried.set(observer, [...(retried.get(observer) ?? []), run.message]);
         continue;
       }
-      const cell = scene.observers[i].cell.result;
-      cell.runs.push(attempt > 1 ? { ...run, attempts: attempt } : run);
+      const cell = observer.cell.result;
+      const earlier = retried.get(observer);
+      cell.runs.push(attempt > 1 ? { ...run, attempts: attempt, ...(earlier && { retried: earlier }) } : run);
       options.onRun?.(++done, total, cell);
     }
     if (again.length > 0) {

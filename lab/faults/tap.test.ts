@@ -44,7 +44,7 @@ test("with and without the tap, every client ends the same way", async (t) => {
 
 test("a fault peer that misses the wire on purpose makes lab errors, not findings", async () => {
   const cases = labCases.filter((c) => c.peer === "fault-peer").map((c) => c.id);
-  const cells = await runCases({ cases, settings, sabotagePeer: true });
+  const cells = await runCases({ cases, settings, sabotagePeer: true, keepOnLabError: false });
   const findings = cells.filter((cell) => cell.runs.some((run) => run.code !== "lab-error"));
   assert.deepEqual(
     findings.map((cell) => `${cell.case} ${cellName(cell)}: ${cell.runs[0].code}`),

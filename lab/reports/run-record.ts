@@ -48,6 +48,8 @@ export interface RunRecord {
   evidence: { checked: boolean; says: string[]; missing: string[] };
   /** Tries it took: a run the lab botched for timing (a fault that came late on a busy machine) is run again. */
   attempts?: number;
+  /** Why each earlier try was run again (its lab error), oldest first. */
+  retried?: string[];
   /** In the engine only, never in results.json: this lab error is a timing mishap worth another try. */
   retryable?: true;
 }

@@ -1,9 +1,14 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
 import { labCases } from "../catalogue/cases.ts";
 import type { LabSettings } from "../catalogue/settings.ts";
 import { clientStacks, serverStacks } from "../catalogue/stacks.ts";
 import { buildEntries } from "../engine/build.ts";
 import { runLab } from "../engine/run-lab.ts";
-import type { CellResult } from "../reports/results.ts";
+import type { CellResult, LabResults } from "../reports/results.ts";
+import { libraryVersions } from "../reports/versions.ts";
+import { labErrorLines, writeReports } from "../reports/write-reports.ts";
 
 export interface RunCasesOptions {
   /** Case ids. */
@@ -19,24 +24,67 @@ export interface RunCasesOptions {
   isolate?: boolean;
   tap?: boolean;
   sabotagePeer?: boolean;
+  /**
+   * Keep the reports of a run with lab errors (issue 22: a red test names
+   * why and where to look). Default: true; off for tests whose runs are
+   * meant to be lab errors (the sabotaged fault peer).
+   */
+  keepOnLabError?: boolean;
 }
 
-/** The cells of a set of cases, run through the lab's own engine: for tests. */
+/** Where a run's reports were kept, by its cells: describeRuns names it. */
+const keptAt = new WeakMap<CellResult, string>();
+
+/**
+ * The cells of a set of cases, run through the lab's own engine: for tests.
+ * A run with a lab error writes its reports (results.json, report.html,
+ * report.md) to a folder of its own under the temporary directory, which
+ * stays after the test, and says where on stderr.
+ */
 export async function runCases(options: RunCasesOptions): Promise<CellResult[]> {
   await buildEntries();
   const unknown = options.cases.filter((id) => !labCases.some((c) => c.id === id));
   if (unknown.length > 0) throw new Error(`no such case: ${unknown.join(", ")}`);
+  const startedAt = new Date();
+  const start = performance.now();
+  const repeat = options.repeat ?? 1;
+  const jobs = options.jobs ?? 24;
   const outcome = await runLab({
     cases: labCases.filter((c) => options.cases.includes(c.id)),
     servers: serverStacks.filter((s) => !options.servers || options.servers.includes(s.id)),
     clients: clientStacks.filter((c) => !options.clients || options.clients.includes(c.id)),
-    repeat: options.repeat ?? 1,
-    jobs: options.jobs ?? 24,
+    repeat,
+    jobs,
     settings: options.settings,
     isolate: options.isolate,
     tap: options.tap,
     sabotagePeer: options.sabotagePeer,
   });
+  const errors = labErrorLines(outcome.cells);
+  if (errors.length > 0 && options.keepOnLabError !== false) {
+    const dir = mkdtempSync(path.join(tmpdir(), "lab-test-kept-"));
+    const results: LabResults = {
+      meta: {
+        startedAt: startedAt.toISOString(),
+        node: process.version,
+        versions: libraryVersions(),
+        settings: { ...options.settings, repeat, jobs, quick: false },
+        mode: options.isolate ? "isolate" : "agents",
+        tap: options.tap ?? true,
+        wallMs: Math.round(performance.now() - start),
+        cpu: null,
+        processes: 0,
+        agents: outcome.agents,
+        labEventLoopDelayMs: { p50: 0, p99: 0, max: 0 },
+      },
+      cells: outcome.cells,
+    };
+    await writeReports(dir, results);
+    for (const cell of outcome.cells) keptAt.set(cell, dir);
+    process.stderr.write(
+      `lab errors in a test's run (reports kept in ${dir}):\n${errors.map((e) => `  ${e}`).join("\n")}\n`,
+    );
+  }
   return outcome.cells;
 }
 
@@ -48,8 +96,18 @@ export function findCell(cells: readonly CellResult[], id: string, server: strin
   return cell;
 }
 
-/** How the runs of a cell ended, with the message of the first one that is not `ok`, for assertion messages. */
+/**
+ * How the runs of a cell ended, for assertion messages: the codes, every
+ * lab error's reason (where the run's reports were kept), or the message of
+ * the first run that is not `ok`.
+ */
 export function describeRuns(cell: CellResult): string {
-  const odd = cell.runs.find((r) => r.code === "lab-error") ?? cell.runs.find((r) => r.code !== "ok" && r.message);
-  return `${cell.runs.map((r) => r.code).join(", ")}${odd ? ` ("${odd.message}")` : ""}`;
+  const codes = cell.runs.map((r) => r.code).join(", ");
+  const errors = cell.runs.filter((r) => r.code === "lab-error").map((r) => `"${r.message}"`);
+  if (errors.length > 0) {
+    const kept = keptAt.get(cell);
+    return `${codes} (lab error: ${errors.join("; ")}${kept ? `; reports kept in ${kept}` : ""})`;
+  }
+  const odd = cell.runs.find((r) => r.code !== "ok" && r.message);
+  return `${codes}${odd ? ` ("${odd.message}")` : ""}`;
 }

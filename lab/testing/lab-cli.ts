@@ -1,0 +1,53 @@
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { cpSync, existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { projectRoot } from "../engine/build.ts";
+
+/** Starts the lab's CLI as a user runs it (`npm run lab -- ARGS`), as a real process. */
+export function startLab(args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
+  return spawn(process.execPath, ["--import", "tsx", path.join(projectRoot, "lab", "main.ts"), ...args], {
+    cwd: projectRoot,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+}
+
+export interface LabExit {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the lab's CLI to its end. */
+export async function runLab(args: string[], env?: NodeJS.ProcessEnv): Promise<LabExit> {
+  const lab = startLab(args, env);
+  let stdout = "";
+  let stderr = "";
+  lab.stdout?.setEncoding("utf8").on("data", (s: string) => {
+    stdout += s;
+  });
+  lab.stderr?.setEncoding("utf8").on("data", (s: string) => {
+    stderr += s;
+  });
+  const status = await new Promise<number | null>((resolve) => lab.on("close", resolve));
+  return { status, stdout, stderr };
+}
+
+/**
+ * Asserts the lab exited 0. When it did not, its reports (`out`, which a
+ * test's scratch folder would delete) are copied to a folder of their own
+ * that stays, and the failure names it beside the lab's stderr, where
+ * --check lists every cell outside its outcomes and every lab error's
+ * reason (issue 22).
+ */
+export function assertLabOk(r: LabExit, out: string): void {
+  if (r.status === 0) return;
+  let kept = "";
+  if (existsSync(out)) {
+    kept = mkdtempSync(path.join(tmpdir(), "lab-test-kept-"));
+    cpSync(out, kept, { recursive: true });
+  }
+  assert.fail(`the lab exited ${r.status}${kept ? `; its reports are kept in ${kept}` : ""}\n${r.stderr}`);
+}
