@@ -5,7 +5,8 @@ import { type ProxySlot, proxyStacks } from "../catalogue/proxies.ts";
 import type { LabSettings } from "../catalogue/settings.ts";
 import { keepaliveBoundMs } from "../catalogue/stacks.ts";
 import { missingEvidence, type Observation } from "../faults/evidence.ts";
-import { createRelay, type Relay } from "../faults/relay.ts";
+import { createRelay, type Relay, type TapConnection } from "../faults/relay.ts";
+import { tcpQueues } from "../faults/tcp-queues.ts";
 import type { RunRecord } from "../reports/run-record.ts";
 import { wireRecord } from "../reports/wire-record.ts";
 import { type CallHandle, fromEpoch } from "./call-handle.ts";
@@ -54,12 +55,27 @@ interface Watch {
 /** Whether a TCP connection to the port is refused now. */
 const refusedNow = async (port: number) => (await probePort(port)) === "ECONNREFUSED";
 
-/** Waits until /proc shows the process stopped (state T), up to `ms`. */
-export async function seenStopped(pid: number, ms: number): Promise<boolean> {
+/**
+ * Waits until /proc shows the process stopped (state T), up to `ms`; calls
+ * `onStopped` in the same turn as it sees it, before any byte more is read
+ * from a socket (what the relays hold then is what the process had sent).
+ */
+export async function seenStopped(pid: number, ms: number, onStopped?: () => void): Promise<boolean> {
   for (const deadline = performance.now() + ms; performance.now() < deadline; await sleep(2)) {
-    if (procStat(pid)?.[0] === "T") return true;
+    if (procStat(pid)?.[0] === "T") {
+      onStopped?.();
+      return true;
+    }
   }
   return false;
+}
+
+/** What each relay had read from `side`, and the kernel still held from it, now (Observation.heldAtStop). */
+export function heldNow(relays: readonly (Relay | undefined)[], side: "server" | "client") {
+  const queues = tcpQueues();
+  const held = new Map<TapConnection, { read: number; queued: number }>();
+  for (const relay of relays) for (const [conn, h] of relay?.heldFrom(side, queues) ?? []) held.set(conn, h);
+  return held;
 }
 
 /** Alive and not stopped. */
@@ -88,6 +104,7 @@ export async function runScene(scene: Scene, ctx: SceneContext): Promise<RunReco
   const leases: ProxyLease[] = [];
   let restartedAt: number | undefined;
   let serverState: Observation["server"];
+  let heldAtStop: Observation["heldAtStop"];
   let refused: boolean | undefined;
   try {
     // The server.
@@ -160,10 +177,20 @@ export async function runScene(scene: Scene, ctx: SceneContext): Promise<RunReco
         if (step.kind === "signal") {
           target.child.signal(step.signal);
           sceneMarks.push({ target: "server", what: step.signal, at: performance.now() });
-          if (step.signal === "SIGSTOP") serverState = { stopped: await seenStopped(target.child.pid, 200) };
+          if (step.signal === "SIGSTOP") {
+            const relays = watches.flatMap((w) => [w.relay, w.upstream]);
+            const stopped = await seenStopped(target.child.pid, 200, () => {
+              heldAtStop = heldNow(relays, "server");
+            });
+            serverState = { stopped };
+          }
           if (step.signal === "SIGKILL") {
             const exit = await Promise.race([target.child.exited, sleep(2000).then(() => undefined)]);
             serverState = { exit: exit && { code: exit.code, signal: exit.signal } };
+            // The kernel tears a killed process down before its sockets close: 10-150 ms for a
+            // Node server here, 1.2 s once on a loaded machine (issue 22). The crash reaches the
+            // client when it is gone, not when the signal was sent.
+            if (exit) sceneMarks.push({ target: "server", what: gone, at: exit.at });
           }
         } else if (step.kind === "restart") {
           target.child.signal("SIGKILL");
@@ -187,6 +214,7 @@ export async function runScene(scene: Scene, ctx: SceneContext): Promise<RunReco
           sceneMarks,
           restartedAt,
           serverState,
+          heldAtStop,
           refused,
           server: () => freshServers[freshServers.length - 1] ?? server,
         }),
@@ -210,6 +238,7 @@ interface FinishContext {
   sceneMarks: Mark[];
   restartedAt: number | undefined;
   serverState: Observation["server"];
+  heldAtStop: Observation["heldAtStop"];
   refused: boolean | undefined;
   /** The server process as it is now (after a restart: the new one). */
   server: () => RunningServer | undefined;
@@ -239,9 +268,10 @@ async function finishRun(w: Watch, f: FinishContext): Promise<RunRecord> {
       if (mark) w.marks.push(mark);
     }
   }
-  // The fault's moment: its last step (a restart's is the kill; the new server listening is an event).
-  const steps = w.marks.filter((m) => m.what !== "restarted");
-  const from = labCase.faultAt === "start" ? w.first : steps[steps.length - 1]?.at;
+  // The fault's moment: its last step (a restart's is the kill; the new server listening is an
+  // event); a killed server's, when it was gone (see goneAt).
+  const steps = w.marks.filter((m) => m.what !== "restarted" && m.what !== gone);
+  const from = labCase.faultAt === "start" ? w.first : (goneAt(w) ?? steps[steps.length - 1]?.at);
   // A message that came within moments of the fault left the server before it: the fault did not
   // come at message 1 (its scene waited for a slower call, or the machine stalled).
   const early = handle.messages.filter((m) => m.call === 1 && from !== undefined && m.at <= from + 20);
@@ -295,6 +325,7 @@ async function finishRun(w: Watch, f: FinishContext): Promise<RunRecord> {
       ...(stalled && server ? { running: running(server.child.pid) } : {}),
     },
     refused: f.refused,
+    heldAtStop: f.heldAtStop,
   };
   const checked = f.ctx.tap;
   const missing = checked ? missingEvidence(labCase.evidence, observation) : [];
@@ -475,6 +506,27 @@ async function peerFault(w: Watch, server: RunningServer): Promise<Mark | undefi
   const seen = await server.child.waitForLine(pattern, startTimeoutMs, since).catch(() => undefined);
   const epoch = Number(line.exec(seen?.text ?? "")?.[2] ?? Number.NaN);
   return Number.isNaN(epoch) ? undefined : { target: "server", what: "fault", at: fromEpoch(epoch) };
+}
+
+/** The mark of a killed process's end (its exit, as the lab saw it). */
+const gone = "gone";
+
+/**
+ * When a killed server was gone for this run: the first close of the
+ * server's end of the run's connection (on the proxy-server hop, behind a
+ * proxy) after the SIGKILL, or the process's exit as the lab saw it,
+ * whichever came first. Undefined when the run's fault kills nothing.
+ */
+function goneAt(w: Watch): number | undefined {
+  const kill = w.marks.find((m) => m.what === "SIGKILL");
+  const exit = w.marks.find((m) => m.what === gone);
+  if (!kill || !exit) return undefined;
+  const closes = (w.upstream ?? w.relay)?.connections.flatMap((c) =>
+    c.tcp
+      .filter((e) => e.leg === "server" && e.by === "server" && e.event !== "open" && e.at >= kill.at)
+      .map((e) => e.at),
+  );
+  return Math.min(exit.at, ...(closes ?? []));
 }
 
 /**

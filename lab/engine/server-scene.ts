@@ -9,7 +9,7 @@ import { readServerMemory } from "../testing/server-memory.ts";
 import type { CallHandle } from "./call-handle.ts";
 import { startClientProcess } from "./client-process.ts";
 import type { Observer, Scene } from "./plan.ts";
-import { type SceneContext, seenStopped } from "./scene.ts";
+import { heldNow, type SceneContext, seenStopped } from "./scene.ts";
 import { type RunningServer, startServer, startTimeoutMs } from "./server-pool.ts";
 
 /** A handler's end, as the servers log it (lib/server-log.ts). */
@@ -59,6 +59,7 @@ async function serverRun(observer: Observer, server: RunningServer, ctx: SceneCo
   let readers: SlowReaders | undefined;
   const marks: { target: string; what: string; at: number }[] = [];
   const clientState: Observation["client"] = {};
+  let heldAtStop: Observation["heldAtStop"];
   try {
     // Handlers an earlier run left running (one that never ended), and the heap then, are not this run's.
     const before = await readServerMemory(server.child);
@@ -89,7 +90,11 @@ async function serverRun(observer: Observer, server: RunningServer, ctx: SceneCo
         if (step.kind === "signal" && handle?.process) {
           handle.process.signal(step.signal);
           marks.push({ target: "client", what: step.signal, at: performance.now() });
-          if (step.signal === "SIGSTOP") clientState.stopped = await seenStopped(handle.process.pid, 200);
+          if (step.signal === "SIGSTOP") {
+            clientState.stopped = await seenStopped(handle.process.pid, 200, () => {
+              heldAtStop = heldNow([relay], "client");
+            });
+          }
         } else if (step.kind === "network") {
           marks.push({ target: "network", what: step.mode, at: relay.setMode(step.mode) });
         } else if (step.kind === "reader" && readers) {
@@ -123,6 +128,7 @@ async function serverRun(observer: Observer, server: RunningServer, ctx: SceneCo
       connections: relay.connections,
       count: s.count,
       client: clientState,
+      heldAtStop,
     };
     const missing = ctx.tap ? missingEvidence(labCase.evidence, observation) : [];
     const held = memory ? `, ${Math.round((memory.heapUsed - before.heapUsed) / 1024)} KiB of heap held` : "";

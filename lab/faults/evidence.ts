@@ -31,6 +31,13 @@ export interface Observation {
   };
   /** No-server: a connection to the port was refused just before the call. */
   refused?: boolean;
+  /**
+   * The moment the stopped process (the server, or the client in the
+   * server's view) was seen stopped: per connection, the bytes the relay
+   * had read from it, and the bytes it had sent that the kernel still held
+   * (relay.heldFrom). Whatever the relay reads later must come from those.
+   */
+  heldAtStop?: ReadonlyMap<TapConnection, { read: number; queued: number }>;
   /** The client process, where the case acts on it (the server's view). */
   client?: {
     stopped?: boolean;
@@ -284,13 +291,41 @@ export function pingsUnanswered(): Evidence {
       if (!call) return noCall;
       const from = o.faultAt ?? 0;
       if (unansweredPings(call.conn.frames).length === 0) return "every PING the client sent was answered";
-      // An ACK the server wrote just before the signal landed may reach the relay a moment after.
+      // An ACK the server wrote just before the signal landed may reach the relay a moment after:
+      // where the kernel's queues were read when it was seen stopped, they say whether it did.
+      if (sentAfterStop(o, call.conn, "s2c") === 0) return undefined;
       const late = call.conn.frames.filter(
         (f) => f.dir === "s2c" && f.type === "PING" && f.flags.includes("ACK") && f.at > from + 20 && !f.dropped,
       );
       return late.length === 0 ? undefined : `${late.length} PING ACK(s) reached the client after the fault`;
     },
   };
+}
+
+/**
+ * Bytes `conn` carried from `dir`'s sender after its process was seen
+ * stopped, beyond what the kernel held for it then: 0 when the sender was
+ * silent; undefined when the moment was not recorded (no /proc).
+ */
+function sentAfterStop(o: Observation, conn: TapConnection, dir: "c2s" | "s2c"): number | undefined {
+  const held = o.heldAtStop?.get(conn);
+  if (!held) return undefined;
+  return Math.max(0, conn.forwarded[dir] + conn.dropped[dir] - held.read - held.queued);
+}
+
+/**
+ * A process seen stopped sent nothing more on `conn`. Bytes it wrote just
+ * before may reach the relay later, as late as the lab's own event loop
+ * runs; the kernel's queues at the moment it was seen stopped say how many
+ * (issue 22). Without that record, 20 ms of grace for the relay.
+ */
+function silentSince(o: Observation, conn: TapConnection, dir: "c2s" | "s2c", who: string): string | undefined {
+  const late = conn.frames.filter((f) => f.dir === dir && f.at > (o.faultAt ?? 0) + 20 && !f.dropped);
+  const beyond = sentAfterStop(o, conn, dir);
+  if (beyond === undefined) return late.length === 0 ? undefined : `the stopped ${who} sent ${seen(late)}`;
+  return beyond === 0
+    ? undefined
+    : `the stopped ${who} sent ${beyond} byte(s) more than the kernel held when it was seen stopped (saw ${seen(late)})`;
 }
 
 /** The server process was seen stopped, and sent nothing after the fault. */
@@ -301,10 +336,7 @@ export function processStopped(): Evidence {
       if (o.server?.stopped !== true) return "the server process was never seen stopped";
       const call = callStream(o);
       if (!call) return noCall;
-      // Bytes already on their way when the signal landed may arrive a moment later.
-      const from = (o.faultAt ?? 0) + 20;
-      const sent = call.conn.frames.filter((f) => f.dir === "s2c" && f.at > from && !f.dropped);
-      return sent.length === 0 ? undefined : `the stopped server sent ${seen(sent)}`;
+      return silentSince(o, call.conn, "s2c", "server");
     },
   };
 }
@@ -442,8 +474,7 @@ export function clientStopped(): Evidence {
       if (o.client?.stopped !== true) return "the client process was never seen stopped";
       const call = callStream(o);
       if (!call) return noCall;
-      const sent = call.conn.frames.filter((f) => f.dir === "c2s" && f.at > (o.faultAt ?? 0) + 20 && !f.dropped);
-      return sent.length === 0 ? undefined : `the stopped client sent ${seen(sent)}`;
+      return silentSince(o, call.conn, "c2s", "client");
     },
   };
 }

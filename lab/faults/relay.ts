@@ -14,6 +14,7 @@
  */
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { createRpcConnectionDecoder, type Direction, type RpcFrame } from "./rpc-wire.ts";
+import { socketKey, type TcpQueue } from "./tcp-queues.ts";
 
 /**
  * What the relay does with the bytes between client and server:
@@ -88,6 +89,13 @@ export interface Relay {
   readonly connections: readonly TapConnection[];
   /** Connections open now. */
   readonly open: number;
+  /**
+   * For each open connection: the bytes read so far from one side (the
+   * server's: s2c; the client's: c2s), and the bytes that side has sent
+   * that the kernel still holds, in that side's send queue or the relay's
+   * receive queue (`queues`: tcpQueues(), read at the same moment).
+   */
+  heldFrom(side: Leg, queues: ReadonlyMap<string, TcpQueue>): Map<TapConnection, { read: number; queued: number }>;
   /** Stops listening and destroys every socket. */
   close(): Promise<void>;
 }
@@ -264,6 +272,20 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
     },
     get open() {
       return pairs.size;
+    },
+    heldFrom(side, queues) {
+      const held = new Map<TapConnection, { read: number; queued: number }>();
+      const dir: Direction = side === "server" ? "s2c" : "c2s";
+      for (const pair of pairs) {
+        const socket = side === "server" ? pair.server : pair.client;
+        const ours = socket.localAddress && socket.localPort && socket.remoteAddress && socket.remotePort;
+        if (!ours) continue;
+        const here = { ip: socket.localAddress ?? "", port: socket.localPort ?? 0 };
+        const there = { ip: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 };
+        const queued = (queues.get(socketKey(here, there))?.rx ?? 0) + (queues.get(socketKey(there, here))?.tx ?? 0);
+        held.set(pair.record, { read: pair.record.forwarded[dir] + pair.record.dropped[dir], queued });
+      }
+      return held;
     },
     setMode(next) {
       mode = next;
