@@ -350,7 +350,7 @@ for (const stack of servers) {
     });
 
     /**
-     * Opens 2000 streams over 20 connections (100 each, the servers' default cap), waits for
+     * Opens 2000 streams over 125 connections (16 each, the servers' default cap), waits for
      * message 1 on each, then leaves: half the clients reset their streams, half drop their
      * connections. Resolves once the server has logged every one of them as gone.
      */

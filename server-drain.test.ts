@@ -2,8 +2,9 @@
  * Graceful drain under load (issue 6): 200 Chat streams in flight when the
  * server gets SIGTERM, for both servers; and a second signal, whose status
  * every client stack must receive (issue 10). The streams are real gRPC calls
- * from connect-node in this process, over 4 HTTP/2 connections (the servers
- * allow 100 concurrent streams per connection by default).
+ * from connect-node in this process, over 13 HTTP/2 connections (the servers
+ * allow 16 concurrent streams per connection by default, and connect-node
+ * fails the calls beyond that instead of queueing them).
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
@@ -14,9 +15,10 @@ import { ourServerStacks, stackPairs } from "./lab/catalogue/stacks.ts";
 import { buildEntries } from "./lab/engine/build.ts";
 import { type Child, spawnChild, startServer, stopAllChildren } from "./lab/engine/child-process.ts";
 import type { CallResult } from "./lib/call-report.ts";
+import { defaultMaxStreams } from "./lib/server-flags.ts";
 
 const streams = 200;
-const connections = 4;
+const connections = Math.ceil(streams / defaultMaxStreams);
 
 before(buildEntries);
 after(() => stopAllChildren());

@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { once } from "node:events";
+import * as http2 from "node:http2";
 import { connect } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -18,6 +19,7 @@ import { createH2Decoder, type H2Frame } from "./lab/faults/h2-decoder.ts";
 import { openSlowReaders } from "./lab/faults/slow-reader.ts";
 import { envelope, flag, frame, frameType, grpcConnectionBytes, preface } from "./lab/testing/h2-frames.ts";
 import { mib, readServerMemory } from "./lab/testing/server-memory.ts";
+import { defaultMaxStreams } from "./lib/server-flags.ts";
 
 before(buildEntries);
 after(() => stopAllChildren());
@@ -176,34 +178,66 @@ for (const stack of ourServerStacks) {
       }
     });
 
-    test("2000 streams whose clients read nothing: each holds at most its request and one reply, and the stall timeout gives all back", async (t) => {
-      const nameBytes = 100_000;
+    test("5 connections x 20 streams whose clients read nothing (400 kB requests and replies): 16 admitted per connection, the rest refused, the heap within the bound, a normal client served meanwhile, all given back by the stall timeout", async (t) => {
+      const nameBytes = 400_000;
+      const connections = 5;
+      const perConnection = 20;
+      // A budget of one reply: a connection whose handlers made their reply before they waited for
+      // room (the bug of issue 21) holds 16, 6 MB more than the bound allows.
+      const budget = nameBytes;
       const { server, port } = await startServer({
         entry: stack.entry,
         nodeArgs: ["--expose-gc"],
-        args: ["--interval-ms", "50", "--write-stall-timeout-ms", "4000", "--quiet"],
+        args: [
+          "--interval-ms",
+          "50",
+          "--write-stall-timeout-ms",
+          "6000",
+          "--max-unsent-bytes",
+          String(budget),
+          "--quiet",
+        ],
       });
       try {
         const baseline = await readServerMemory(server);
-        const readers = openSlowReaders({ port, streams: 2000, nameBytes });
+        const readers = openSlowReaders({ port, streams: connections * perConnection, perConnection, nameBytes });
         const started = () => server.lines.filter((l) => / started: /.test(l.text)).length;
-        assert.ok(await until(() => started() === 2000, 15_000), `${started()} handlers started`);
-        // Long enough for every handler to have made all its replies if nothing held them back.
-        await sleep(1000);
+        const refused = () =>
+          readers.streams.filter((s) => s.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM).length;
+        const admitted = connections * defaultMaxStreams;
+        assert.ok(await until(() => started() === admitted, 10_000), `${started()} streams admitted`);
+        assert.ok(
+          await until(() => refused() === connections * (perConnection - defaultMaxStreams), 5000),
+          `${refused()} streams refused with REFUSED_STREAM`,
+        );
+        // A moment for every handler to have made all its replies if nothing held them back.
+        await sleep(500);
+
+        // A normal client on a connection of its own is served while every probe connection is over
+        // its budget.
+        const normal = spawnChild({ entry: "client", args: ["--port", String(port), "--json"] });
+        await normal.exited;
+        const call = JSON.parse(normal.lines[normal.lines.length - 1]?.text ?? "{}");
+        assert.equal(call.code, "ok", normal.stderr());
+        assert.equal(call.received, 3);
         const held = await readServerMemory(server);
-        // The bound: per stream, its request and one reply (the name twice over) and 64 KiB of
-        // stream state; never the stream's whole reply piling up behind a shut window.
-        const bound = baseline.heapUsed + 2000 * (2 * nameBytes + 64 * 1024);
+        // Every admitted stream is still held (the stall timeout is 6 s away).
+        assert.equal(held.handlers, admitted);
+        // The bound, per connection: its streams, each with its request and 128 KiB of state (~56 kB
+        // measured here on connect-node), and its budget of unsent replies with one message more.
+        const perStream = nameBytes + 128 * 1024;
+        const bound = baseline.heapUsed + connections * (defaultMaxStreams * perStream + budget + nameBytes);
         assert.ok(held.heapUsed < bound, `heap after GC: ${mib(held.heapUsed)} MiB, bound ${mib(bound)} MiB`);
         const stalled = () => server.lines.filter((l) => / write stalled: /.test(l.text)).length;
-        assert.ok(await until(() => stalled() === 2000, 15_000), `${stalled()} streams reset for stalling`);
+        // Those that waited for room reset at the timeout; those that got room then, one timeout later.
+        assert.ok(await until(() => stalled() === admitted, 20_000), `${stalled()} streams reset for stalling`);
         readers.close();
         await sleep(300);
         const after = await readServerMemory(server);
         assert.equal(after.handlers, 0);
         assert.ok(after.heapUsed - baseline.heapUsed < 4 * 2 ** 20, `heap after: ${mib(after.heapUsed)} MiB`);
         t.diagnostic(
-          `heap after GC: ${mib(baseline.heapUsed)} MiB before, ${mib(held.heapUsed)} MiB with 2000 stalled streams (bound ${mib(bound)} MiB), ${mib(after.heapUsed)} MiB after; rss ${mib(held.rss)} MiB while held`,
+          `heap after GC: ${mib(baseline.heapUsed)} MiB before, ${mib(held.heapUsed)} MiB with ${admitted} admitted streams of ${connections * perConnection} (bound ${mib(bound)} MiB), ${mib(after.heapUsed)} MiB after; rss ${mib(held.rss)} MiB while held`,
         );
       } finally {
         await server.stop();

@@ -78,12 +78,14 @@ runCli("server", async () => {
         // Writes beyond the messages (a Connect end-stream message, gRPC-Web trailers) are not logged.
         if (reply) {
           reply.hooks.sent = (message) => message <= count && log.sent(id, message, count);
-          reply.hooks.stalled = (stall) => log.writeStalled(id, stall.message, count, stall.unsent, stall.stalledMs);
+          reply.hooks.stalled = (stall) =>
+            log.writeStalled(id, stall.message, count, stall.unsent, stall.stalledMs, stall.waitingForRoom);
         }
         try {
-          for await (const response of chatReplies(request, replies, ctx.signal)) {
-            // A connection whose client reads nothing holds no more than its budget of unsent replies.
-            await reply?.reserve(toBinary(ChatResponseSchema, response).byteLength + 5, ctx.signal);
+          // A connection whose client reads nothing holds no more than its budget of unsent replies:
+          // a handler waits for room before it makes its next message (issue 21).
+          for await (const response of chatReplies(request, replies, ctx.signal, () => reply?.room(ctx.signal))) {
+            reply?.count(toBinary(ChatResponseSchema, response).byteLength + 5);
             ctx.signal.throwIfAborted();
             yield response;
           }

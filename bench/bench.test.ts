@@ -107,11 +107,17 @@ test("npm run bench -- --quick: every section's table, and results.json with its
     for (const row of r.memory.rows) assert.ok(row.heapPerStream.median > 0, `${row.server}: heap per stream`);
 
     // The zero-window probe: every stream reset by the write-stall timeout, no handler left, the heap given back.
-    assert.equal(r.slowReaders.rows.length, 4, "2 servers x 2 budgets");
+    assert.equal(r.slowReaders.rows.length, 4, "2 servers x 2 bounds");
     for (const row of r.slowReaders.rows) {
-      assert.equal(row.stalled, row.streams, `${row.server} ${row.budget}: reset for stalling`);
+      const name = `${row.server} bounds ${row.bounds}`;
+      // The defaults admit 16 streams per connection of 100; with the bounds off, every one.
+      const perConnection = Math.min(100, row.maxStreams);
+      assert.equal(row.admitted, Math.ceil(row.streams / 100) * perConnection, `${name}: streams admitted`);
+      assert.equal(row.stalled, row.admitted, `${name}: reset for stalling`);
       assert.equal(row.handlersAfter, 0);
-      assert.ok(row.heapMiB.after - row.heapMiB.before < 8, `${row.server} ${row.budget}: heap given back`);
+      assert.equal(row.normalFailed, 0, `${name}: normal calls served during the attack`);
+      assert.equal(row.normalFirstMessageMs.n, 10);
+      assert.ok(row.heapMiB.after - row.heapMiB.before < 8, `${name}: heap given back`);
     }
   } finally {
     rmSync(out, { recursive: true, force: true });

@@ -17,7 +17,7 @@ export interface MemoryRow {
   rssMiB: Summary;
 }
 
-/** Opens `count` Chat streams over connections of 100 and waits for message 1 on each; returns a closer. */
+/** Opens `count` Chat streams over connections of the servers' default cap (16) and waits for message 1 on each; returns a closer. */
 async function openStreams(port: number, count: number): Promise<() => void> {
   const body = envelope(toBinary(ChatRequestSchema, create(ChatRequestSchema, { name: "memory" })));
   const { sessions, flowing } = openChatStreams(port, count, body);

@@ -27,7 +27,9 @@ export interface ThroughputOptions {
 
 /** Both servers, sending without pause, for as long as a stream lasts (a billion messages). */
 async function startSenders(): Promise<{ connect: Child; grpcJs: Child; ports: [number, number] }> {
-  const args = ["--interval-ms", "0", "--count", "1000000000", "--quiet"];
+  // Every stream of a cell on one connection: a cap under the largest concurrency would measure
+  // refused calls (connect-node does not queue past it), not throughput.
+  const args = ["--interval-ms", "0", "--count", "1000000000", "--quiet", "--max-streams", "1024"];
   const connect = await startServer({ entry: "server", args });
   const grpcJs = await startServer({ entry: "peers/grpc-js-server", args });
   return { connect: connect.server, grpcJs: grpcJs.server, ports: [connect.port, grpcJs.port] };

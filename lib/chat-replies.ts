@@ -27,6 +27,8 @@ export async function* chatReplies(
   request: ChatRequest,
   options: ChatRepliesOptions,
   signal: AbortSignal,
+  /** Awaited before each response is made (the reply flow's room on the connection, issue 21). */
+  beforeEach?: () => Promise<void> | undefined,
 ): AsyncGenerator<ChatResponse> {
   for (let index = 1; index <= options.count; index++) {
     if (options.stallAfter !== undefined && index > options.stallAfter) {
@@ -41,6 +43,7 @@ export async function* chatReplies(
         throw signal.reason;
       });
     }
+    await beforeEach?.();
     signal.throwIfAborted();
     yield create(ChatResponseSchema, {
       index,

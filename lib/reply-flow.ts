@@ -7,13 +7,18 @@ import * as http2 from "node:http2";
  * stops reading (a zero window) but answers PINGs would keep every reply,
  * and its memory, for as long as it likes. So each stream's unsent bytes are
  * watched: a reply that cannot be sent for `stallTimeoutMs` ends its stream,
- * and a connection holds at most `maxUnsentBytes` of unsent replies before
- * its handlers wait.
+ * and a connection holds at most `maxUnsentBytes` of unsent replies (and
+ * one message more, being made) before its handlers wait, without making
+ * their next message.
  */
 export interface ReplyFlowOptions {
   /** Reset a stream whose reply has not moved for this long, ms; 0 turns it off. Default on the servers: 20000. */
   stallTimeoutMs: number;
-  /** Unsent reply bytes a connection may hold before its handlers wait, bytes. Default on the servers: 1 MiB. */
+  /**
+   * Unsent reply bytes a connection may hold before its handlers wait (and
+   * make nothing), bytes; one message more may be under way. Default on the
+   * servers: 1 MiB.
+   */
   maxUnsentBytes: number;
 }
 
@@ -25,16 +30,23 @@ export interface ReplyStall {
   unsent: number;
   /** How long nothing moved, ms. */
   stalledMs: number;
+  /** It waited for room on its connection: the message was not even made. */
+  waitingForRoom: boolean;
 }
 
 export interface ReplyFlow {
   /**
-   * Waits for room for a message of `bytes` on the stream's connection (its
-   * unsent replies under the budget, or none at all), then counts it as
-   * unsent. Resolves at once when `signal` has aborted, or the stream closes
-   * (the stall timer runs while it waits).
+   * Waits, before the handler makes its next message, until the stream's
+   * connection has room: its unsent replies under the budget, and no other
+   * stream of it making a message (so a connection holds at most the budget
+   * plus one message, however many handlers wait: issue 21). Then the
+   * stream holds the connection's turn until count() (or its close, or
+   * `signal`). Resolves at once when `signal` has aborted or the stream has
+   * closed; the stall timer runs while it waits.
    */
-  reserve(bytes: number, signal: AbortSignal): Promise<void>;
+  room(signal: AbortSignal): Promise<void>;
+  /** The message made in this stream's turn is `bytes` long: counted as unsent; the turn passes on. */
+  count(bytes: number): void;
   /** The oldest message counted went to the socket: its write was called back, the stream still open. */
   sent(): void;
   /** Told when a message (numbered from 1) has gone to the socket, and when the stream stalled. */
@@ -45,6 +57,8 @@ export interface ReplyFlow {
 
 interface SessionBudget {
   unsent: number;
+  /** The stream whose handler is making a message now (its turn), if any. */
+  turn: object | undefined;
   waiters: Set<() => void>;
 }
 
@@ -69,40 +83,58 @@ export function watchReplyFlow(stream: http2.Http2Stream, options: ReplyFlowOpti
   if (session) {
     budget = budgets.get(session);
     if (!budget) {
-      budget = { unsent: 0, waiters: new Set() };
+      budget = { unsent: 0, turn: undefined, waiters: new Set() };
       budgets.set(session, budget);
     }
   }
+  /** This stream, as the holder of its connection's turn. */
+  const me = {};
   /** Unsent messages, oldest first: their sizes and numbers. */
   const pending: { bytes: number; message: number }[] = [];
   let messages = 0;
   let timer: NodeJS.Timeout | undefined;
   let lastMove = performance.now();
   let stalled: ReplyStall | undefined;
+  /** Waiting for its connection's room: it cannot send either. */
+  let waiting = false;
+  /** The signal of the handler that holds the turn. */
+  let turnSignal: AbortSignal | undefined;
 
+  const wakeAll = () => {
+    for (const wake of [...(budget?.waiters ?? [])]) wake();
+  };
   const release = (bytes: number) => {
     if (!budget || bytes === 0) return;
     budget.unsent -= bytes;
-    for (const wake of [...budget.waiters]) wake();
+    wakeAll();
   };
-  /** A message waiting for room on its connection: it cannot be sent either. */
-  let waiting: { bytes: number } | undefined;
+  const passTurn = () => {
+    if (budget?.turn !== me) return;
+    budget.turn = undefined;
+    wakeAll();
+  };
   const arm = () => {
     clearTimeout(timer);
     timer = undefined;
     if (options.stallTimeoutMs <= 0 || (pending.length === 0 && !waiting) || stream.destroyed) return;
     timer = setTimeout(() => {
-      const unsent = pending.reduce((n, p) => n + p.bytes, 0) + (waiting?.bytes ?? 0);
+      const unsent = pending.reduce((n, p) => n + p.bytes, 0);
       const message = pending[0]?.message ?? messages + 1;
-      stalled = { message, unsent, stalledMs: Math.round(performance.now() - lastMove) };
+      stalled = {
+        message,
+        unsent,
+        stalledMs: Math.round(performance.now() - lastMove),
+        waitingForRoom: waiting && pending.length === 0,
+      };
       hooks.stalled?.(stalled);
       if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_ENHANCE_YOUR_CALM);
     }, options.stallTimeoutMs);
     timer.unref();
   };
-  const fits = (bytes: number) => !budget || budget.unsent === 0 || budget.unsent + bytes <= options.maxUnsentBytes;
+  const hasRoom = () => !budget || (budget.unsent < options.maxUnsentBytes && budget.turn === undefined);
   stream.once("close", () => {
     clearTimeout(timer);
+    passTurn();
     // Whatever was never sent is gone with the stream: it no longer weighs on the connection.
     release(pending.splice(0).reduce((n, p) => n + p.bytes, 0));
   });
@@ -112,29 +144,47 @@ export function watchReplyFlow(stream: http2.Http2Stream, options: ReplyFlowOpti
     get stalled() {
       return stalled;
     },
-    async reserve(bytes, signal) {
-      if (!fits(bytes) && !signal.aborted && budget) {
-        const b = budget;
-        // Waiting for room is not sending either: the stall timer runs (from now, if nothing was pending).
-        waiting = { bytes };
-        if (pending.length === 0) {
-          lastMove = performance.now();
-          arm();
-        }
-        await new Promise<void>((resolve) => {
-          const wake = () => {
-            if (!fits(bytes) && !signal.aborted && !stream.destroyed) return;
-            b.waiters.delete(wake);
-            signal.removeEventListener("abort", wake);
-            resolve();
-          };
-          b.waiters.add(wake);
-          signal.addEventListener("abort", wake, { once: true });
-          stream.once("close", wake);
-        });
-        waiting = undefined;
+    async room(signal) {
+      if (!budget || signal.aborted || stream.destroyed) return;
+      const b = budget;
+      // The turn is taken in the same breath as the room is seen: of the handlers woken together,
+      // one gets it, the others see it taken and wait on.
+      const take = () => {
+        b.turn = me;
+        turnSignal = signal;
+        // A handler that gives up before it counts its message passes the turn on.
+        signal.addEventListener("abort", passTurn, { once: true });
+      };
+      if (hasRoom()) {
+        take();
+        return;
       }
-      if (signal.aborted || stream.destroyed) return;
+      // Waiting for room is not sending either: the stall timer runs (from now, if nothing was pending).
+      waiting = true;
+      if (pending.length === 0) {
+        lastMove = performance.now();
+        arm();
+      }
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          const giveUp = signal.aborted || stream.destroyed;
+          if (!giveUp && !hasRoom()) return;
+          b.waiters.delete(wake);
+          signal.removeEventListener("abort", wake);
+          if (!giveUp) take();
+          resolve();
+        };
+        b.waiters.add(wake);
+        signal.addEventListener("abort", wake, { once: true });
+        stream.once("close", wake);
+      });
+      waiting = false;
+    },
+    count(bytes) {
+      turnSignal?.removeEventListener("abort", passTurn);
+      turnSignal = undefined;
+      passTurn();
+      if (stream.destroyed) return;
       pending.push({ bytes, message: ++messages });
       if (budget) budget.unsent += bytes;
       if (pending.length === 1) {

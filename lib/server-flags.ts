@@ -11,11 +11,20 @@ import type { ReplyFlowOptions } from "./reply-flow.ts";
 export const defaultReadMaxBytes = 4 * 1024 * 1024;
 
 /**
- * Node's HTTP/2 server allows 2^32-1 concurrent streams per connection, so
- * one client could hold every handler. RFC 9113 section 6.5.2 recommends a
- * limit of no less than 100; clients queue streams beyond it.
+ * Concurrent streams per connection (SETTINGS_MAX_CONCURRENT_STREAMS), the
+ * half of a connection's memory bound that the reply budget does not cover
+ * (issue 21): each stream holds its request (up to --read-max-bytes) and
+ * its state (~36 kB on connect-node, ~12 kB on grpc-js, measured) for as
+ * long as its client likes. grpc-go (math.MaxUint32), grpc-js 1.14 and
+ * gRPC core 1.51 (no SETTINGS entry: Node's 2^32-1, nghttp2's unlimited; on
+ * the wire with nghttp -v) set no limit; RFC 9113 section 6.5.2 recommends
+ * no less than 100. 16 keeps 20 connections of clients that read nothing
+ * under 100 MiB of heap (bench slow-readers). grpc-js and gRPC core clients
+ * queue calls beyond it; connect-node's fail them `internal` (Node's
+ * REFUSED_STREAM), so a connect-node client that makes more calls at once
+ * on one transport needs a server that allows them: --max-streams.
  */
-export const defaultMaxStreams = 100;
+export const defaultMaxStreams = 16;
 
 /**
  * Server-side keepalive, on by default: without it a server never notices a
@@ -61,7 +70,7 @@ export const serverFlags: FlagSpecs = {
   },
   "max-streams": {
     type: "string",
-    help: "concurrent streams per connection (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS)",
+    help: "concurrent streams per connection (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS), each holding its request (up to --read-max-bytes) while it runs; more are refused (REFUSED_STREAM): grpc-js and gRPC core clients queue them, connect-node's fail them internal",
     default: `${defaultMaxStreams}`,
   },
   "ping-interval-ms": {
@@ -81,7 +90,7 @@ export const serverFlags: FlagSpecs = {
   },
   "max-unsent-bytes": {
     type: "string",
-    help: "unsent reply bytes one connection may hold before its handlers wait",
+    help: "unsent reply bytes one connection may hold, all its streams together (one message more may be under way); beyond it its handlers wait before they make their next message",
     default: `${defaultMaxUnsentBytes} (1 MiB)`,
   },
   quiet: { type: "boolean", help: "do not print a line per message sent" },

@@ -10,7 +10,15 @@ export interface ServerLog {
   /** A message's write callback ran: HTTP/2 framed it and handed it to the socket. */
   sent(id: number, index: number, count: number): void;
   /** A reply could not be sent for the write-stall timeout: the stream is reset. */
-  writeStalled(id: number, index: number, count: number, unsentBytes: number, stalledMs: number): void;
+  /** The write-stall timeout reset a stream: its reply could not go out, or (waitingForRoom) not even be made. */
+  writeStalled(
+    id: number,
+    index: number,
+    count: number,
+    unsentBytes: number,
+    stalledMs: number,
+    waitingForRoom?: boolean,
+  ): void;
   /** The stream closed cleanly with this status: its last frame (trailers or end-stream message) went out. */
   ended(id: number, code: string, message?: string): void;
   /** The handler ended with this status, but the stream closed before it went out. */
@@ -61,10 +69,11 @@ export function createServerLog(options: ServerLogOptions = {}): ServerLog {
     sent(id, index, count) {
       if (!options.quiet) out(`stream ${id} message ${index}/${count} sent to the socket`);
     },
-    writeStalled(id, index, count, unsentBytes, stalledMs) {
-      out(
-        `stream ${id} write stalled: message ${index}/${count} not sent for ${stalledMs} ms (${unsentBytes} bytes waiting for the client's flow-control window); reset with RST_STREAM(ENHANCE_YOUR_CALM)`,
-      );
+    writeStalled(id, index, count, unsentBytes, stalledMs, waitingForRoom) {
+      const why = waitingForRoom
+        ? `not made for ${stalledMs} ms (its connection holds its budget of unsent replies)`
+        : `not sent for ${stalledMs} ms (${unsentBytes} bytes waiting for the client's flow-control window)`;
+      out(`stream ${id} write stalled: message ${index}/${count} ${why}; reset with RST_STREAM(ENHANCE_YOUR_CALM)`);
     },
     ended(id, code, message) {
       out(`stream ${id} ended: ${code}${detail(message)}`);

@@ -60,12 +60,14 @@ runCli("grpc-js-server", async () => {
     const reply = stream && watchReplyFlow(stream, flow);
     if (reply) {
       reply.hooks.sent = (message) => log.sent(id, message, count);
-      reply.hooks.stalled = (stall) => log.writeStalled(id, stall.message, count, stall.unsent, stall.stalledMs);
+      reply.hooks.stalled = (stall) =>
+        log.writeStalled(id, stall.message, count, stall.unsent, stall.stalledMs, stall.waitingForRoom);
     }
     try {
-      for await (const response of chatReplies(call.request, replies, abort.signal)) {
-        // A connection whose client reads nothing holds no more than its budget of unsent replies.
-        await reply?.reserve(toBinary(ChatResponseSchema, response).byteLength + 5, abort.signal);
+      // A connection whose client reads nothing holds no more than its budget of unsent replies: a
+      // handler waits for room before it makes its next message (issue 21).
+      for await (const response of chatReplies(call.request, replies, abort.signal, () => reply?.room(abort.signal))) {
+        reply?.count(toBinary(ChatResponseSchema, response).byteLength + 5);
         abort.signal.throwIfAborted();
         // The write callback runs once grpc-js's HTTP/2 stream has sent the message to the socket
         // (or has been destroyed: the reply flow tells the two apart).

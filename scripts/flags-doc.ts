@@ -47,7 +47,9 @@ connections (scripts wait for it), then one line per event:
 - \`stream N message I/COUNT sent to the socket\`: the Node servers print it when HTTP/2 framed the
   message and handed it to the socket (not when the handler produced it); grpcio prints
   \`handed to gRPC core\`, all it can know
-- \`stream N write stalled: ...; reset with RST_STREAM(ENHANCE_YOUR_CALM)\`: the write-stall timeout
+- \`stream N write stalled: ...; reset with RST_STREAM(ENHANCE_YOUR_CALM)\`: the write-stall timeout, for
+  a message not sent (the client's window is shut) or not even made (its connection's unsent replies
+  are at their budget)
 - \`stream N ended: CODE\`: the stream closed cleanly and its status went out
 - \`stream N status not delivered: CODE (WHY)\`: the handler ended, but the stream closed first
 - \`stream N client gone: CODE\`: the client cancelled, reset, hit its deadline or lost its connection

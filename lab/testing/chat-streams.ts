@@ -1,4 +1,5 @@
 import * as http2 from "node:http2";
+import { defaultMaxStreams } from "../../lib/server-flags.ts";
 
 /** Chat streams opened with node:http2, grouped by connection. */
 export interface ChatStreams {
@@ -11,11 +12,16 @@ export interface ChatStreams {
 
 /**
  * Opens `count` gRPC Chat streams, `perConnection` on each connection (at
- * most the servers' default cap of 100, so that none waits in a queue), each
+ * most the servers' default cap, so that none is refused), each
  * sending `body` as its request: load for the leak tests and the memory
  * benchmark, with every stream at hand to reset or drop.
  */
-export function openChatStreams(port: number, count: number, body: Uint8Array, perConnection = 100): ChatStreams {
+export function openChatStreams(
+  port: number,
+  count: number,
+  body: Uint8Array,
+  perConnection = defaultMaxStreams,
+): ChatStreams {
   const sessions = Array.from({ length: Math.ceil(count / perConnection) }, () => {
     const session = http2.connect(`http://127.0.0.1:${port}`);
     session.on("error", () => {});
