@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import type { LabSettings } from "./lab/catalogue/settings.ts";
+import { type LabSettings, quickSettings } from "./lab/catalogue/settings.ts";
 import { stackPairs } from "./lab/catalogue/stacks.ts";
 import { buildEntries, type Entry } from "./lab/engine/build.ts";
 import { spawnChild, stopAllChildren } from "./lab/engine/child-process.ts";
@@ -26,6 +26,7 @@ const settings: LabSettings = {
   // "Still waiting 2 s later" is what a hang means here.
   watchdogMs: 2000,
   ctrlCDelayMs: 200,
+  channel: quickSettings.channel,
 };
 
 const cases = [

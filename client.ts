@@ -10,7 +10,7 @@
  */
 import { parseFlags, runCli } from "./lib/cli.ts";
 import { runClientAgent } from "./lib/client-agent.ts";
-import { clientFlags, protocols, readClientSettings } from "./lib/client-flags.ts";
+import { clientFlags, protocols, readClientSettings, refuseGrpcOnlyFlags } from "./lib/client-flags.ts";
 import { createConnectCaller } from "./lib/connect-caller.ts";
 import { runCalls } from "./lib/run-calls.ts";
 
@@ -23,7 +23,13 @@ runCli("client", async () => {
     }),
   );
   if (settings.agent) {
-    runClientAgent({ client: "connect", program: "client", protocols, createCaller: createConnectCaller });
+    runClientAgent({
+      client: "connect",
+      program: "client",
+      protocols,
+      createCaller: createConnectCaller,
+      refuse: (s) => refuseGrpcOnlyFlags(s, "connect-node"),
+    });
     return;
   }
   // One transport for every call: --calls shows whether it recovers after a server restart.

@@ -17,6 +17,7 @@ import { chatReplies } from "./lib/chat-replies.ts";
 import { runCli } from "./lib/cli.ts";
 import { addHealthService } from "./lib/connect-health-service.ts";
 import { unblockWritesOnClose } from "./lib/connect-write-unblock.ts";
+import { limitConnectionAge } from "./lib/connection-age.ts";
 import { createHealthStatus, ServingStatus } from "./lib/health-status.ts";
 import { listenError } from "./lib/listen-error.ts";
 import { reportMemoryOnSignal } from "./lib/memory-report.ts";
@@ -50,6 +51,7 @@ runCli("server", async () => {
     flow,
     writeUnblock,
     stopMode,
+    connectionAge,
   } = readServerSettings("server", "the Chat service on connect-node (gRPC, gRPC-Web and Connect over h2c)");
   const log = createServerLog({ quiet });
   reportMemoryOnSignal(log, () => active);
@@ -170,6 +172,7 @@ runCli("server", async () => {
     session.on("error", () => {});
     keepSessionAlive(session, keepalive);
     probeWhenIdle(session);
+    limitConnectionAge(session, connectionAge);
   });
 
   await new Promise<void>((resolve, reject) => {

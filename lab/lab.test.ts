@@ -49,10 +49,12 @@ describe("npm run lab -- --quick", { concurrency: true }, () => {
     ]);
     assert.equal(results.meta.mode, "agents");
     assert.equal(results.meta.tap, true);
-    // Two agents; one fresh server per scene of the same fault: fewer processes than runs, where
+    // An agent per client stack; one fresh server per scene of the same fault: fewer processes than runs, where
     // --isolate starts two per run.
-    const stacks = findPython() ? ["connect", "grpc-js", "grpcio"] : ["connect", "grpc-js"];
-    assert.deepEqual(results.meta.agents.map((a) => a.client).sort(), stacks);
+    // One agent per client stack.
+    const stacks = ["connect/connect", "connect/grpc", "connect/grpc-web", "grpc-js/grpc"];
+    if (findPython()) stacks.push("grpcio/grpc");
+    assert.deepEqual(results.meta.agents.map((a) => a.stack).sort(), stacks);
     const runs = results.cells.reduce((n, cell) => n + cell.runs.length, 0);
     assert.ok(results.meta.processes < runs, `${results.meta.processes} processes for ${runs} runs`);
     assert.ok(results.meta.cpu === null || results.meta.cpu.childrenMs > 0);

@@ -1,4 +1,5 @@
 import type { CallReporter } from "./call-report.ts";
+import type { CallSettings } from "./client-flags.ts";
 
 /** What one call ended with: a status code number and its message ("" on ok). */
 export interface CallEnd {
@@ -17,9 +18,11 @@ export interface Caller {
   /**
    * Makes one call (Chat, or a health Check or Watch): reports each message
    * to `reporter`, ends the call when `signal` aborts (Ctrl-C, or the lab
-   * giving up on a hang), and resolves with how it ended.
+   * giving up on a hang), and resolves with how it ended. `overrides`: what
+   * this call sets for itself (its deadline, wait-for-ready, ...) over the
+   * settings the caller was made with.
    */
-  call(reporter: CallReporter, signal: AbortSignal): Promise<CallEnd>;
+  call(reporter: CallReporter, signal: AbortSignal, overrides?: Partial<CallSettings>): Promise<CallEnd>;
   /** Closes the transport or channel, and with it its connection. */
   close(): void;
 }

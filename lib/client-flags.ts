@@ -3,6 +3,19 @@ import { choiceFlag, type FlagSpecs, type Flags, intFlag, optionalIntFlag, strin
 export const protocols = ["grpc", "connect", "grpc-web"] as const;
 export type Protocol = (typeof protocols)[number];
 
+/**
+ * The retry policy --retry N asks for (gRFC A6), the same in grpc-js's and
+ * gRPC core's service config and in lib/retry-interceptor.ts: N attempts
+ * (gRPC caps them at 5), pauses of up to 0.25, 0.5, 1 and 2 s (A6's jitter:
+ * a random part of each), for calls that failed UNAVAILABLE before their
+ * first message.
+ */
+export const retryPolicy = { initialBackoffMs: 250, maxBackoffMs: 2000, multiplier: 2 };
+
+/** Load-balancing policies of the gRPC service config both grpc-js and gRPC core ship. */
+export const lbPolicies = ["pick_first", "round_robin"] as const;
+export type LbPolicy = (typeof lbPolicies)[number];
+
 /** The flags both Chat clients take, so a run can be repeated with the other stack. */
 export const clientFlags: FlagSpecs = {
   host: { type: "string", help: "server address", default: "127.0.0.1" },
@@ -35,6 +48,29 @@ export const clientFlags: FlagSpecs = {
     help: "service to ask --health or --watch-health about",
     default: '"" (the whole server)',
   },
+  target: {
+    type: "string",
+    help: "a gRPC target instead of --host and --port, several addresses behind one name (grpc-js and grpcio): ipv4:127.0.0.1:P1,127.0.0.2:P2",
+    default: "none",
+  },
+  "lb-policy": {
+    type: "string",
+    help: `how a --target's addresses share the calls (grpc-js and grpcio): ${lbPolicies.join(", ")}`,
+    default: "pick_first (the libraries')",
+  },
+  "ping-idle": {
+    type: "boolean",
+    help: "keepalive PINGs also while no call is open: grpc.keepalive_permit_without_calls (grpc-js, grpcio), pingIdleConnection (connect-node)",
+  },
+  "wait-for-ready": {
+    type: "boolean",
+    help: "a call waits for the channel to be ready instead of failing at once (grpc-js, grpcio; connect-node has none)",
+  },
+  retry: {
+    type: "string",
+    help: "attempts in all for a call that fails unavailable before its first message: a retry policy in the service config (grpc-js, grpcio), lib/retry-interceptor.ts (connect-node)",
+    default: "1 (no retry)",
+  },
   calls: { type: "string", help: "calls to make one after another on the same connection", default: "1" },
   "call-gap-ms": { type: "string", help: "pause between two calls", default: "0" },
   json: { type: "boolean", help: "print the result as one JSON object on the last stdout line" },
@@ -54,6 +90,25 @@ export const grpcJsClientFlags: FlagSpecs = {
 /** What a client calls: the Chat stream, or the health service once (Check) or as a stream (Watch). */
 export type ClientMethod = "chat" | "health-check" | "health-watch";
 
+/**
+ * What one call of a channel may set for itself (the lab's client agent
+ * makes calls on a channel it opened: docs/agent-protocol.md); the rest of
+ * ClientSettings belongs to the channel.
+ */
+export const callFlagNames = [
+  "name",
+  "text",
+  "timeout-ms",
+  "wait-for-ready",
+  "health",
+  "watch-health",
+  "health-service",
+];
+export type CallSettings = Pick<
+  ClientSettings,
+  "method" | "healthService" | "name" | "text" | "timeoutMs" | "waitForReady"
+>;
+
 export interface ClientSettings {
   method: ClientMethod;
   /** The service --health and --watch-health ask about; "" is the whole server. */
@@ -67,6 +122,14 @@ export interface ClientSettings {
   pingTimeoutMs: number | undefined;
   timeoutMs: number | undefined;
   idleTimeoutMs: number | undefined;
+  /** A gRPC target naming several addresses, instead of host and port (grpc-js, grpcio). */
+  target: string | undefined;
+  lbPolicy: LbPolicy | undefined;
+  /** Keepalive also while no call is open. */
+  pingIdle: boolean;
+  waitForReady: boolean;
+  /** Attempts in all for a call that fails unavailable before its first message; 1: no retry. */
+  retryAttempts: number;
   calls: number;
   callGapMs: number;
   json: boolean;
@@ -89,11 +152,34 @@ export function readClientSettings(flags: Flags, allowed: readonly Protocol[] = 
     pingTimeoutMs: optionalIntFlag(flags, "ping-timeout-ms", { min: 1 }),
     timeoutMs: optionalIntFlag(flags, "timeout-ms", { min: 1 }),
     idleTimeoutMs: optionalIntFlag(flags, "idle-timeout-ms", { min: 1 }),
+    target: typeof flags.target === "string" ? flags.target : undefined,
+    lbPolicy:
+      typeof flags["lb-policy"] === "string" ? choiceFlag(flags, "lb-policy", lbPolicies, "pick_first") : undefined,
+    pingIdle: flags["ping-idle"] === true,
+    waitForReady: flags["wait-for-ready"] === true,
+    retryAttempts: intFlag(flags, "retry", { default: 1, min: 1, max: 10 }),
     calls: intFlag(flags, "calls", { default: 1, min: 1, max: 1000 }),
     callGapMs: intFlag(flags, "call-gap-ms", { default: 0 }),
     json: flags.json === true,
     agent: flags.agent === true,
   };
+}
+
+/**
+ * The flags only grpc-js and gRPC core have: connect-node calls one address
+ * per transport and has no wait-for-ready. A one-line error naming the flag.
+ */
+export function refuseGrpcOnlyFlags(settings: ClientSettings, program: string): void {
+  const only = [
+    settings.target !== undefined && "--target",
+    settings.lbPolicy !== undefined && "--lb-policy",
+    settings.waitForReady && "--wait-for-ready",
+  ].filter(Boolean);
+  if (only.length > 0) {
+    throw new UsageError(
+      `${only.join(", ")}: not in ${program}: connect-node calls one address per transport and has no wait-for-ready`,
+    );
+  }
 }
 
 /** host:port with brackets around an IPv6 address, as URLs and grpc-js targets want it. */

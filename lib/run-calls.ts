@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { type CallResult, createCallReporter, epochMs } from "./call-report.ts";
 import type { CallEnd, Caller } from "./caller.ts";
-import { authority, type ClientSettings } from "./client-flags.ts";
+import { authority, type CallSettings, type ClientSettings } from "./client-flags.ts";
 
 /** A client's record of its calls: the last call's, with the earlier ones in previousCalls (--calls). */
 export type CallsRecord = CallResult & { previousCalls?: CallResult[] };
@@ -19,6 +19,8 @@ export interface CallSequenceOptions {
   onStart?: (call: number, atEpochMs: number) => void;
   /** A message arrived. */
   onMessage?: (call: number, index: number, text: string, atEpochMs: number) => void;
+  /** What each call sets for itself over `settings` (a call on a channel the agent opened). */
+  overrides?: Partial<CallSettings>;
 }
 
 /**
@@ -37,12 +39,12 @@ export async function runCallSequence(options: CallSequenceOptions): Promise<{ r
     const reporter = createCallReporter({
       client: options.client,
       protocol: settings.protocol,
-      target: authority(settings.host, settings.port),
+      target: settings.target ?? authority(settings.host, settings.port),
       callNumber: settings.calls > 1 ? { index, of: settings.calls } : undefined,
       out: options.out,
       onMessage: (i, text, at) => options.onMessage?.(index, i, text, at),
     });
-    last = await options.caller.call(reporter, signal);
+    last = await options.caller.call(reporter, signal, options.overrides);
     results.push(reporter.finish(last.code, last.message));
   }
   const final = results[results.length - 1];

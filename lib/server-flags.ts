@@ -93,6 +93,16 @@ export const serverFlags: FlagSpecs = {
     help: "unsent reply bytes one connection may hold, all its streams together (one message more may be under way); beyond it its handlers wait before they make their next message",
     default: `${defaultMaxUnsentBytes} (1 MiB)`,
   },
+  "max-connection-age-ms": {
+    type: "string",
+    help: "rotate connections: GOAWAY(NO_ERROR) to each connection this long (+-10% jitter) after it opened; its streams may finish within --max-connection-age-grace-ms (grpc.max_connection_age_ms)",
+    default: "0 (off, as in gRPC)",
+  },
+  "max-connection-age-grace-ms": {
+    type: "string",
+    help: "after a connection's age GOAWAY, how long its streams may run before it is closed (grpc.max_connection_age_grace_ms)",
+    default: "none: until they end",
+  },
   quiet: { type: "boolean", help: "do not print a line per message sent" },
   "stop-mode": {
     type: "string",
@@ -126,6 +136,8 @@ export interface ServerSettings {
   writeUnblock: boolean;
   /** How a signal stops the server (issue 12): see stopModes. */
   stopMode: StopMode;
+  /** Connection rotation (issue 17): GOAWAY after maxAgeMs (0: off), closed graceMs later (undefined: when its streams end). */
+  connectionAge: { maxAgeMs: number; graceMs: number | undefined };
 }
 
 /**
@@ -167,5 +179,9 @@ export function readServerSettings(program: string, summary: string): ServerSett
     },
     writeUnblock: flags["no-write-unblock"] !== true,
     stopMode: choiceFlag(flags, "stop-mode", stopModes, "ours"),
+    connectionAge: {
+      maxAgeMs: intFlag(flags, "max-connection-age-ms", { default: 0 }),
+      graceMs: optionalIntFlag(flags, "max-connection-age-grace-ms", { min: 0 }),
+    },
   };
 }

@@ -36,8 +36,20 @@ const shuttingDown = { code: grpc.status.UNAVAILABLE, details: "server shutting 
 if (!process.env.GRPC_VERBOSITY) grpc.setLogVerbosity(grpc.logVerbosity.NONE);
 
 runCli("grpc-js-server", async () => {
-  const { host, port, count, graceMs, quiet, readMaxBytes, maxStreams, keepalive, replies, flow, stopMode } =
-    readServerSettings("grpc-js-server", "the Chat service on grpc-js (gRPC over h2c)");
+  const {
+    host,
+    port,
+    count,
+    graceMs,
+    quiet,
+    readMaxBytes,
+    maxStreams,
+    keepalive,
+    replies,
+    flow,
+    stopMode,
+    connectionAge,
+  } = readServerSettings("grpc-js-server", "the Chat service on grpc-js (gRPC over h2c)");
   const log = createServerLog({ quiet });
   reportMemoryOnSignal(log, () => active.size);
 
@@ -104,6 +116,9 @@ runCli("grpc-js-server", async () => {
     // grpc-js takes a keepalive time of 2 hours or more as "off".
     "grpc.keepalive_time_ms": keepalive.intervalMs > 0 ? keepalive.intervalMs : 2 ** 31 - 1,
     "grpc.keepalive_timeout_ms": keepalive.timeoutMs,
+    // Connection rotation (issue 17): grpc-js's own, its jitter included.
+    ...(connectionAge.maxAgeMs > 0 && { "grpc.max_connection_age_ms": connectionAge.maxAgeMs }),
+    ...(connectionAge.graceMs !== undefined && { "grpc.max_connection_age_grace_ms": connectionAge.graceMs }),
     interceptors: [streamAccess.interceptor],
   });
   server.addService(chatServiceDefinition, { chat });

@@ -43,6 +43,16 @@ import health_pb2  # noqa: E402
 import health_pb2_grpc  # noqa: E402
 
 PROGRAM = "grpcio-client"
+# What a call on a channel the agent opened may set for itself (lib/client-flags.ts callFlagNames).
+CALL_FLAGS = ["name", "text", "timeout-ms", "wait-for-ready", "health", "watch-health", "health-service"]
+CALL_SETTINGS = [
+    ("method", ["health", "watch-health"]),
+    ("health_service", ["health-service"]),
+    ("name", ["name"]),
+    ("text", ["text"]),
+    ("timeout_ms", ["timeout-ms"]),
+    ("wait_for_ready", ["wait-for-ready"]),
+]
 SERVING_NAMES = {0: "UNKNOWN", 1: "SERVING", 2: "NOT_SERVING", 3: "SERVICE_UNKNOWN"}
 
 FLAGS = {
@@ -58,6 +68,11 @@ FLAGS = {
     "health": ("boolean", "instead of Chat, ask grpc.health.v1.Health/Check once; exit 0 only if SERVING", None),
     "watch-health": ("boolean", "instead of Chat, call Health/Watch and print each status until the stream ends", None),
     "health-service": ("string", "service to ask --health or --watch-health about", '"" (the whole server)'),
+    "target": ("string", "a gRPC target instead of --host and --port: ipv4:127.0.0.1:P1,127.0.0.2:P2", "none"),
+    "lb-policy": ("string", "how a --target's addresses share the calls: pick_first, round_robin", "pick_first"),
+    "ping-idle": ("boolean", "keepalive PINGs also while no call is open (grpc.keepalive_permit_without_calls)", None),
+    "wait-for-ready": ("boolean", "a call waits for the channel to be ready instead of failing at once", None),
+    "retry": ("string", "attempts in all for a call that fails unavailable before its first message (retry policy)", "1"),
     "calls": ("string", "calls to make one after another on the same channel", "1"),
     "call-gap-ms": ("string", "pause between two calls", "0"),
     "json": ("boolean", "print the result as one JSON object on the last stdout line", None),
@@ -81,6 +96,11 @@ def read_settings(argv):
         "ping_timeout_ms": optional_int_flag(flags, "ping-timeout-ms", 1),
         "timeout_ms": optional_int_flag(flags, "timeout-ms", 1),
         "idle_timeout_ms": optional_int_flag(flags, "idle-timeout-ms", 1),
+        "target": flags.get("target"),
+        "lb_policy": choice_flag(flags, "lb-policy", ["pick_first", "round_robin"], None),
+        "ping_idle": flags.get("ping-idle") is True,
+        "wait_for_ready": flags.get("wait-for-ready") is True,
+        "retry": int_flag(flags, "retry", 1, 1, 10),
         "calls": int_flag(flags, "calls", 1, 1, 1000),
         "call_gap_ms": int_flag(flags, "call-gap-ms", 0),
         "json": flags.get("json") is True,
@@ -100,7 +120,38 @@ def channel_options(settings):
         options.append(("grpc.http2.max_pings_without_data", 0))
     if settings["ping_timeout_ms"] is not None:
         options.append(("grpc.keepalive_timeout_ms", settings["ping_timeout_ms"]))
+    if settings["ping_idle"]:
+        options.append(("grpc.keepalive_permit_without_calls", 1))
+    if settings["target"]:
+        # A list of addresses is no authority: gRPC core would send the list itself (see
+        # targetAuthority in lib/grpc-js-caller.ts).
+        options.append(("grpc.default_authority", "localhost"))
+    config = service_config(settings)
+    if config:
+        options.append(("grpc.service_config", json.dumps(config)))
     return options
+
+
+def service_config(settings):
+    """The load-balancing policy and a retry policy (gRFC A6), as lib/grpc-js-caller.ts writes them."""
+    config = {}
+    if settings["lb_policy"]:
+        config["loadBalancingConfig"] = [{settings["lb_policy"]: {}}]
+    if settings["retry"] > 1:
+        config["methodConfig"] = [
+            {
+                "name": [{"service": "chat.v1.ChatService"}, {"service": "grpc.health.v1.Health"}],
+                "retryPolicy": {
+                    # lib/client-flags.ts retryPolicy: the same for every stack.
+                    "maxAttempts": settings["retry"],
+                    "initialBackoff": "0.25s",
+                    "maxBackoff": "2s",
+                    "backoffMultiplier": 2,
+                    "retryableStatusCodes": ["UNAVAILABLE"],
+                },
+            }
+        ]
+    return config
 
 
 class Reporter:
@@ -112,10 +163,8 @@ class Reporter:
         self.out = out_line
         self.on_message = on_message
         which = ", call %d of %d" % call_number if call_number else ""
-        self.out(
-            "calling %s with grpcio, protocol grpc (pid %d%s)"
-            % (authority(settings["host"], settings["port"]), os.getpid(), which)
-        )
+        target = settings["target"] or authority(settings["host"], settings["port"])
+        self.out("calling %s with grpcio, protocol grpc (pid %d%s)" % (target, os.getpid(), which))
 
     def since(self):
         return round((time.monotonic() - self.start) * 1000)
@@ -160,18 +209,19 @@ def sent_at_text(timestamp):
 async def one_call(settings, channel, reporter, interrupt):
     """Makes one call; resolves with (status number, message, unhealthy)."""
     timeout = settings["timeout_ms"] / 1000 if settings["timeout_ms"] else None
+    ready = True if settings["wait_for_ready"] else None
     method = settings["method"]
     if method == "chat":
         call = chat_pb2_grpc.ChatServiceStub(channel).Chat(
-            chat_pb2.ChatRequest(name=settings["name"], text=settings["text"]), timeout=timeout
+            chat_pb2.ChatRequest(name=settings["name"], text=settings["text"]), timeout=timeout, wait_for_ready=ready
         )
     elif method == "health-check":
         call = health_pb2_grpc.HealthStub(channel).Check(
-            health_pb2.HealthCheckRequest(service=settings["health_service"]), timeout=timeout
+            health_pb2.HealthCheckRequest(service=settings["health_service"]), timeout=timeout, wait_for_ready=ready
         )
     else:
         call = health_pb2_grpc.HealthStub(channel).Watch(
-            health_pb2.HealthCheckRequest(service=settings["health_service"]), timeout=timeout
+            health_pb2.HealthCheckRequest(service=settings["health_service"]), timeout=timeout, wait_for_ready=ready
         )
     why = {"idle": False, "interrupted": False}
     idle_timer = None
@@ -227,12 +277,19 @@ async def one_call(settings, channel, reporter, interrupt):
     return number, details, False
 
 
-async def run_sequence(settings, interrupt, out_line, on_start, on_message):
-    """--calls calls one after another on one channel, --call-gap-ms apart."""
-    target = authority(settings["host"], settings["port"])
+def open_channel(settings):
+    target = settings["target"] or authority(settings["host"], settings["port"])
+    return grpc.aio.insecure_channel(target, options=channel_options(settings))
+
+
+async def run_sequence(settings, interrupt, out_line, on_start, on_message, channel=None):
+    """--calls calls one after another on one channel (a new one, or `channel`), --call-gap-ms apart."""
     results = []
     last_unhealthy = False
-    async with grpc.aio.insecure_channel(target, options=channel_options(settings)) as channel:
+    own = channel is None
+    if own:
+        channel = open_channel(settings)
+    try:
         for index in range(1, settings["calls"] + 1):
             if index > 1 and settings["call_gap_ms"] > 0:
                 await asyncio.sleep(settings["call_gap_ms"] / 1000)
@@ -243,6 +300,9 @@ async def run_sequence(settings, interrupt, out_line, on_start, on_message):
             reporter = Reporter(settings, number, out_line, lambda i, t, at, n=index: on_message(n, i, t, at))
             code, message, last_unhealthy = await one_call(settings, channel, reporter, interrupt)
             results.append(reporter.finish(code, message))
+    finally:
+        if own:
+            await channel.close()
     record = dict(results[-1])
     if len(results) > 1:
         record["previousCalls"] = results[:-1]
@@ -290,6 +350,7 @@ async def agent():
     """The lab's client agent: calls from stdin, each on a channel of its own; events on stdout."""
     loop = asyncio.get_running_loop()
     running = {}
+    channels = {}
     calls = 0
     # Ctrl-C reaches the whole process group; the lab ends its agents itself.
     loop.add_signal_handler(signal.SIGINT, lambda: None)
@@ -305,19 +366,40 @@ async def agent():
 
     loop.create_task(watch_lateness())
 
-    async def call(command_id, args):
-        nonlocal calls
+    def settings_of(command_id, args):
+        """The settings of a command's flags, or None after saying why they are refused."""
         if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
             send({"id": command_id, "event": "error", "message": "args must be a list of strings"})
-            return
+            return None
         if any(a in ("--agent", "--help", "-h") for a in args):
             send({"id": command_id, "event": "error", "message": "--agent and --help are not call flags"})
-            return
+            return None
         try:
-            settings = read_settings(args)
+            return read_settings(args)
         except UsageError as e:
             send({"id": command_id, "event": "error", "message": str(e)})
+            return None
+
+    async def call(command_id, args, channel_id):
+        nonlocal calls
+        channel = channels.get(channel_id) if channel_id is not None else None
+        if channel_id is not None and channel is None:
+            send({"id": command_id, "event": "error", "message": 'no open channel "%s"' % channel_id})
             return
+        if channel is not None and isinstance(args, list):
+            # A call on a channel sets only what is its own (as lib/client-agent.ts).
+            flag = next((a for a in args if a.startswith("--") and a[2:].split("=")[0] not in CALL_FLAGS), None)
+            if flag:
+                send({"id": command_id, "event": "error", "message": "%s is the channel's: give it when it opens" % flag})
+                return
+        own = settings_of(command_id, args)
+        if own is None:
+            return
+        if channel is not None:
+            said = [key for key, names in CALL_SETTINGS if any(("--" + n) in args for n in names)]
+            settings = dict(channel["settings"], **{key: own[key] for key in said}, calls=1, call_gap_ms=0)
+        else:
+            settings = own
         calls += 1
         interrupt = Interrupt()
         running[command_id] = interrupt
@@ -330,6 +412,7 @@ async def agent():
                 lambda n, i, t, at: send(
                     {"id": command_id, "event": "message", "call": n, "index": i, "text": t, "at": at}
                 ),
+                channel["channel"] if channel is not None else None,
             )
             send({"id": command_id, "event": "end", "result": record})
         except Exception as e:  # noqa: BLE001: the lab reads it as a lab error
@@ -349,7 +432,23 @@ async def agent():
             if not command_id or command_id in running:
                 send({"id": command_id, "event": "error", "message": "call needs a new id"})
             else:
-                loop.create_task(call(command_id, command.get("args")))
+                channel_id = command.get("channel") if isinstance(command.get("channel"), str) else None
+                loop.create_task(call(command_id, command.get("args"), channel_id))
+        elif op == "open":
+            if not command_id or command_id in channels:
+                send({"id": command_id, "event": "error", "message": "open needs a new id"})
+                return
+            settings = settings_of(command_id, command.get("args"))
+            if settings is not None:
+                channels[command_id] = {"settings": settings, "channel": open_channel(settings)}
+                send({"id": command_id, "event": "opened", "at": epoch_ms()})
+        elif op == "close":
+            channel = channels.pop(command_id, None)
+            if channel is None:
+                send({"id": command_id, "event": "error", "message": 'no open channel "%s"' % command_id})
+            else:
+                loop.create_task(channel["channel"].close())
+                send({"id": command_id, "event": "closed"})
         elif op == "cancel":
             if command_id in running:
                 running[command_id].fire("cancelled by the agent's cancel command")

@@ -63,6 +63,12 @@ FLAGS = {
     "ping-interval-ms": ("string", "server-side keepalive: PING each connection this often; 0 turns it off", "60000"),
     "ping-timeout-ms": ("string", "server-side keepalive: close a connection whose PING is unanswered this long", "20000"),
     "write-stall-timeout-ms": ("string", "only 0: gRPC core keeps flow control to itself (no write-stall timeout)", "0"),
+    "max-connection-age-ms": ("string", "rotate connections: GOAWAY this long after each opened (grpc.max_connection_age_ms)", "0 (off)"),
+    "max-connection-age-grace-ms": (
+        "string",
+        "after the age GOAWAY, how long streams may run (grpc.max_connection_age_grace_ms)",
+        "none: until they end",
+    ),
     "stop-mode": ("string", "how a signal stops it: %s" % ", ".join(STOP_MODES), "ours"),
     "quiet": ("boolean", "do not print a line per message", None),
 }
@@ -88,6 +94,8 @@ def read_settings():
         "ping_interval_ms": int_flag(flags, "ping-interval-ms", 60_000),
         "ping_timeout_ms": int_flag(flags, "ping-timeout-ms", 20_000, 1),
         "stop_mode": choice_flag(flags, "stop-mode", STOP_MODES, "ours"),
+        "max_age_ms": int_flag(flags, "max-connection-age-ms", 0),
+        "max_age_grace_ms": optional_int_flag(flags, "max-connection-age-grace-ms", 0),
         "quiet": flags.get("quiet") is True,
     }
 
@@ -231,6 +239,10 @@ async def serve():
     ]
     if s["ping_interval_ms"] > 0:
         options += [("grpc.keepalive_time_ms", s["ping_interval_ms"]), ("grpc.keepalive_timeout_ms", s["ping_timeout_ms"])]
+    if s["max_age_ms"] > 0:
+        options.append(("grpc.max_connection_age_ms", s["max_age_ms"]))
+    if s["max_age_grace_ms"] is not None:
+        options.append(("grpc.max_connection_age_grace_ms", s["max_age_grace_ms"]))
     server = grpc.aio.server(options=options)
     chat_pb2_grpc.add_ChatServiceServicer_to_server(Chat(state), server)
     health_pb2_grpc.add_HealthServicer_to_server(Health(state), server)

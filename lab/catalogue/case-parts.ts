@@ -3,7 +3,7 @@
  * remedies' client flags, the fault steps, the rules they cite, and the
  * departures measured for more than one case.
  */
-import type { FaultStep, KnownDeparture } from "./cases.ts";
+import type { FaultStep, KnownDeparture } from "./case-types.ts";
 import type { LabSettings } from "./settings.ts";
 
 export const keepaliveArgs = (s: LabSettings) => [

@@ -28,7 +28,7 @@ import {
   keepaliveRule,
   suspend,
 } from "./case-parts.ts";
-import type { FaultStep, Hop, KnownDeparture, LabCase } from "./cases.ts";
+import type { FaultStep, Hop, KnownDeparture, LabCase } from "./case-types.ts";
 import { type ProxyStack, type ProxyVariant, proxyStacks } from "./proxies.ts";
 
 const upstream = (e: Evidence) => onHop("proxy-server", e);

@@ -22,6 +22,24 @@ export interface LabSettings {
    * not is reported as a lab error, not as the client's failure).
    */
   restartGapMs: number;
+  /** The channel scenarios' timings (issue 17). */
+  channel: ChannelTimings;
+}
+
+export interface ChannelTimings {
+  /** Messages per stream and the pause between them, on the scenarios' servers: a short call. */
+  count: number;
+  intervalMs: number;
+  /** A channel idles this long after its first call, before the fault. */
+  idleBeforeMs: number;
+  /** And this long after it, before the next call: longer than any keepalive takes to find a dead connection. */
+  idleAfterMs: number;
+  /** Calls through an outage: one every everyMs. */
+  everyMs: number;
+  /** How long a killed server stays down before it is back (restart). */
+  outageMs: number;
+  /** How long calls run around a fault of the backends scenarios, or around rotations. */
+  spanMs: number;
 }
 
 /**
@@ -39,6 +57,16 @@ export const defaultSettings: LabSettings = {
   watchdogMs: 1600,
   ctrlCDelayMs: 250,
   restartGapMs: 1000,
+  // idleAfterMs: gRPC core keeps its PINGs ~1 s apart (stacks.ts): its keepalive needs 1.25 s.
+  channel: {
+    count: 2,
+    intervalMs: 50,
+    idleBeforeMs: 300,
+    idleAfterMs: 1600,
+    everyMs: 100,
+    outageMs: 1000,
+    spanMs: 1500,
+  },
 };
 
 /** About 5x faster: for a first look and for the tests. */
@@ -52,4 +80,5 @@ export const quickSettings: LabSettings = {
   watchdogMs: 600,
   ctrlCDelayMs: 100,
   restartGapMs: 800,
+  channel: { count: 2, intervalMs: 20, idleBeforeMs: 100, idleAfterMs: 1400, everyMs: 100, outageMs: 500, spanMs: 800 },
 };

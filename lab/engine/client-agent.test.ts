@@ -63,8 +63,10 @@ test("SIGKILL to the connect agent mid-run: its calls are lab errors naming the 
   }
   // The rest are findings, made by its successor.
   assert.ok(runs.length - died.length > died.length, `${died.length} of ${runs.length} runs lost`);
-  const connect = results.meta.agents.filter((a) => a.client === "connect");
-  assert.equal(connect.length, 1);
-  assert.notEqual(connect[0].pid, killed);
-  assert.ok(connect[0].calls > 0);
+  // One agent per client stack: the killed one's stack has a successor of its own.
+  const stack = new RegExp(`the (connect/\\S+) agent \\(pid ${killed}\\)`).exec(died[0].message)?.[1];
+  const successor = results.meta.agents.filter((a) => a.stack === stack);
+  assert.equal(successor.length, 1, `${stack}'s agents: ${JSON.stringify(results.meta.agents)}`);
+  assert.notEqual(successor[0].pid, killed);
+  assert.ok(successor[0].calls > 0);
 });

@@ -3,6 +3,9 @@ import type { LabSettings } from "../catalogue/settings.ts";
 import { type ClientStack, clientStacks, type ServerStack, stackPairs } from "../catalogue/stacks.ts";
 import type { CellResult } from "../reports/results.ts";
 
+/** The outcome of a cell whose client stack cannot take part in its channel scenario. */
+export const notApplicable = "n/a";
+
 /** One cell (case x server x client/protocol) and the result its runs fill in. */
 export interface CellPlan {
   labCase: LabCase;
@@ -28,8 +31,12 @@ export interface Observer {
  */
 export interface Scene {
   server: ServerStack | undefined;
-  /** server-view: a server of its own whose handler is watched, its runs one after another (issue 13). */
-  source: "none" | "shared" | "peer" | "fresh" | "server-view";
+  /**
+   * server-view: a server of its own whose handler is watched, its runs one
+   * after another (issue 13); channel: a channel's life (issue 17), on
+   * servers of its own when its steps act on them, else the long-lived ones.
+   */
+  source: "none" | "shared" | "peer" | "fresh" | "server-view" | "channel";
   /** The server's flags, --port aside. */
   serverArgs: string[];
   /** For source "peer": which listener. */
@@ -37,7 +44,16 @@ export interface Scene {
   /** Steps on the server process (signals, restart): done once, watched by every observer. */
   serverSteps: FaultStep[];
   observers: Observer[];
+  /** A channel scene: its servers' own (the steps act on them) or the long-lived ones, one per backend. */
+  channel?: { fresh: boolean; backends: number };
 }
+
+/** The address of a channel scenario's backend i: 127.0.0.1, 127.0.0.2, ... (all loopback on Linux). */
+export const backendHost = (i: number) => `127.0.0.${i + 1}`;
+
+/** A channel scene's server flags for backend i, --port aside. */
+export const backendArgs = (scene: Scene, i: number) =>
+  scene.channel && scene.channel.backends > 1 ? [...scene.serverArgs, "--host", backendHost(i)] : scene.serverArgs;
 
 export interface PlanOptions {
   cases: readonly LabCase[];
@@ -67,6 +83,13 @@ export function maxObservers(s: LabSettings): number {
   return Math.max(4, Math.min(12, Math.floor(s.intervalMs / 25)));
 }
 
+/**
+ * How many channels watch one channel scene's servers at most: its steps come at set times, so no
+ * call has to wait for another's message 1 (maxObservers' reason); the bound keeps a fault's
+ * burst of reactions (every channel reconnecting at once) within what 2 cores absorb.
+ */
+export const maxChannelObservers = 15;
+
 const onServer = (step: FaultStep) => step.kind === "restart" || (step.kind === "signal" && step.target === "server");
 const onClient = (step: FaultStep) => step.kind === "signal" && step.target === "client";
 
@@ -79,7 +102,46 @@ export const observerSteps = (labCase: LabCase): FaultStep[] => (labCase.fault ?
 export function serverArgsOf(labCase: LabCase, server: ServerStack, options: PlanOptions): string[] {
   const s = options.settings;
   if (server.peerOnly) return [...(labCase.serverArgs?.(s) ?? []), ...options.peerArgs];
+  if (labCase.channel) {
+    const c = s.channel;
+    return [
+      "--count",
+      String(c.count),
+      "--interval-ms",
+      String(c.intervalMs),
+      // The lab reads no line of a channel scene's servers, and they would print one per message.
+      "--quiet",
+      ...(labCase.channel.serverArgs?.(s) ?? []),
+    ];
+  }
   return ["--count", String(s.count), "--interval-ms", String(s.intervalMs), ...(labCase.serverArgs?.(s) ?? [])];
+}
+
+/** A channel scenario's steps that act on its servers' processes. */
+const onServers = (labCase: LabCase) =>
+  (labCase.channel?.steps ?? []).some((step) => step.do === "signal" || step.do === "restart");
+
+/**
+ * What makes two channel scenarios one scene: the same servers, flags and
+ * faults at the same moments. Their calls may differ (each observer makes
+ * its own); the steps' shape and times may not.
+ */
+function channelSkeleton(labCase: LabCase, s: LabSettings): string {
+  const steps = (labCase.channel?.steps ?? []).map((step) => {
+    switch (step.do) {
+      case "call":
+        return { do: step.do, wait: step.wait ?? false };
+      case "calls":
+        return { do: step.do, everyMs: step.everyMs(s), forMs: step.forMs(s) };
+      case "pause":
+        return { do: step.do, ms: step.ms(s) };
+      case "settle":
+        return { do: step.do, ms: step.ms?.(s) };
+      default:
+        return step;
+    }
+  });
+  return JSON.stringify([labCase.channel?.backends ?? 1, steps]);
 }
 
 /** The client that calls in the server's view, where it is not the slow reader. */
@@ -106,6 +168,8 @@ export function planCells(options: PlanOptions): CellPlan[] {
         labCase.view === "server"
           ? { server: server.id, client: "", protocol: "" }
           : { server: server.id, client: client.client, protocol: client.protocol };
+      // A channel scenario a client stack cannot take part in: its cell says why (issue 17).
+      const notFor = labCase.channel?.notFor?.find((n) => n.client === client.client);
       return {
         labCase,
         server,
@@ -113,13 +177,15 @@ export function planCells(options: PlanOptions): CellPlan[] {
         result: {
           case: labCase.id,
           ...where,
-          expected: {
-            rule: labCase.expect.rule,
-            cite: labCase.expect.cite,
-            evidence: labCase.evidence.map((e) => e.says),
-            allowed: allowedOutcomes(labCase.expect, where),
-            departures: matchingDepartures(labCase.expect, where).map(({ codes, why }) => ({ codes, why })),
-          },
+          expected: notFor
+            ? { rule: [notApplicable], cite: notFor.why, evidence: [], allowed: [notApplicable], departures: [] }
+            : {
+                rule: labCase.expect.rule,
+                cite: labCase.expect.cite,
+                evidence: labCase.evidence.map((e) => e.says),
+                allowed: allowedOutcomes(labCase.expect, where),
+                departures: matchingDepartures(labCase.expect, where).map(({ codes, why }) => ({ codes, why })),
+              },
           runs: [],
         },
       };
@@ -151,8 +217,30 @@ export function planScenes(cells: readonly CellPlan[], options: PlanOptions): Sc
       })),
     });
   }
+  // A channel's life (issue 17): observers of one skeleton (the same servers, flags and steps at
+  // the same moments) go through it together, the runs of every repeat among them: a channel's run
+  // is a timeline of many calls, mostly waiting. On fresh servers of their own when the steps act
+  // on them (one fault, many observers: a server costs ~0.3 s of CPU to start), else on the
+  // long-lived ones, each with relays of its own. A cell whose client cannot take part has no
+  // scene: its runs say so (run-lab.ts).
   for (let repeat = 0; repeat < options.repeat; repeat++) {
-    for (const cell of cells.filter((c) => c.labCase.view !== "server")) {
+    for (const cell of cells.filter((c) => c.labCase.channel && c.result.expected.rule[0] !== notApplicable)) {
+      const { labCase, server } = cell;
+      const serverArgs = serverArgsOf(labCase, server, options);
+      const channel = { fresh: onServers(labCase) || options.isolate, backends: labCase.channel?.backends ?? 1 };
+      const observer: Observer = { cell, caller: "agent" };
+      const key = JSON.stringify(["channel", server.id, serverArgs, channelSkeleton(labCase, options.settings)]);
+      let scene = grouped.get(key);
+      if (!scene || scene.observers.length >= maxChannelObservers || options.isolate) {
+        scene = { server, source: "channel", serverArgs, serverSteps: [], observers: [], channel };
+        grouped.set(key, scene);
+        scenes.push(scene);
+      }
+      scene.observers.push(observer);
+    }
+  }
+  for (let repeat = 0; repeat < options.repeat; repeat++) {
+    for (const cell of cells.filter((c) => c.labCase.view !== "server" && !c.labCase.channel)) {
       const { labCase, server } = cell;
       const steps = serverSteps(labCase);
       const serverArgs = serverArgsOf(labCase, server, options);
@@ -202,6 +290,16 @@ export function planScenes(cells: readonly CellPlan[], options: PlanOptions): Sc
 
 /** A rough length of one run, for ordering: hangs wait for the watchdog, full streams for every message. */
 export function estimateMs(labCase: LabCase, s: LabSettings): number {
+  if (labCase.channel) {
+    const c = s.channel;
+    return labCase.channel.steps.reduce((ms, step) => {
+      if (step.do === "pause") return ms + step.ms(s);
+      if (step.do === "calls") return ms + step.forMs(s);
+      if (step.do === "call" && step.wait) return ms + c.count * c.intervalMs;
+      if (step.do === "settle") return ms + s.watchdogMs;
+      return ms;
+    }, 0);
+  }
   if (labCase.expect.rule.includes("hang")) return s.intervalMs + s.watchdogMs;
   if (labCase.fault?.some((step) => step.kind === "restart"))
     return s.intervalMs + s.restartGapMs + s.intervalMs * s.count;

@@ -3,8 +3,17 @@ import type { LabSettings } from "../catalogue/settings.ts";
 import type { ClientStack, ServerStack } from "../catalogue/stacks.ts";
 import type { AgentRecord, CellResult } from "../reports/results.ts";
 import type { RunRecord } from "../reports/run-record.ts";
+import { runChannelScene } from "./channel-scene.ts";
 import { createAgentPool } from "./client-agent.ts";
-import { maxObservers, planCells, planScenes, type Scene, sceneEstimateMs } from "./plan.ts";
+import {
+  backendArgs,
+  maxObservers,
+  notApplicable,
+  planCells,
+  planScenes,
+  type Scene,
+  sceneEstimateMs,
+} from "./plan.ts";
 import { createProxyPool } from "./proxy-pool.ts";
 import { runScene, type SceneContext } from "./scene.ts";
 import { createServerPool } from "./server-pool.ts";
@@ -71,6 +80,24 @@ async function warmUp(plan: LabPlan, ctx: SceneContext): Promise<void> {
   );
 }
 
+/** The run of a cell whose client stack cannot take part in its channel scenario: why, in the report. */
+function notApplicableRun(why: string): RunRecord {
+  return {
+    code: notApplicable,
+    message: why,
+    received: 0,
+    messages: [],
+    detectMs: null,
+    hung: false,
+    exitMs: null,
+    call: null,
+    caller: "agent",
+    timeline: { callStartMs: null, messagesMs: [], faults: [], endMs: 0 },
+    wire: null,
+    evidence: { checked: false, says: [], missing: [] },
+  };
+}
+
 /** How many fresh servers to start ahead of the scenes that need them. */
 const warmAhead = 2;
 /** Tries a run gets when the lab botched it for timing (see labError in scene.ts). */
@@ -96,6 +123,11 @@ export async function runLab(plan: LabPlan, options: RunLabOptions = {}): Promis
     tap,
   };
   const cells = planCells(planOptions);
+  // A channel scenario a client stack cannot take part in: one run that says why (issue 17).
+  for (const cell of cells) {
+    if (cell.result.expected.rule[0] !== notApplicable) continue;
+    cell.result.runs.push(notApplicableRun(cell.result.expected.cite));
+  }
   const scenes = planScenes(cells, planOptions).sort(
     (a, b) => sceneEstimateMs(b, plan.settings) - sceneEstimateMs(a, plan.settings),
   );
@@ -150,8 +182,14 @@ export async function runLab(plan: LabPlan, options: RunLabOptions = {}): Promis
         continue;
       }
       const scene = queue[i];
-      // A server's-view scene runs one call at a time.
-      const weight = scene.source === "server-view" ? 1 : Math.min(plan.jobs, scene.observers.length);
+      // A server's-view scene runs one call at a time; a channel's run mostly waits between its calls
+      // (issue 17): six of them weigh as one run.
+      const weight =
+        scene.source === "server-view"
+          ? 1
+          : scene.source === "channel"
+            ? Math.min(plan.jobs, Math.ceil(scene.observers.length / 6))
+            : Math.min(plan.jobs, scene.observers.length);
       while (free < weight && running.size > 0) await Promise.race(running);
       if (options.signal?.aborted) break;
       // Start the next scenes' own servers now: their loading overlaps this one's waiting
@@ -160,14 +198,21 @@ export async function runLab(plan: LabPlan, options: RunLabOptions = {}): Promis
         ? []
         : queue
             .slice(i + 1)
-            .filter((n) => n.source === "fresh" && !warmed.has(n))
+            .filter((n) => (n.source === "fresh" || n.channel?.fresh) && !warmed.has(n))
             .slice(0, warmAhead)) {
-        if (next.server) servers.warm(next.server, next.serverArgs);
+        const backends = next.channel?.backends ?? 1;
+        for (let b = 0; b < backends; b++) if (next.server) servers.warm(next.server, backendArgs(next, b));
         warmed.add(next);
       }
       if (warmed.has(scene)) warmed.delete(scene);
       free -= weight;
-      const work: Promise<void> = (scene.source === "server-view" ? runServerScene(scene, ctx) : runScene(scene, ctx))
+      const run =
+        scene.source === "server-view"
+          ? runServerScene(scene, ctx)
+          : scene.source === "channel"
+            ? runChannelScene(scene, ctx)
+            : runScene(scene, ctx);
+      const work: Promise<void> = run
         .then((runs) => {
           if (!options.signal?.aborted) record(scene, runs);
         })

@@ -375,6 +375,46 @@ export function reconnected(): Evidence {
   };
 }
 
+/**
+ * The server rotated a connection (issue 17): a GOAWAY(NO_ERROR) from the
+ * server on a connection that carried calls, and a later connection that
+ * carried messages.
+ */
+export function rotated(): Evidence {
+  return {
+    says: "GOAWAY(NO_ERROR) from the server, then a new connection carries messages",
+    check(o) {
+      const goaway = o.connections.find((c) =>
+        c.frames.some((f) => f.dir === "s2c" && f.type === "GOAWAY" && f.errorCode === 0),
+      );
+      if (!goaway) return `no GOAWAY(NO_ERROR) from the server on any of ${o.connections.length} connection(s)`;
+      const later = o.connections.find(
+        (c) =>
+          c.id > goaway.id && c.frames.some((f) => f.dir === "s2c" && f.envelopes?.some((e) => e.kind === "message")),
+      );
+      return later ? undefined : "no connection after the GOAWAY carried a message";
+    },
+  };
+}
+
+/** Every connection the fault found open was reset, both legs (a relay in reset mode). */
+export function connectionsReset(): Evidence {
+  return {
+    says: "every connection reset, both legs",
+    check(o) {
+      const from = o.faultAt ?? 0;
+      const open = o.connections.filter(
+        (c) => (c.tcp[0]?.at ?? from) < from && !c.tcp.some((e) => e.event !== "open" && e.at < from),
+      );
+      if (open.length === 0) return "no connection was open at the fault";
+      const spared = open.filter(
+        (c) => !["client", "server"].every((leg) => c.tcp.some((e) => e.leg === leg && e.event === "reset")),
+      );
+      return spared.length === 0 ? undefined : `${spared.length} connection(s) not reset on both legs`;
+    },
+  };
+}
+
 /** The stream ended without a status: trailers without grpc-status, a trailer frame without it, or no end-stream message. */
 export function endedWithoutStatus(): Evidence {
   return {

@@ -9,7 +9,7 @@ import { once } from "node:events";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { after, before, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { freePort } from "../engine/free-port.ts";
+import { freePort, probePort } from "../engine/free-port.ts";
 import { createRelay, resetSocket } from "./relay.ts";
 
 /** A real TCP server behind the relay that echoes, and keeps its sockets at hand. */
@@ -215,4 +215,39 @@ test("resetSocket right after end(): the peer gets the FIN, then the reset; no h
   }
   await sleep(50);
   assert.ok(leaked() <= before, `${leaked()} destroyed socket(s) with their handle still open, ${before} before`);
+});
+
+test("blackhole of the existing connections only: the open one goes silent, a new one passes (issue 17)", async () => {
+  const relay = await createRelay({ targetPort: echoPort });
+  const old = await open(relay.port);
+  try {
+    assert.ok(await roundTrip(old, Buffer.from("before")));
+    relay.setMode("blackhole", "existing");
+    assert.equal(await roundTrip(old, Buffer.from("lost"), 300), undefined, "the open connection is silent");
+    const fresh = await open(relay.port);
+    assert.deepEqual(await roundTrip(fresh, Buffer.from("new")), Buffer.from("new"), "a new connection passes");
+    assert.equal(relay.mode, "forward");
+    fresh.destroy();
+  } finally {
+    old.destroy();
+    await relay.close();
+  }
+});
+
+test("pause: a new connection is refused as by a dead server, the open one goes on; resume listens again on the same port", async () => {
+  const relay = await createRelay({ targetPort: echoPort });
+  const old = await open(relay.port);
+  try {
+    await relay.pause();
+    const refused = await probePort(relay.port);
+    assert.equal(refused, "ECONNREFUSED");
+    assert.ok(await roundTrip(old, Buffer.from("still")), "the open connection goes on");
+    await relay.resume();
+    const again = await open(relay.port);
+    assert.deepEqual(await roundTrip(again, Buffer.from("back")), Buffer.from("back"));
+    again.destroy();
+  } finally {
+    old.destroy();
+    await relay.close();
+  }
 });

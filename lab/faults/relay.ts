@@ -83,8 +83,21 @@ export interface Relay {
   /** The port clients connect to. */
   readonly port: number;
   readonly mode: RelayMode;
-  /** Switches every connection, open and future, to a mode; returns when it took effect (performance.now()). */
-  setMode(mode: RelayMode): number;
+  /**
+   * Switches every connection, open and future, to a mode; or with
+   * `existing`, only the connections open now, new ones passing as before
+   * (a NAT or firewall that forgot a flow, issue 17). Returns when it took
+   * effect (performance.now()).
+   */
+  setMode(mode: RelayMode, scope?: "all" | "existing"): number;
+  /**
+   * Stops accepting connections, the open ones going on: a client now finds
+   * the port refused, as it would a dead server's (the relay would otherwise
+   * accept and then reset it). For a server the lab kills; resume() listens
+   * again on the same port once its successor does.
+   */
+  pause(): Promise<void>;
+  resume(): Promise<void>;
   /** Every connection so far, open or closed, in the order they were accepted. */
   readonly connections: readonly TapConnection[];
   /** Connections open now. */
@@ -101,6 +114,8 @@ export interface Relay {
 }
 
 interface Pair {
+  /** What the relay does with this connection's bytes. */
+  mode: RelayMode;
   record: TapConnection;
   client: Socket;
   server: Socket;
@@ -145,13 +160,13 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
   };
 
   const apply = (pair: Pair) => {
-    if (mode === "reset") {
+    if (pair.mode === "reset") {
       resetLeg(pair, "client");
       resetLeg(pair, "server");
     }
   };
 
-  const server: Server = createServer({ allowHalfOpen: true, noDelay: true }, (client) => {
+  const onConnection = (client: Socket) => {
     const record: TapConnection = {
       id: all.length + 1,
       clientPort: client.remotePort ?? 0,
@@ -169,7 +184,7 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
       allowHalfOpen: true,
       noDelay: true,
     });
-    const pair: Pair = { record, client, server: upstream, ended: { client: false, server: false } };
+    const pair: Pair = { mode, record, client, server: upstream, ended: { client: false, server: false } };
     pairs.add(pair);
     note(pair, "client", "open", "client");
     const decoder = decode ? createRpcConnectionDecoder() : undefined;
@@ -183,7 +198,7 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
 
     const pass = (dir: Direction, chunk: Buffer) => {
       const at = performance.now();
-      const dropped = mode !== "forward";
+      const dropped = pair.mode !== "forward";
       if (decoder) {
         for (const frame of decoder.push(dir, chunk)) {
           record.frames.push(dropped ? { ...frame, at, dropped: true } : { ...frame, at });
@@ -205,7 +220,7 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
     const onFin = (from: Leg) => {
       if (pair.ended[from]) return;
       note(pair, from, "fin", from);
-      if (mode !== "forward") return;
+      if (pair.mode !== "forward") return;
       const other: Leg = from === "client" ? "server" : "client";
       const to = other === "client" ? client : upstream;
       if (pair.ended[other] || to.destroyed) return;
@@ -224,7 +239,7 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
         return;
       }
       note(pair, from, "reset", from === "client" ? "client" : "server");
-      if (mode === "forward") resetLeg(pair, from === "client" ? "server" : "client");
+      if (pair.mode === "forward") resetLeg(pair, from === "client" ? "server" : "client");
     };
 
     client.on("data", (chunk: Buffer) => pass("c2s", chunk));
@@ -246,14 +261,20 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
       note(pair, "server", "open", "relay");
       for (const chunk of early.splice(0)) upstream.write(chunk);
       // The client may have sent FIN before the server leg was up.
-      if (client.readableEnded && mode === "forward" && !pair.ended.server) {
+      if (client.readableEnded && pair.mode === "forward" && !pair.ended.server) {
         note(pair, "server", "fin", "relay");
         upstream.end();
       }
     });
     apply(pair);
-  });
-  server.on("error", () => {});
+  };
+  /** The listener; a paused relay closed it, and resume() listens with a new one. */
+  const listen = () => {
+    const next: Server = createServer({ allowHalfOpen: true, noDelay: true }, onConnection);
+    next.on("error", () => {});
+    return next;
+  };
+  let server = listen();
 
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -287,11 +308,30 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
       }
       return held;
     },
-    setMode(next) {
-      mode = next;
+    setMode(next, scope = "all") {
+      if (scope === "all") mode = next;
       const at = performance.now();
-      for (const pair of [...pairs]) apply(pair);
+      for (const pair of [...pairs]) {
+        pair.mode = next;
+        apply(pair);
+      }
       return at;
+    },
+    async pause() {
+      // The listening socket closes at once; close()'s callback would wait for every connection.
+      if (server.listening) server.close();
+    },
+    async resume() {
+      if (server.listening) return;
+      const next = listen();
+      await new Promise<void>((resolve, reject) => {
+        next.once("error", reject);
+        next.listen(address.port, options.host ?? "127.0.0.1", () => {
+          next.off("error", reject);
+          resolve();
+        });
+      });
+      server = next;
     },
     async close() {
       for (const pair of pairs) {
@@ -299,7 +339,7 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
         pair.server.destroy();
       }
       pairs.clear();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (server.listening) await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
 }

@@ -68,6 +68,7 @@ export const groupTitles: Record<CaseGroup, string> = {
   health: "What a grpc.health.v1 Watch stream reports",
   server: "The server's view: its handler, when the client dies, hangs or stops reading",
   proxy: "Behind a proxy: client -> nginx or HAProxy -> the Connect server, a tap on each hop",
+  channel: "A channel's life: one long-lived channel per client, calls and faults over time",
 };
 
 /** The cells split by their case's group, in catalogue order; groups with no cells left out. */

@@ -28,6 +28,8 @@ export interface CellResult {
 /** A client agent's account of itself (lab/engine/client-agent.ts). */
 export interface AgentRecord {
   client: string;
+  /** The client stack it served ("connect/grpc"): one agent per stack. */
+  stack: string;
   pid: number;
   calls: number;
   /** How late its timers ran, over the whole run: calls sharing it must not delay one another. */

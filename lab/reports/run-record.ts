@@ -46,12 +46,35 @@ export interface RunRecord {
   wire: WireRecord[] | null;
   /** The fault's evidence: what it must leave, and what of it was missing. */
   evidence: { checked: boolean; says: string[]; missing: string[] };
+  /** A channel scenario's run (issue 17): every call on the channel, and what they add up to. */
+  channel?: ChannelRecord;
   /** Tries it took: a run the lab botched for timing (a fault that came late on a busy machine) is run again. */
   attempts?: number;
   /** Why each earlier try was run again (its lab error), oldest first. */
   retried?: string[];
   /** In the engine only, never in results.json: this lab error is a timing mishap worth another try. */
   retryable?: true;
+}
+
+/** One call of a channel scenario; times in ms from the run's origin (its first fault). */
+export interface ChannelCallRecord {
+  /** The step that made it ("first", "after", "outage", ...). */
+  label: string;
+  startMs: number;
+  /** When it ended; on a hang, when the lab gave up on it. */
+  endMs: number;
+  /** Its code, or "hang". */
+  code: string;
+  message: string;
+  received: number;
+  /** Its first message, when one came. */
+  firstMessageMs: number | null;
+}
+
+export interface ChannelRecord {
+  calls: ChannelCallRecord[];
+  /** Over the calls the outcome watches: how many ended ok, failed (by code) and hung, and the recovery. */
+  summary: { ok: number; failed: Record<string, number>; hung: number; recoveryMs: number | null };
 }
 
 export interface Timeline {
@@ -67,6 +90,8 @@ export interface Timeline {
 
 /** One TCP connection through the tap: both legs. */
 export interface WireRecord {
+  /** A channel scenario with several backends (issue 17): which one, from 0 (127.0.0.1). */
+  backend?: number;
   /**
    * Behind a proxy, the hop: client-proxy (the client is "client", the proxy
    * "server") or proxy-server (the proxy is "client"). Absent on a direct call.

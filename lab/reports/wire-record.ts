@@ -2,9 +2,10 @@ import type { TapConnection } from "../faults/relay.ts";
 import type { WireRecord } from "./run-record.ts";
 
 /** A tapped connection for results.json, times from the run's origin; behind a proxy, on which hop. */
-export function wireRecord(c: TapConnection, origin: number, hop?: WireRecord["hop"]): WireRecord {
+export function wireRecord(c: TapConnection, origin: number, hop?: WireRecord["hop"], backend?: number): WireRecord {
   const t = (at: number) => Math.round((at - origin) * 10) / 10;
   return {
+    ...(backend !== undefined && { backend }),
     ...(hop && { hop }),
     id: c.id,
     clientPort: c.clientPort,

@@ -1,0 +1,349 @@
+/**
+ * A channel's life (issue 17): applications open one channel at start-up
+ * and make calls on it for hours. Each case here is a timeline on one
+ * long-lived channel per client stack: idle connections that die, servers
+ * that go away and come back, connections the server rotates, several
+ * backends behind one name, and retries.
+ */
+import { blackholed, connectionsReset, processKilled, processStopped, rotated } from "../faults/evidence.ts";
+import {
+  connectionFailure,
+  deadlineArgs,
+  deadlineRule,
+  keepaliveArgs,
+  keepaliveRule,
+  silentPeer,
+} from "./case-parts.ts";
+import type { ChannelScenario, ChannelStep, Expectation, LabCase } from "./case-types.ts";
+import type { LabSettings } from "./settings.ts";
+
+const idleBefore = (s: LabSettings) => s.channel.idleBeforeMs;
+const idleAfter = (s: LabSettings) => s.channel.idleAfterMs;
+const every = (s: LabSettings) => s.channel.everyMs;
+const outage = (s: LabSettings) => s.channel.outageMs;
+const span = (s: LabSettings) => s.channel.spanMs;
+
+const pingIdleArgs = (s: LabSettings) => [...keepaliveArgs(s), "--ping-idle"];
+const waitForReady = (s: LabSettings) => ["--wait-for-ready", ...deadlineArgs(s)];
+/** Wait-for-ready with a deadline past the outage and the calls after it: the calls may wait the server out. */
+const waitThroughOutage = (s: LabSettings) => ["--wait-for-ready", "--timeout-ms", String(outage(s) + 2 * span(s))];
+const retryArgs = () => ["--retry", "5"];
+/**
+ * How long a call under the retry policy may take: its backoffs (lib/client-flags.ts retryPolicy:
+ * at most 0.25 + 0.5 + 1 + 2 s), the channel's own reconnect backoff (1 s, +-20%, in grpc-js and
+ * gRPC core) and the watchdog.
+ */
+const retrySettle = (s: LabSettings) => 3750 + 1200 + s.watchdogMs;
+
+const connectOneAddress = {
+  client: "connect",
+  why: "connect-node calls one address per transport (createGrpcTransport's baseUrl): it has no list of backends and no load balancing",
+};
+const connectNoWaitForReady = {
+  client: "connect",
+  why: "connect-node has no wait-for-ready: a call fails at once when no connection can be made",
+};
+
+/** A channel case: group "channel", its scenario, and the usual rest. */
+function channelCase(c: Omit<LabCase, "group" | "channel"> & { channel: ChannelScenario }): LabCase {
+  return { ...c, group: "channel" };
+}
+
+/** A first call that completes, an idle channel, the fault, more idling, then the watched call. */
+function idleThen(fault: ChannelStep[], after?: (s: LabSettings) => string[]): ChannelStep[] {
+  return [
+    { do: "call", label: "first", wait: true },
+    { do: "pause", ms: idleBefore },
+    ...fault,
+    { do: "pause", ms: idleAfter },
+    { do: "call", label: "after", wait: true, ...(after && { args: after }) },
+  ];
+}
+
+const blackholeOpen: ChannelStep[] = [{ do: "network", mode: "blackhole", scope: "existing" }];
+const suspendServer: ChannelStep[] = [{ do: "signal", signal: "SIGSTOP" }];
+const killServer: ChannelStep[] = [{ do: "signal", signal: "SIGKILL" }];
+
+const idleRemedies = [
+  { suffix: "", summary: "no remedy", channelArgs: undefined, callArgs: undefined },
+  { suffix: "+keepalive", summary: "keepalive while a call is open", channelArgs: keepaliveArgs, callArgs: undefined },
+  {
+    suffix: "+keepalive+ping-idle",
+    summary: "keepalive also while idle (keepalive_permit_without_calls, pingIdleConnection)",
+    channelArgs: pingIdleArgs,
+    callArgs: undefined,
+  },
+  { suffix: "+deadline", summary: "a deadline on the call", channelArgs: undefined, callArgs: deadlineArgs },
+] as const;
+
+const pingIdleRule =
+  "keepalive.md: with KEEPALIVE_WITHOUT_CALLS a client PINGs an idle connection too, finds it dead, and the channel reconnects before the next call";
+
+function idleCases(
+  id: string,
+  what: string,
+  fault: ChannelStep[],
+  evidence: LabCase["evidence"],
+  expect: Record<string, Expectation>,
+): LabCase[] {
+  return idleRemedies.map((r) =>
+    channelCase({
+      id: `${id}${r.suffix}`,
+      summary: `a call completes, the channel idles, ${what}, then a call; ${r.summary}`,
+      timing: "the call after the fault, from its start to its end",
+      channel: {
+        steps: idleThen(fault, r.callArgs),
+        watch: "after",
+        time: "call",
+        ...(r.channelArgs && { channelArgs: r.channelArgs }),
+      },
+      evidence,
+      expect: expect[r.suffix],
+    }),
+  );
+}
+
+export const channelCases: LabCase[] = [
+  ...idleCases(
+    "idle-then-blackhole",
+    "the network silently drops its connection (new connections still pass, as after a NAT forgets a flow)",
+    blackholeOpen,
+    // The server may close its end of the silent connection (our servers probe an idle one): that
+    // close goes nowhere, as after a real NAT's, which is the point.
+    [blackholed("none")],
+    {
+      "": { rule: ["hang"], cite: silentPeer },
+      "+keepalive": { rule: ["unavailable"], cite: keepaliveRule },
+      "+keepalive+ping-idle": { rule: ["ok"], cite: pingIdleRule },
+      "+deadline": { rule: ["deadline_exceeded"], cite: deadlineRule },
+    },
+  ),
+  ...idleCases("idle-then-suspend", "the server is suspended (SIGSTOP)", suspendServer, [processStopped()], {
+    "": { rule: ["hang"], cite: silentPeer },
+    "+keepalive": { rule: ["unavailable"], cite: keepaliveRule },
+    "+keepalive+ping-idle": {
+      rule: ["hang"],
+      cite: "connection-backoff.md: a new connection gets MIN_CONNECT_TIMEOUT (20 s) to be established; the suspended server's kernel accepts it and nothing answers, and a call waits while the channel connects",
+    },
+    "+deadline": { rule: ["deadline_exceeded"], cite: deadlineRule },
+  }),
+  channelCase({
+    id: "idle-then-crash",
+    summary: "a call completes, the channel idles, the server is killed (SIGKILL), then a call",
+    timing: "the call after the fault, from its start to its end",
+    channel: { steps: idleThen(killServer), watch: "after", time: "call" },
+    evidence: [processKilled()],
+    expect: {
+      rule: ["unavailable"],
+      cite: "statuscodes.md: UNAVAILABLE when no connection could be established",
+    },
+  }),
+  channelCase({
+    id: "idle-then-crash+wait-for-ready",
+    summary: "the same, the call with wait-for-ready and a deadline",
+    timing: "the call after the fault, from its start to its end",
+    channel: {
+      steps: idleThen(killServer, waitForReady),
+      watch: "after",
+      time: "call",
+      notFor: [connectNoWaitForReady],
+    },
+    evidence: [processKilled()],
+    expect: {
+      rule: ["deadline_exceeded"],
+      cite: "wait-for-ready.md: a call with wait-for-ready waits through TRANSIENT_FAILURE until its deadline",
+    },
+  }),
+  ...(["", "+wait-for-ready"] as const).map((variant) =>
+    channelCase({
+      id: `restart-through${variant}`,
+      summary: `a call every ${"`everyMs`"} ms while the server is killed and, after an outage, back on its port${variant ? "; calls with wait-for-ready and a deadline" : ""}`,
+      timing:
+        "recovery: from the new server listening to the first message of the first call from which on every call ended ok",
+      channel: {
+        steps: [
+          { do: "call", label: "first", wait: true },
+          ...killServer,
+          { do: "calls", label: "through", everyMs: every, forMs: outage, ...(variant && { args: waitThroughOutage }) },
+          { do: "restart" },
+          {
+            do: "calls",
+            label: "through",
+            everyMs: every,
+            forMs: (s) => 2 * span(s),
+            ...(variant && { args: waitThroughOutage }),
+          },
+          { do: "settle" },
+        ],
+        watch: "through",
+        time: "recovery",
+        ...(variant && { notFor: [connectNoWaitForReady] }),
+      },
+      // The fault is the kill; whether the channel came back within the window is the outcome.
+      evidence: [processKilled()],
+      expect: variant
+        ? {
+            rule: ["ok"],
+            cite: "wait-for-ready.md: calls made while the channel is in TRANSIENT_FAILURE wait for it to be ready",
+          }
+        : {
+            rule: ["ok+unavailable"],
+            cite: "connectivity-semantics-and-api.md: calls fail at once while the channel is in TRANSIENT_FAILURE, and go through once it is READY again",
+          },
+    }),
+  ),
+  ...(["", "+retry"] as const).map((variant) =>
+    channelCase({
+      id: `connection-age${variant}`,
+      summary: `the server rotates connections (max connection age 300 ms, grace 1 s) while streams of 450 ms start every ${"`everyMs`"} ms${variant ? "; a retry policy (5 attempts)" : ""}`,
+      timing: "none: the codes of the calls tell",
+      channel: {
+        serverArgs: () => [
+          "--count",
+          "4",
+          "--interval-ms",
+          "150",
+          "--max-connection-age-ms",
+          "300",
+          "--max-connection-age-grace-ms",
+          "1000",
+        ],
+        ...(variant && { channelArgs: retryArgs }),
+        // Both variants settle as long as a retried call may take, so that they share their servers.
+        steps: [
+          { do: "calls", label: "through", everyMs: every, forMs: span },
+          { do: "settle", ms: retrySettle },
+        ],
+        watch: "through",
+        time: "none",
+      },
+      evidence: [rotated()],
+      expect: {
+        rule: ["ok"],
+        cite: "A9 (max connection age): the server sends GOAWAY, in-flight streams finish within the grace, and new calls go to a new connection",
+      },
+    }),
+  ),
+  ...(["crash", "suspend", "blackhole"] as const).flatMap((fault) =>
+    (["pick_first", "round_robin"] as const).map((lb) =>
+      channelCase({
+        id: `backends-${fault}${lb === "round_robin" ? "+round-robin" : ""}`,
+        summary: `three backends behind one target (${lb}); calls every ${"`everyMs`"} ms; backend 1 ${
+          fault === "crash"
+            ? "is killed"
+            : fault === "suspend"
+              ? "is suspended"
+              : "goes silent (its relay: every connection)"
+        }`,
+        timing: "recovery: from the fault to the first message of the first call from which on every call ended ok",
+        channel: {
+          backends: 3,
+          // Streams four call-spacings long: every backend has calls under way when the fault comes.
+          serverArgs: (s) => ["--count", "3", "--interval-ms", String(2 * every(s))],
+          ...(lb === "round_robin" && { channelArgs: () => ["--lb-policy", "round_robin"] }),
+          steps: [
+            { do: "calls", label: "through", everyMs: every, forMs: (s) => span(s) / 2 },
+            fault === "crash"
+              ? { do: "signal", signal: "SIGKILL", backend: 0 }
+              : fault === "suspend"
+                ? { do: "signal", signal: "SIGSTOP", backend: 0 }
+                : { do: "network", mode: "blackhole", scope: "all", backend: 0 },
+            { do: "calls", label: "through", everyMs: every, forMs: span },
+            { do: "settle" },
+          ],
+          watch: "through",
+          time: "recovery",
+          notFor: [connectOneAddress],
+        },
+        // A blackholed backend's server may close its end of the silent connection (our servers
+        // probe an idle one): that close goes nowhere, as across a real partition.
+        evidence: [fault === "crash" ? processKilled() : fault === "suspend" ? processStopped() : blackholed("none")],
+        expect: {
+          rule: fault === "crash" ? ["ok+unavailable"] : ["ok+hang"],
+          cite:
+            fault === "crash"
+              ? connectionFailure
+              : `${silentPeer}; the channel keeps sending calls to a backend whose connection it believes alive`,
+        },
+      }),
+    ),
+  ),
+  ...(["", "+retry"] as const).map((variant) =>
+    channelCase({
+      id: `outage-call${variant}`,
+      summary: `a call made while the server is down, back ${"`outageMs`"} ms later${variant ? "; a retry policy (5 attempts, backoff 0.1-1 s)" : ""}`,
+      timing: "the call made during the outage, from its start to its end",
+      channel: {
+        ...(variant && { channelArgs: retryArgs }),
+        steps: [
+          { do: "call", label: "first", wait: true },
+          ...killServer,
+          // The client has taken in its connection's close: a call made before it has (a busy
+          // client) goes on the closing connection (connect-node then reads canceled).
+          { do: "client-saw-close" },
+          { do: "call", label: "during" },
+          // Half the usual outage: within what the retry policy's backoffs can wait out.
+          { do: "pause", ms: (s) => outage(s) / 2 },
+          { do: "restart" },
+          { do: "settle", ms: retrySettle },
+        ],
+        watch: "during",
+        time: "call",
+      },
+      evidence: [processKilled()],
+      expect: variant
+        ? {
+            rule: ["ok"],
+            cite: "A6 (retries): a call that failed UNAVAILABLE before any response is tried again after a backoff",
+          }
+        : { rule: ["unavailable"], cite: "statuscodes.md: UNAVAILABLE when no connection could be established" },
+    }),
+  ),
+  ...(["", "+retry"] as const).map((variant) =>
+    channelCase({
+      id: `reset-call${variant}`,
+      summary: `the network resets every connection, new ones too, for ${"`outageMs`"} ms, a call made at its start${variant ? "; a retry policy" : ""}`,
+      timing: "the call made during the resets, from its start to its end",
+      channel: {
+        ...(variant && { channelArgs: retryArgs }),
+        steps: [
+          { do: "call", label: "first", wait: true },
+          { do: "network", mode: "reset", scope: "all" },
+          { do: "call", label: "during" },
+          { do: "pause", ms: outage },
+          { do: "network", mode: "forward", scope: "all" },
+          { do: "settle", ms: retrySettle },
+        ],
+        watch: "during",
+        time: "call",
+      },
+      evidence: [connectionsReset()],
+      expect: variant
+        ? {
+            rule: ["ok"],
+            cite: "A6 (retries): a call that failed UNAVAILABLE before any response is tried again after a backoff",
+          }
+        : { rule: ["unavailable"], cite: connectionFailure },
+    }),
+  ),
+  ...(["", "+retry"] as const).map((variant) =>
+    channelCase({
+      id: `crash-in-call${variant}`,
+      summary: `the server is killed while a call is under way, after its first message${variant ? "; a retry policy" : ""}`,
+      timing: "the call under way, from its start to its end",
+      channel: {
+        ...(variant && { channelArgs: retryArgs }),
+        // The lab's stream, its messages far apart: the kill comes between message 1 and 2.
+        serverArgs: (s) => ["--count", String(s.count), "--interval-ms", String(s.intervalMs)],
+        steps: [{ do: "call", label: "during", wait: "message" }, ...killServer, { do: "settle", ms: retrySettle }],
+        watch: "during",
+        time: "call",
+      },
+      evidence: [processKilled()],
+      expect: {
+        rule: ["unavailable"],
+        cite: `${connectionFailure}; A6: a call that has received a response is committed and not retried`,
+      },
+    }),
+  ),
+];

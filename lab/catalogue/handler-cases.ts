@@ -1,0 +1,77 @@
+/**
+ * A stalled handler in a live server: the process and its HTTP/2 stack answer, the stream says nothing.
+ */
+import { stalledButAlive } from "../faults/evidence.ts";
+import {
+  deadlineArgs,
+  deadlineRule,
+  idleTimeoutArgs,
+  idleTimeoutRule,
+  keepaliveArgs,
+  silentPeer,
+  stall,
+  stallArgs,
+} from "./case-parts.ts";
+import type { LabCase } from "./case-types.ts";
+
+export const handlerCases: LabCase[] = [
+  {
+    id: "stall",
+    group: "handler",
+    summary: "the handler stops sending after message 1; the process and its HTTP/2 stack stay alive",
+    serverArgs: stallArgs,
+    fault: stall,
+    timing: "from message 1 (when the handler went silent) to the client's result",
+    evidence: [stalledButAlive({ pings: "if-any" })],
+    expect: { rule: ["hang"], cite: silentPeer },
+  },
+  {
+    id: "stall+keepalive",
+    group: "handler",
+    summary: "stalled handler, client HTTP/2 keepalive on: PINGs are answered, so keepalive cannot see it",
+    serverArgs: stallArgs,
+    clientArgs: keepaliveArgs,
+    fault: stall,
+    evidence: [stalledButAlive({ pings: "answered" })],
+    expect: {
+      rule: ["hang"],
+      cite: "keepalive.md: keepalive checks the connection, not the handler; a live process answers PINGs",
+      departures: [
+        {
+          server: "grpcio",
+          client: "connect",
+          codes: ["internal"],
+          why: 'gRPC core\'s server enforces its ping policy (keepalive.md: more than one PING per 5 minutes while it sends no data is a strike, 2 strikes allowed): the client\'s fourth PING drew GOAWAY(ENHANCE_YOUR_CALM, "too_many_pings") and the stream\'s reset (the tap shows both); connect-node reads the session error "Session closed with error code 11" as internal',
+        },
+        {
+          server: "grpcio",
+          client: "grpc-js",
+          codes: ["resource_exhausted"],
+          why: "gRPC core's server enforces its ping policy: GOAWAY(ENHANCE_YOUR_CALM, \"too_many_pings\") after the client's fourth PING (the tap shows it); grpc-js maps ENHANCE_YOUR_CALM to RESOURCE_EXHAUSTED",
+        },
+      ],
+    },
+  },
+  {
+    id: "stall+deadline",
+    group: "handler",
+    summary: "stalled handler, client deadline set",
+    serverArgs: stallArgs,
+    clientArgs: deadlineArgs,
+    fault: stall,
+    timing: "from message 1 to the client's result",
+    evidence: [stalledButAlive({ pings: "if-any" })],
+    expect: { rule: ["deadline_exceeded"], cite: deadlineRule },
+  },
+  {
+    id: "stall+idle-timeout",
+    group: "handler",
+    summary: "stalled handler, client idle timeout set",
+    serverArgs: stallArgs,
+    clientArgs: idleTimeoutArgs,
+    fault: stall,
+    timing: "from message 1 to the client's result",
+    evidence: [stalledButAlive({ pings: "if-any" })],
+    expect: { rule: ["deadline_exceeded"], cite: idleTimeoutRule },
+  },
+];

@@ -1,0 +1,67 @@
+/**
+ * Network faults between client and server, made by the relay: a blackhole and a reset, with each remedy.
+ */
+import { blackholed, bothLegsReset } from "../faults/evidence.ts";
+import {
+  blackhole,
+  connectionFailure,
+  connectReset,
+  deadlineArgs,
+  deadlineRule,
+  idleTimeoutArgs,
+  idleTimeoutRule,
+  keepaliveArgs,
+  keepaliveRule,
+  silentPeer,
+} from "./case-parts.ts";
+import type { LabCase } from "./case-types.ts";
+
+export const networkCases: LabCase[] = [
+  {
+    id: "blackhole",
+    group: "network",
+    summary: "the network between client and server goes silent both ways (fault proxy), no remedy",
+    fault: blackhole,
+    evidence: [blackholed()],
+    expect: { rule: ["hang"], cite: silentPeer },
+  },
+  {
+    id: "blackhole+keepalive",
+    group: "network",
+    summary: "the network goes silent, client HTTP/2 keepalive on",
+    clientArgs: keepaliveArgs,
+    fault: blackhole,
+    evidence: [blackholed()],
+    expect: { rule: ["unavailable"], cite: keepaliveRule },
+  },
+  {
+    id: "blackhole+deadline",
+    group: "network",
+    summary: "the network goes silent, client deadline set",
+    clientArgs: deadlineArgs,
+    fault: blackhole,
+    evidence: [blackholed()],
+    expect: { rule: ["deadline_exceeded"], cite: deadlineRule },
+  },
+  {
+    id: "blackhole+idle-timeout",
+    group: "network",
+    summary: "the network goes silent, client idle timeout set",
+    clientArgs: idleTimeoutArgs,
+    fault: blackhole,
+    evidence: [blackholed()],
+    expect: { rule: ["deadline_exceeded"], cite: idleTimeoutRule },
+  },
+  {
+    id: "reset",
+    group: "network",
+    summary: "the network resets both TCP connections (fault proxy), like a load balancer dropping them",
+    fault: [{ kind: "network", mode: "reset" }],
+    evidence: [bothLegsReset()],
+    expect: {
+      rule: ["unavailable"],
+      cite: connectionFailure,
+      departures: [connectReset],
+    },
+  },
+];

@@ -1,0 +1,201 @@
+/**
+ * Signals to the server process: shutdowns, a crash, a restart, a suspension (the original experiment's cases 1-4 and their remedies).
+ */
+import {
+  drainedAfterGoaway,
+  goawayAfterFault,
+  nothingListens,
+  pingsUnanswered,
+  processKilled,
+  processStopped,
+  reconnected,
+  serverLetGo,
+  statusOnWire,
+} from "../faults/evidence.ts";
+import {
+  connectDroppedConnection,
+  connectionFailure,
+  deadlineArgs,
+  deadlineRule,
+  idleTimeoutArgs,
+  idleTimeoutRule,
+  keepaliveArgs,
+  keepaliveRule,
+  silentPeer,
+  suspend,
+} from "./case-parts.ts";
+import type { KnownDeparture, LabCase } from "./case-types.ts";
+
+export const processCases: LabCase[] = [
+  {
+    id: "normal",
+    group: "process",
+    summary: "no fault: the stream runs to its end",
+    timing: "from the start of the call to the client's result",
+    evidence: [statusOnWire("ok")],
+    expect: { rule: ["ok"], cite: "statuscodes.md: OK" },
+  },
+  {
+    id: "no-server",
+    group: "process",
+    summary: "nothing listens on the port",
+    noServer: true,
+    timing: "from the start of the call to the client's result",
+    evidence: [nothingListens()],
+    expect: { rule: ["unavailable"], cite: "statuscodes.md: UNAVAILABLE when no connection could be established" },
+  },
+  {
+    id: "shutdown-graceful",
+    group: "process",
+    summary: "SIGTERM to the server, grace longer than the rest of the stream",
+    serverArgs: (s) => ["--grace-ms", String(s.intervalMs * (s.count + 1))],
+    fault: [{ kind: "signal", target: "server", signal: "SIGTERM" }],
+    evidence: [drainedAfterGoaway()],
+    expect: {
+      rule: ["ok"],
+      cite: "PROTOCOL-HTTP2.md, GOAWAY: clients may keep working with the streams already accepted until they complete",
+    },
+  },
+  {
+    id: "shutdown-abrupt",
+    group: "process",
+    summary: "SIGTERM to the server, zero grace",
+    serverArgs: () => ["--grace-ms", "0"],
+    fault: [{ kind: "signal", target: "server", signal: "SIGTERM" }],
+    evidence: [goawayAfterFault(), statusOnWire("unavailable")],
+    expect: { rule: ["unavailable"], cite: "statuscodes.md: UNAVAILABLE for a server shutting down" },
+  },
+  {
+    id: "library-stop-graceful",
+    group: "process",
+    summary:
+      "SIGTERM to a server that stops the library's own graceful way: grpc-js tryShutdown(), grpcio stop(grace), connect-node http2Server.close() with each session closed",
+    serverArgs: (s) => ["--stop-mode", "library-graceful", "--grace-ms", String(s.intervalMs * (s.count + 1))],
+    fault: [{ kind: "signal", target: "server", signal: "SIGTERM" }],
+    evidence: [drainedAfterGoaway()],
+    expect: {
+      rule: ["ok"],
+      cite: "PROTOCOL-HTTP2.md, GOAWAY: clients may keep working with the streams already accepted until they complete",
+    },
+  },
+  {
+    id: "library-stop-immediate",
+    group: "process",
+    summary:
+      "SIGTERM to a server that stops the library's own immediate way: grpc-js forceShutdown(), grpcio stop(0), connect-node with no handler (Node's default: the signal ends the process)",
+    serverArgs: () => ["--stop-mode", "library-immediate"],
+    fault: [{ kind: "signal", target: "server", signal: "SIGTERM" }],
+    evidence: [serverLetGo()],
+    expect: {
+      rule: ["unavailable"],
+      cite: "statuscodes.md: UNAVAILABLE for a server shutting down; PROTOCOL-HTTP2.md: a connection failure closes all calls with UNAVAILABLE",
+      departures: [
+        {
+          server: "connect",
+          client: "connect",
+          codes: ["canceled", "aborted"],
+          why: "with no handler the process just ends: its connections drop as in a crash, and connect-node reads the dropped connection as canceled (aborted when its kernel closes with RST)",
+        },
+        {
+          server: "grpc-js",
+          client: "connect",
+          codes: ["internal"],
+          why: 'grpc-js forceShutdown() sends GOAWAY(CANCEL) and destroys the session (the tap shows it); connect-node reads the session error "Session closed with error code 8" as internal',
+        },
+        {
+          server: "grpc-js",
+          client: "grpc-js",
+          codes: ["canceled"],
+          why: "grpc-js's client reads its server's GOAWAY(CANCEL) as CANCELLED \"Call cancelled\"",
+        },
+        ...(["connect", "grpc-js"] as const).map(
+          (client): KnownDeparture => ({
+            server: "grpcio",
+            client,
+            codes: ["unavailable", "internal"],
+            why: 'gRPC core\'s stop(0) sends GOAWAY(INTERNAL_ERROR, "Cancelling all calls") and, in the same write, each call\'s trailers UNAVAILABLE "Cancelling all calls" (the tap shows both): a client that acts on the GOAWAY first reads internal, its code (grpc-js says "Received RST_STREAM with code 2", the original experiment\'s words)',
+          }),
+        ),
+      ],
+    },
+  },
+  {
+    id: "crash",
+    group: "process",
+    summary: "SIGKILL to the server",
+    fault: [{ kind: "signal", target: "server", signal: "SIGKILL" }],
+    evidence: [processKilled()],
+    expect: {
+      rule: ["unavailable"],
+      cite: connectionFailure,
+      departures: [
+        {
+          ...connectDroppedConnection,
+          codes: ["canceled", "aborted"],
+          why: `${connectDroppedConnection.why}; when the killed server had not read all the client sent (a busy server: seen with several connections on it), its kernel closes with RST instead of FIN (the tap shows which), and connect-node reads ECONNRESET as aborted`,
+        },
+      ],
+    },
+  },
+  {
+    id: "restart",
+    group: "process",
+    summary: "SIGKILL to the server, a new one on the same port, then a second call on the same transport or channel",
+    clientArgs: (s) => ["--calls", "2", "--call-gap-ms", String(s.restartGapMs)],
+    fault: [{ kind: "restart" }],
+    timing: "recovery: from the second call's start to its first message; the code is the second call's",
+    evidence: [reconnected()],
+    expect: {
+      rule: ["ok"],
+      cite: "connectivity-semantics-and-api.md: a channel in TRANSIENT_FAILURE reconnects, and later calls use the new connection",
+    },
+  },
+  {
+    id: "suspend",
+    group: "process",
+    summary: "SIGSTOP to the server, no remedy",
+    fault: suspend,
+    evidence: [processStopped()],
+    expect: { rule: ["hang"], cite: silentPeer },
+  },
+  {
+    id: "suspend+keepalive",
+    group: "process",
+    summary: "SIGSTOP to the server, client HTTP/2 keepalive on",
+    clientArgs: keepaliveArgs,
+    fault: suspend,
+    evidence: [processStopped(), pingsUnanswered()],
+    expect: { rule: ["unavailable"], cite: keepaliveRule },
+  },
+  {
+    id: "suspend+deadline",
+    group: "process",
+    summary: "SIGSTOP to the server, client deadline set",
+    clientArgs: deadlineArgs,
+    fault: suspend,
+    evidence: [processStopped()],
+    expect: { rule: ["deadline_exceeded"], cite: deadlineRule },
+  },
+  {
+    id: "suspend+idle-timeout",
+    group: "process",
+    summary: "SIGSTOP to the server, client idle timeout set",
+    clientArgs: idleTimeoutArgs,
+    fault: suspend,
+    evidence: [processStopped()],
+    expect: { rule: ["deadline_exceeded"], cite: idleTimeoutRule },
+  },
+  {
+    id: "suspend+ctrl-c",
+    group: "process",
+    summary: "SIGSTOP to the server, then SIGINT (Ctrl-C) to the client",
+    // Client processes reach message 1 only once they have loaded, some 0.2-0.5 s apart on a busy
+    // machine: a long pause before message 2 lets them all watch one server.
+    sharedByProcesses: true,
+    serverArgs: (s) => ["--interval-ms", String(Math.max(3000, 6 * s.intervalMs))],
+    fault: [...suspend, { kind: "signal", target: "client", signal: "SIGINT", afterMs: (s) => s.ctrlCDelayMs }],
+    timing: "from the SIGINT to the client's result",
+    evidence: [processStopped()],
+    expect: { rule: ["canceled"], cite: "statuscodes.md: CANCELLED when the caller cancels" },
+  },
+];

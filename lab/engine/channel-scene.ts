@@ -1,0 +1,414 @@
+/**
+ * A channel's life (issue 17): one long-lived channel per observer (a
+ * transport in connect-node, a channel in grpc-js and grpcio), opened in the
+ * client stack's agent, and a timeline of calls and faults done to it. The
+ * observers of a scene share its servers (one per backend, each behind a
+ * relay of every observer's, on the backend's own address) and go through
+ * the steps together. Each run's record holds every call of its channel;
+ * its code is the scenario's outcome (the watched calls' codes).
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import type { CallsRecord } from "../../lib/run-calls.ts";
+import type { ChannelScenario, ChannelStep } from "../catalogue/case-types.ts";
+import { missingEvidence, type Observation } from "../faults/evidence.ts";
+import { createRelay, type Relay } from "../faults/relay.ts";
+import type { ChannelCallRecord, RunRecord } from "../reports/run-record.ts";
+import { wireRecord } from "../reports/wire-record.ts";
+import { type CallHandle, fromEpoch } from "./call-handle.ts";
+import type { AgentChannel } from "./client-agent.ts";
+import { freeFixedPort } from "./free-port.ts";
+import { backendArgs, backendHost, type Observer, type Scene } from "./plan.ts";
+import { heldNow, type SceneContext, seenStopped } from "./scene.ts";
+import { type RunningServer, startServer } from "./server-pool.ts";
+
+/** One call made on an observer's channel. */
+interface ChannelCall {
+  label: string;
+  handle: CallHandle;
+  /** When the lab gave up on it (a hang), if it did. */
+  abandonedAt?: number;
+}
+
+/** One observer under way: its relays (one per backend), its channel, its calls. */
+interface ChannelWatch {
+  observer: Observer;
+  relays: Relay[];
+  channel?: AgentChannel;
+  calls: ChannelCall[];
+  broken?: string;
+}
+
+interface Mark {
+  target: string;
+  what: string;
+  at: number;
+}
+
+/** The codes of calls as one outcome: "ok", "unavailable", "ok+unavailable"; ok first, hang last. */
+export function channelOutcome(codes: readonly string[]): string {
+  const rank = (code: string) => (code === "ok" ? 0 : code === "hang" ? 2 : 1);
+  return [...new Set(codes)].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b)).join("+") || "none";
+}
+
+/** Every step's times, read off the settings once. */
+const stepsOf = (scenario: ChannelScenario) => scenario.steps;
+
+export async function runChannelScene(scene: Scene, ctx: SceneContext): Promise<RunRecord[]> {
+  const s = ctx.settings;
+  const scenario = scene.observers[0].cell.labCase.channel as ChannelScenario;
+  const backends = scene.channel?.backends ?? 1;
+  const stack = scene.server;
+  const servers: (RunningServer | undefined)[] = [];
+  const fresh: RunningServer[] = [];
+  const watches: ChannelWatch[] = scene.observers.map((observer) => ({ observer, relays: [], calls: [] }));
+  const marks: Mark[] = [];
+  const serverState: Observation["server"][] = [];
+  let heldAtStop: Observation["heldAtStop"];
+  // A relay must be able to stop listening and listen again on its port when a server is killed
+  // and comes back: such a port is taken below the range the kernel hands out by itself.
+  const kills = stepsOf(scenario).some((step) => step.do === "signal" && step.signal === "SIGKILL");
+  try {
+    if (!stack) throw new Error("a channel scene needs a server stack");
+    for (let i = 0; i < backends; i++) {
+      const args = backendArgs(scene, i);
+      const server = scene.channel?.fresh
+        ? await ctx.servers.fresh(stack, args)
+        : await ctx.servers.shared(stack, args);
+      if (scene.channel?.fresh) fresh.push(server);
+      servers.push(server);
+    }
+    // Every observer's relays and channel.
+    await Promise.all(
+      watches.map(async (w) => {
+        for (let i = 0; i < backends; i++) {
+          const host = backendHost(backends > 1 ? i : 0);
+          w.relays.push(
+            await createRelay({
+              host,
+              targetHost: host,
+              targetPort: servers[i]?.port ?? 0,
+              port: kills ? await freeFixedPort(host) : undefined,
+              decode: ctx.tap,
+            }),
+          );
+        }
+        const { client, labCase } = w.observer.cell;
+        const target =
+          backends > 1
+            ? ["--target", `ipv4:${w.relays.map((r, i) => `${backendHost(i)}:${r.port}`).join(",")}`]
+            : ["--port", String(w.relays[0].port)];
+        const args = ["--protocol", client.protocol, ...target, ...(labCase.channel?.channelArgs?.(s) ?? [])];
+        try {
+          w.channel = await ctx.agents.get(client).open(args);
+        } catch (e) {
+          w.broken = `the channel did not open: ${e instanceof Error ? e.message : String(e)}`;
+        }
+      }),
+    );
+
+    const live = () => watches.filter((w) => w.channel && !w.broken);
+    // How long a healthy call of these servers takes: its messages, one pause apart.
+    const flag = (name: string, fallback: number) => {
+      const i = scene.serverArgs.lastIndexOf(name);
+      return i >= 0 ? Number(scene.serverArgs[i + 1]) : fallback;
+    };
+    const streamMs = flag("--count", s.channel.count) * flag("--interval-ms", s.channel.intervalMs);
+    const startCalls = (label: string, args: (w: ChannelWatch) => string[]) =>
+      live().map((w) => {
+        const call = { label, handle: (w.channel as AgentChannel).call(args(w)) };
+        w.calls.push(call);
+        return call;
+      });
+    const callArgs = (step: { args?: (s: typeof ctx.settings) => string[] }) => () => step.args?.(s) ?? [];
+    /** Each observer's own step at this position (observers of different cases share a skeleton). */
+    const ownStep = (w: ChannelWatch, index: number) => w.observer.cell.labCase.channel?.steps[index];
+    const waitFor = (calls: ChannelCall[], ms: number) =>
+      Promise.race([Promise.all(calls.map((c) => c.handle.result.catch(() => undefined))), sleep(ms)]);
+    const relaysOf = (backend: number | undefined) =>
+      watches.flatMap((w) => (backend === undefined ? w.relays : [w.relays[backend]]));
+
+    for (const [index, step] of stepsOf(scenario).entries()) {
+      switch (step.do) {
+        case "call": {
+          const calls = live().map((w) => {
+            const own = ownStep(w, index);
+            const call = {
+              label: step.label,
+              handle: (w.channel as AgentChannel).call(own?.do === "call" ? callArgs(own)() : []),
+            };
+            w.calls.push(call);
+            return call;
+          });
+          if (step.wait === "message") {
+            await Promise.all(calls.map((c) => c.handle.firstMessage(s.watchdogMs).catch(() => undefined)));
+          } else if (step.wait) await waitFor(calls, streamMs + s.watchdogMs);
+          break;
+        }
+        case "calls": {
+          const every = step.everyMs(s);
+          const until = performance.now() + step.forMs(s);
+          for (let next = performance.now(); next < until; next += every) {
+            await sleep(Math.max(0, next - performance.now()));
+            startCalls(step.label, (w) => {
+              const own = ownStep(w, index);
+              return own?.do === "calls" ? callArgs(own)() : [];
+            });
+          }
+          break;
+        }
+        case "pause":
+          await sleep(step.ms(s));
+          break;
+        case "signal": {
+          const b = step.backend ?? 0;
+          const server = servers[b];
+          if (!server) throw new Error(`no backend ${b}`);
+          if (step.signal === "SIGKILL") {
+            // A dead server's port refuses: its relays stop listening first (a listening relay would
+            // accept and then reset, which a client reads otherwise).
+            await Promise.all(relaysOf(b).map((r) => r.pause()));
+          }
+          server.child.signal(step.signal);
+          marks.push({ target: backends > 1 ? `backend ${b}` : "server", what: step.signal, at: performance.now() });
+          if (step.signal === "SIGSTOP") {
+            const stopped = await seenStopped(server.child.pid, 200, () => {
+              heldAtStop = heldNow(relaysOf(b), "server");
+            });
+            serverState[b] = { stopped };
+          } else if (step.signal === "SIGKILL") {
+            const exit = await Promise.race([server.child.exited, sleep(2000).then(() => undefined)]);
+            serverState[b] = { exit: exit && { code: exit.code, signal: exit.signal } };
+          }
+          break;
+        }
+        case "restart": {
+          const b = step.backend ?? 0;
+          const old = servers[b];
+          if (!old || !stack) throw new Error(`no backend ${b} to restart`);
+          const successor = await startServer(
+            stack,
+            ["--port", String(old.port), ...backendArgs(scene, b)],
+            0,
+            [],
+            true,
+          );
+          fresh.push(successor);
+          servers[b] = successor;
+          await Promise.all(relaysOf(b).map((r) => r.resume()));
+          marks.push({ target: backends > 1 ? `backend ${b}` : "server", what: "restarted", at: performance.now() });
+          break;
+        }
+        case "network": {
+          const at = relaysOf(step.backend).map((r) => r.setMode(step.mode, step.scope))[0] ?? performance.now();
+          const what = `${step.mode}${step.scope === "existing" ? " (open connections)" : ""}`;
+          marks.push({ target: step.backend === undefined ? "network" : `backend ${step.backend}`, what, at });
+          break;
+        }
+        case "client-saw-close": {
+          // Every connection whose server end closed has been closed by the client too: the client
+          // has taken the close in, and a call made now is made knowing it (a busy client that has
+          // not yet read it puts the call on the closing connection: a race, not this case's point).
+          const seen = () =>
+            watches.every((w) =>
+              w.relays.every((relay) =>
+                relay.connections.every(
+                  (c) =>
+                    !c.tcp.some((e) => e.leg === "server" && e.by === "server" && e.event !== "open") ||
+                    c.tcp.some((e) => e.leg === "client" && e.by === "client" && e.event !== "open"),
+                ),
+              ),
+            );
+          for (const until = performance.now() + 2000; !seen() && performance.now() < until; ) await sleep(5);
+          break;
+        }
+        case "settle":
+          // Every call gets its stream's length and the watchdog past this moment, or what the step says.
+          await waitFor(
+            watches.flatMap((w) => w.calls),
+            step.ms?.(s) ?? streamMs + s.watchdogMs,
+          );
+          break;
+      }
+    }
+    const endAt = performance.now();
+    // What is still open has hung: the lab gives up on it.
+    await Promise.all(
+      watches.flatMap((w) =>
+        w.calls
+          .filter((c) => !c.handle.settled)
+          .map(async (c) => {
+            c.abandonedAt = performance.now();
+            await c.handle.abandon();
+          }),
+      ),
+    );
+    return await Promise.all(
+      watches.map((w) => channelRecord(w, { scenario, marks, serverState, heldAtStop, endAt, ctx, backends })),
+    );
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    return watches.map((w) => channelLabError(w, why, true));
+  } finally {
+    await Promise.all(watches.flatMap((w) => w.calls.map((c) => c.handle.abandon())));
+    await Promise.all(watches.map((w) => w.channel?.close()));
+    await Promise.all(watches.flatMap((w) => w.relays.map((r) => r.close())));
+    await Promise.all(fresh.map((f) => f.child.stop()));
+  }
+}
+
+interface RecordContext {
+  scenario: ChannelScenario;
+  marks: Mark[];
+  serverState: Observation["server"][];
+  heldAtStop: Observation["heldAtStop"];
+  endAt: number;
+  ctx: SceneContext;
+  backends: number;
+}
+
+/** The record of one observer's channel: its calls, its outcome, the evidence of the fault. */
+async function channelRecord(w: ChannelWatch, r: RecordContext): Promise<RunRecord> {
+  if (w.broken) return channelLabError(w, w.broken);
+  const { scenario, marks } = r;
+  const faults = marks.filter((m) => m.what !== "restarted");
+  const origin = faults[0]?.at ?? w.calls[0]?.handle.starts[0] ?? r.endAt;
+  const rel = (at: number) => Math.round(at - origin);
+  const results = await Promise.all(
+    w.calls.map((c) =>
+      c.handle.result.then(
+        (x): CallsRecord | Error => x,
+        (e: Error) => e,
+      ),
+    ),
+  );
+  // A call the agent could not make (not a hang, not an answer) makes the run worthless.
+  const failed = results.find((x, i) => x instanceof Error && w.calls[i].abandonedAt === undefined);
+  if (failed instanceof Error) return channelLabError(w, failed.message);
+  const calls: ChannelCallRecord[] = w.calls.map((c, i) => {
+    const x = results[i];
+    const start = c.handle.starts[0] ?? origin;
+    const first = c.handle.messages[0]?.at;
+    const answered = !(x instanceof Error) && c.abandonedAt === undefined;
+    return {
+      label: c.label,
+      startMs: rel(start),
+      endMs: rel(answered ? fromEpoch((x as CallsRecord).endedAt) : (c.abandonedAt ?? r.endAt)),
+      code: answered ? (x as CallsRecord).code : "hang",
+      message: answered ? (x as CallsRecord).message : "",
+      received: c.handle.messages.length,
+      firstMessageMs: first === undefined ? null : rel(first),
+    };
+  });
+  const watched = calls.filter((c) => c.label === scenario.watch);
+  const failedCodes: Record<string, number> = {};
+  for (const c of watched)
+    if (c.code !== "ok" && c.code !== "hang") failedCodes[c.code] = (failedCodes[c.code] ?? 0) + 1;
+  const recoveryMs = recovery(watched, marks, origin);
+  const summary = {
+    ok: watched.filter((c) => c.code === "ok").length,
+    failed: failedCodes,
+    hung: watched.filter((c) => c.code === "hang").length,
+    recoveryMs,
+  };
+  const code = channelOutcome(watched.map((c) => c.code));
+  const firstWatched = watched[0];
+  const detectMs =
+    scenario.time === "call"
+      ? firstWatched && firstWatched.code !== "hang"
+        ? firstWatched.endMs - firstWatched.startMs
+        : null
+      : scenario.time === "recovery"
+        ? recoveryMs
+        : null;
+
+  // The evidence is read on the backend the fault hit (backend 0 unless a step names another).
+  const b = scenario.steps.map(backendOf).find((backend) => backend !== undefined) ?? 0;
+  const observation: Observation = {
+    faultAt: faults[0]?.at,
+    endAt: r.endAt,
+    connections: w.relays[b]?.connections ?? [],
+    count: r.ctx.settings.channel.count,
+    server: r.serverState[b] ?? {},
+    heldAtStop: r.heldAtStop,
+  };
+  const labCase = w.observer.cell.labCase;
+  const missing = r.ctx.tap ? missingEvidence(labCase.evidence, observation) : [];
+  const failures = Object.entries(failedCodes)
+    .map(([k, n]) => `${n} ${k}`)
+    .join(", ");
+  const oddMessage = [...new Set(watched.filter((c) => c.code !== "ok" && c.message).map((c) => c.message))][0];
+  const record: RunRecord = {
+    code,
+    message:
+      watched.length === 1
+        ? (firstWatched?.message ?? "")
+        : `${summary.ok} ok${failures ? `, ${failures}` : ""}${summary.hung ? `, ${summary.hung} hung` : ""} of ${watched.length}${oddMessage ? ` ("${oddMessage}")` : ""}`,
+    received: watched.reduce((n, c) => n + c.received, 0),
+    messages: [],
+    detectMs,
+    hung: summary.hung > 0,
+    exitMs: null,
+    call: null,
+    caller: "agent",
+    timeline: {
+      callStartMs: calls[0]?.startMs ?? null,
+      messagesMs: [],
+      faults: marks.map((m) => ({ target: m.target, what: m.what, atMs: rel(m.at) })),
+      endMs: rel(r.endAt),
+    },
+    wire: r.ctx.tap
+      ? w.relays.flatMap((relay, i) =>
+          relay.connections.map((c) => wireRecord(c, origin, undefined, r.backends > 1 ? i : undefined)),
+        )
+      : null,
+    evidence: { checked: r.ctx.tap, says: labCase.evidence.map((e) => e.says), missing },
+    channel: { calls, summary },
+  };
+  return missing.length > 0
+    ? { ...record, code: "lab-error", clientCode: code, message: `no evidence of the fault: ${missing.join("; ")}` }
+    : record;
+}
+
+/** The backend a step acts on, where it names one. */
+const backendOf = (step: ChannelStep): number | undefined =>
+  step.do === "signal" || step.do === "restart" || step.do === "network" ? step.backend : undefined;
+
+/** How many calls in a row must end ok, last of all, for a channel to count as recovered. */
+const recoveredAfter = 5;
+
+/**
+ * From the last fault step (a restart: the new server listening) to the
+ * first message of the first watched call from which on every watched call
+ * ended ok, when at least `recoveredAfter` of them did (a channel that sends
+ * every third call to a dead backend has not recovered because the last two
+ * went elsewhere); 0 when none failed; null when it did not recover.
+ */
+function recovery(watched: readonly ChannelCallRecord[], marks: readonly Mark[], origin: number): number | null {
+  if (watched.length === 0) return null;
+  const sorted = [...watched].sort((a, b) => a.startMs - b.startMs);
+  let from = sorted.length;
+  while (from > 0 && sorted[from - 1].code === "ok") from--;
+  if (from === 0) return 0;
+  if (sorted.length - from < recoveredAfter) return null;
+  const first = sorted[from].firstMessageMs;
+  const ref = marks.length > 0 ? Math.round(marks[marks.length - 1].at - origin) : 0;
+  return first === null ? null : Math.max(0, first - ref);
+}
+
+function channelLabError(w: ChannelWatch, why: string, retryable = false): RunRecord {
+  return {
+    ...(retryable && { retryable: true }),
+    code: "lab-error",
+    message: why,
+    received: 0,
+    messages: [],
+    detectMs: null,
+    hung: false,
+    exitMs: null,
+    call: null,
+    caller: "agent",
+    timeline: { callStartMs: null, messagesMs: [], faults: [], endMs: 0 },
+    wire: null,
+    evidence: { checked: false, says: w.observer.cell.labCase.evidence.map((e) => e.says), missing: [] },
+  };
+}
