@@ -147,11 +147,12 @@ export interface ChannelScenario {
   watch: string;
   /**
    * The cell's time figure: "call", the first watched call's own time, start
-   * to end; "recovery", from the last fault step (a restart: the new server
-   * listening) to the first message of the first watched call from which on
-   * every watched call ended ok; "none".
+   * to end; "fault", from the fault (a killed server: when it was gone) to
+   * the first watched call's end; "recovery", from the last fault step (a
+   * restart: the new server listening) to the first message of the first
+   * watched call from which on every watched call ended ok; "none".
    */
-  time: "call" | "recovery" | "none";
+  time: "call" | "fault" | "recovery" | "none";
   /** Client stacks that cannot take part, and why: their cell says so (n/a) instead of running. */
   notFor?: { client: string; why: string }[];
 }

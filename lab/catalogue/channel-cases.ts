@@ -7,6 +7,7 @@
  */
 import { blackholed, connectionsReset, processKilled, processStopped, rotated } from "../faults/evidence.ts";
 import {
+  connectDroppedConnection,
   connectionFailure,
   deadlineArgs,
   deadlineRule,
@@ -14,7 +15,7 @@ import {
   keepaliveRule,
   silentPeer,
 } from "./case-parts.ts";
-import type { ChannelScenario, ChannelStep, Expectation, LabCase } from "./case-types.ts";
+import type { ChannelScenario, ChannelStep, Expectation, KnownDeparture, LabCase } from "./case-types.ts";
 import type { LabSettings } from "./settings.ts";
 
 const idleBefore = (s: LabSettings) => s.channel.idleBeforeMs;
@@ -34,6 +35,20 @@ const retryArgs = () => ["--retry", "5"];
  * gRPC core) and the watchdog.
  */
 const retrySettle = (s: LabSettings) => 3750 + 1200 + s.watchdogMs;
+
+/** connect-node PINGs a connection that idled past its interval before it sends a call on it (issue 17). */
+const connectVerifiesIdle: KnownDeparture = {
+  client: "connect",
+  codes: ["ok"],
+  why: "connect-node PINGs a connection that has been idle longer than pingIntervalMs before it puts a call on it (Http2SessionManager's verify), finds it dead after pingTimeoutMs and opens a new one: the call succeeds, a PING timeout late (the tap and tshark show the PING, its GOAWAY and the new connection)",
+};
+
+/** connect-node reading a reset connection, whatever the retry policy (issue 17). */
+const connectResetNotRetried: KnownDeparture = {
+  client: "connect",
+  codes: ["aborted", "canceled"],
+  why: 'connect-node maps ECONNRESET to aborted ("connect ECONNRESET", "read ECONNRESET"), and a connection reset under a stream it has just opened to canceled; neither is unavailable, so a retry policy keyed on unavailable (lib/retry-interceptor.ts, as gRPC\'s) never retries it',
+};
 
 const connectOneAddress = {
   client: "connect",
@@ -113,7 +128,11 @@ export const channelCases: LabCase[] = [
     [blackholed("none")],
     {
       "": { rule: ["hang"], cite: silentPeer },
-      "+keepalive": { rule: ["unavailable"], cite: keepaliveRule },
+      "+keepalive": {
+        rule: ["unavailable"],
+        cite: `${keepaliveRule}; keepalive runs while a call is open: the call goes out on the dead connection first`,
+        departures: [connectVerifiesIdle],
+      },
       "+keepalive+ping-idle": { rule: ["ok"], cite: pingIdleRule },
       "+deadline": { rule: ["deadline_exceeded"], cite: deadlineRule },
     },
@@ -124,6 +143,18 @@ export const channelCases: LabCase[] = [
     "+keepalive+ping-idle": {
       rule: ["hang"],
       cite: "connection-backoff.md: a new connection gets MIN_CONNECT_TIMEOUT (20 s) to be established; the suspended server's kernel accepts it and nothing answers, and a call waits while the channel connects",
+      departures: [
+        {
+          client: "connect",
+          codes: ["unavailable"],
+          why: 'connect-node PINGs the new connection before the server has said a word (its SETTINGS never come) and ends the call "PING timed out" when nothing answers: keepalive bounds the connecting too',
+        },
+        {
+          client: "grpcio",
+          codes: ["unavailable"],
+          why: 'gRPC core with keepalive_permit_without_calls PINGs the new connection before its handshake is done and gives up on it: "failed to connect to all addresses; ... keepalive watchdog timeout" (without that option it never PINGs such a peer: mute-peer+keepalive)',
+        },
+      ],
     },
     "+deadline": { rule: ["deadline_exceeded"], cite: deadlineRule },
   }),
@@ -164,6 +195,8 @@ export const channelCases: LabCase[] = [
         steps: [
           { do: "call", label: "first", wait: true },
           ...killServer,
+          // The calls begin once the client has taken the close in (see outage-call).
+          { do: "client-saw-close" },
           { do: "calls", label: "through", everyMs: every, forMs: outage, ...(variant && { args: waitThroughOutage }) },
           { do: "restart" },
           {
@@ -183,8 +216,8 @@ export const channelCases: LabCase[] = [
       evidence: [processKilled()],
       expect: variant
         ? {
-            rule: ["ok"],
-            cite: "wait-for-ready.md: calls made while the channel is in TRANSIENT_FAILURE wait for it to be ready",
+            rule: ["ok", "ok+deadline_exceeded"],
+            cite: "wait-for-ready.md: calls made while the channel is in TRANSIENT_FAILURE wait for it to be ready, within their deadline; the channel comes back only at its next reconnect attempt (connection-backoff.md: 1 s, then 1.6x, +-20%), which may come after an early call's deadline",
           }
         : {
             rule: ["ok+unavailable"],
@@ -220,7 +253,35 @@ export const channelCases: LabCase[] = [
       evidence: [rotated()],
       expect: {
         rule: ["ok"],
-        cite: "A9 (max connection age): the server sends GOAWAY, in-flight streams finish within the grace, and new calls go to a new connection",
+        cite: "A9 (max connection age): the server sends GOAWAY, in-flight streams finish within the grace, and new calls go to a new connection; A6: a call the server never took (REFUSED_STREAM, above the GOAWAY's last stream) is retried transparently",
+        departures: [
+          {
+            client: "connect",
+            server: "connect",
+            codes: ["ok+internal", "ok"],
+            why: 'a call that crosses the GOAWAY is refused (RST_STREAM(REFUSED_STREAM): Node\'s server sends one GOAWAY, and nghttp2 ignores every new stream once it has: lib/connection-age.ts; a race: some runs no call crosses it); connect-node neither retries it nor maps REFUSED_STREAM to unavailable: internal "Stream closed with error code NGHTTP2_REFUSED_STREAM", and its retry interceptor, keyed on unavailable, lets it through',
+          },
+          {
+            client: "connect",
+            server: "grpc-js",
+            codes: ["ok+internal", "ok"],
+            why: "grpc-js's server sends its two GOAWAYs in one write, with no PING between (tshark shows both in one segment): a call that crosses them is refused, and connect-node reads REFUSED_STREAM as internal",
+          },
+          {
+            client: "connect",
+            server: "grpcio",
+            codes: ["ok", "ok+internal"],
+            why: "gRPC core sends GOAWAY(2^31-1) and a PING, and the real GOAWAY once the PING is answered (tshark): nearly no call crosses it, but one sent in the same moment is refused, and connect-node reads REFUSED_STREAM as internal",
+          },
+          ...(["grpc-js", "grpcio"] as const).map(
+            (client): KnownDeparture => ({
+              client,
+              server: "grpc-js",
+              codes: ["ok", "ok+unavailable"],
+              why: 'grpc-js\'s server sends its two GOAWAYs at once (no PING between): a call that crosses them is refused; without a retry policy it ends unavailable ("Stream refused by server"), no transparent retry taking it',
+            }),
+          ),
+        ],
       },
     }),
   ),
@@ -242,7 +303,7 @@ export const channelCases: LabCase[] = [
           serverArgs: (s) => ["--count", "3", "--interval-ms", String(2 * every(s))],
           ...(lb === "round_robin" && { channelArgs: () => ["--lb-policy", "round_robin"] }),
           steps: [
-            { do: "calls", label: "through", everyMs: every, forMs: (s) => span(s) / 2 },
+            { do: "calls", label: "through", everyMs: every, forMs: span },
             fault === "crash"
               ? { do: "signal", signal: "SIGKILL", backend: 0 }
               : fault === "suspend"
@@ -293,8 +354,8 @@ export const channelCases: LabCase[] = [
       evidence: [processKilled()],
       expect: variant
         ? {
-            rule: ["ok"],
-            cite: "A6 (retries): a call that failed UNAVAILABLE before any response is tried again after a backoff",
+            rule: ["ok", "unavailable"],
+            cite: "A6 (retries): a call that failed UNAVAILABLE before any response is tried again after a random part of each backoff; ok when an attempt comes after the server is back, unavailable when every attempt came within the outage",
           }
         : { rule: ["unavailable"], cite: "statuscodes.md: UNAVAILABLE when no connection could be established" },
     }),
@@ -322,27 +383,35 @@ export const channelCases: LabCase[] = [
         ? {
             rule: ["ok"],
             cite: "A6 (retries): a call that failed UNAVAILABLE before any response is tried again after a backoff",
+            departures: [connectResetNotRetried],
           }
-        : { rule: ["unavailable"], cite: connectionFailure },
+        : { rule: ["unavailable"], cite: connectionFailure, departures: [connectResetNotRetried] },
     }),
   ),
   ...(["", "+retry"] as const).map((variant) =>
     channelCase({
       id: `crash-in-call${variant}`,
       summary: `the server is killed while a call is under way, after its first message${variant ? "; a retry policy" : ""}`,
-      timing: "the call under way, from its start to its end",
+      timing: "from the server's end (its exit) to the call's",
       channel: {
         ...(variant && { channelArgs: retryArgs }),
         // The lab's stream, its messages far apart: the kill comes between message 1 and 2.
         serverArgs: (s) => ["--count", String(s.count), "--interval-ms", String(s.intervalMs)],
         steps: [{ do: "call", label: "during", wait: "message" }, ...killServer, { do: "settle", ms: retrySettle }],
         watch: "during",
-        time: "call",
+        time: "fault",
       },
       evidence: [processKilled()],
       expect: {
         rule: ["unavailable"],
         cite: `${connectionFailure}; A6: a call that has received a response is committed and not retried`,
+        departures: [
+          {
+            ...connectDroppedConnection,
+            codes: ["canceled", "aborted"],
+            why: `${connectDroppedConnection.why} (a reset when the killed server had unread bytes: aborted, as in crash)`,
+          },
+        ],
       },
     }),
   ),

@@ -64,6 +64,8 @@ export async function runChannelScene(scene: Scene, ctx: SceneContext): Promise<
   const marks: Mark[] = [];
   const serverState: Observation["server"][] = [];
   let heldAtStop: Observation["heldAtStop"];
+  /** When a killed server was gone (its exit, as the lab saw it). */
+  let gone: number | undefined;
   // A relay must be able to stop listening and listen again on its port when a server is killed
   // and comes back: such a port is taken below the range the kernel hands out by itself.
   const kills = stepsOf(scenario).some((step) => step.do === "signal" && step.signal === "SIGKILL");
@@ -178,6 +180,8 @@ export async function runChannelScene(scene: Scene, ctx: SceneContext): Promise<
           } else if (step.signal === "SIGKILL") {
             const exit = await Promise.race([server.child.exited, sleep(2000).then(() => undefined)]);
             serverState[b] = { exit: exit && { code: exit.code, signal: exit.signal } };
+            // As scene.ts: a killed server reaches its clients when it is gone, not at the signal.
+            if (exit) gone = exit.at;
           }
           break;
         }
@@ -243,7 +247,7 @@ export async function runChannelScene(scene: Scene, ctx: SceneContext): Promise<
       ),
     );
     return await Promise.all(
-      watches.map((w) => channelRecord(w, { scenario, marks, serverState, heldAtStop, endAt, ctx, backends })),
+      watches.map((w) => channelRecord(w, { scenario, marks, serverState, heldAtStop, gone, endAt, ctx, backends })),
     );
   } catch (e) {
     const why = e instanceof Error ? e.message : String(e);
@@ -261,6 +265,7 @@ interface RecordContext {
   marks: Mark[];
   serverState: Observation["server"][];
   heldAtStop: Observation["heldAtStop"];
+  gone: number | undefined;
   endAt: number;
   ctx: SceneContext;
   backends: number;
@@ -312,14 +317,21 @@ async function channelRecord(w: ChannelWatch, r: RecordContext): Promise<RunReco
   };
   const code = channelOutcome(watched.map((c) => c.code));
   const firstWatched = watched[0];
+  const ended = firstWatched && firstWatched.code !== "hang" ? firstWatched : undefined;
+  // The fault's moment: a killed server's end, or its first step.
+  const faultMs = r.gone !== undefined ? rel(r.gone) : faults.length > 0 ? 0 : undefined;
   const detectMs =
     scenario.time === "call"
-      ? firstWatched && firstWatched.code !== "hang"
-        ? firstWatched.endMs - firstWatched.startMs
+      ? ended
+        ? ended.endMs - ended.startMs
         : null
-      : scenario.time === "recovery"
-        ? recoveryMs
-        : null;
+      : scenario.time === "fault"
+        ? ended && faultMs !== undefined
+          ? Math.max(0, ended.endMs - faultMs)
+          : null
+        : scenario.time === "recovery"
+          ? recoveryMs
+          : null;
 
   // The evidence is read on the backend the fault hit (backend 0 unless a step names another).
   const b = scenario.steps.map(backendOf).find((backend) => backend !== undefined) ?? 0;

@@ -98,6 +98,14 @@ function notApplicableRun(why: string): RunRecord {
   };
 }
 
+/**
+ * How many channels (issue 17) may be under way at once, whatever the jobs:
+ * each makes calls all along, and at a fault all react together. More made
+ * the agents fall behind their timers by hundreds of ms and the servers'
+ * first calls slow, and calls that would have ended were taken for hangs.
+ */
+const maxChannelsAtOnce = 45;
+
 /** How many fresh servers to start ahead of the scenes that need them. */
 const warmAhead = 2;
 /** Tries a run gets when the lab botched it for timing (see labError in scene.ts). */
@@ -142,6 +150,7 @@ export async function runLab(plan: LabPlan, options: RunLabOptions = {}): Promis
   const total = scenes.reduce((n, scene) => n + scene.observers.length, 0);
   let done = 0;
   let free = Math.max(1, plan.jobs);
+  let channelsAtOnce = 0;
   const running = new Set<Promise<void>>();
   const warmed = new Set<Scene>();
 
@@ -181,6 +190,18 @@ export async function runLab(plan: LabPlan, options: RunLabOptions = {}): Promis
         i--;
         continue;
       }
+      // Channels under way are capped (see maxChannelsAtOnce): a channel scene that would pass the
+      // cap gives its turn to the next scene that does not, and waits.
+      const fits = (n: Scene) => n.source !== "channel" || channelsAtOnce + n.observers.length <= maxChannelsAtOnce;
+      if (!fits(queue[i])) {
+        const j = queue.findIndex((n, k) => k > i && fits(n));
+        if (j < 0) {
+          await Promise.race(running);
+          i--;
+          continue;
+        }
+        [queue[i], queue[j]] = [queue[j], queue[i]];
+      }
       const scene = queue[i];
       // A server's-view scene runs one call at a time; a channel's run mostly waits between its calls
       // (issue 17): six of them weigh as one run.
@@ -206,6 +227,8 @@ export async function runLab(plan: LabPlan, options: RunLabOptions = {}): Promis
       }
       if (warmed.has(scene)) warmed.delete(scene);
       free -= weight;
+      const channels = scene.source === "channel" ? scene.observers.length : 0;
+      channelsAtOnce += channels;
       const run =
         scene.source === "server-view"
           ? runServerScene(scene, ctx)
@@ -218,6 +241,7 @@ export async function runLab(plan: LabPlan, options: RunLabOptions = {}): Promis
         })
         .finally(() => {
           free += weight;
+          channelsAtOnce -= channels;
           running.delete(work);
         });
       running.add(work);

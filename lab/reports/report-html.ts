@@ -1,4 +1,4 @@
-import type { LabCase } from "../catalogue/cases.ts";
+import type { LabCase, LabSettings } from "../catalogue/cases.ts";
 import {
   caseNotes,
   cellsByGroup,
@@ -20,6 +20,7 @@ const escapeHtml = (text: string) =>
 /** A class per outcome family, for colour. */
 function outcomeClass(code: string): string {
   if (code === "ok") return "ok";
+  if (code === "n/a") return "na";
   if (code === "hang") return "hang";
   if (code === "lab-error") return "broken";
   return "error";
@@ -60,7 +61,7 @@ body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;max-width:1300px}
 table.matrix{border-collapse:collapse;margin:12px 0}
 .matrix th,.matrix td{border:1px solid #ccc;padding:3px 6px;text-align:left;font-size:13px}
 .matrix th:first-child{white-space:nowrap}
-.matrix td.ok{background:#e6f4e6}.matrix td.error{background:#fff4d6}.matrix td.hang{background:#f9d6d6}.matrix td.broken{background:#ddd}
+.matrix td.ok{background:#e6f4e6}.matrix td.na{color:#888}.matrix td.error{background:#fff4d6}.matrix td.hang{background:#f9d6d6}.matrix td.broken{background:#ddd}
 .matrix td.disagrees{outline:3px solid #e07000;outline-offset:-3px}
 .matrix td.departs{font-weight:600}.matrix td.unexpected{color:#b00000}
 .matrix td.racy{background-image:repeating-linear-gradient(45deg,transparent 0 6px,rgba(0,0,0,.06) 6px 12px)}
@@ -74,6 +75,7 @@ code{background:#f3f3f3;padding:0 3px}
 function settingsTable(meta: LabResults["meta"]): string {
   const s = meta.settings as Record<string, unknown>;
   const ka = s.keepalive as { intervalMs: number; timeoutMs: number } | undefined;
+  const channel = s.channel as LabSettings["channel"] | undefined;
   const rowsOf: [string, string][] = [
     [
       "mode",
@@ -89,6 +91,14 @@ function settingsTable(meta: LabResults["meta"]): string {
     ["watchdog", `a client still waiting ${s.watchdogMs} ms after the fault has hung`],
     ["Ctrl-C", `${s.ctrlCDelayMs} ms after the suspend`],
     ["restart gap", `${s.restartGapMs} ms between the two calls`],
+    ...(channel
+      ? ([
+          [
+            "channels (channel group)",
+            `calls of ${channel.count} messages ${channel.intervalMs} ms apart; idle ${channel.idleBeforeMs} ms before a fault and ${channel.idleAfterMs} ms after it; a call every ${channel.everyMs} ms; outages of ${channel.outageMs} ms; spans of ${channel.spanMs} ms`,
+          ],
+        ] as [string, string][])
+      : []),
     ["runs", `${s.repeat} per cell, ${s.jobs} at once${s.quick ? ", --quick" : ""}`],
   ];
   return `<table class="settings">${rowsOf.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join("")}</table>`;

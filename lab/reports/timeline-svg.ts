@@ -6,7 +6,7 @@
  * 250, no ACK, connection closed at 500").
  */
 import type { CellResult } from "./results.ts";
-import type { RunRecord, WireFrame } from "./run-record.ts";
+import type { ChannelCallRecord, RunRecord, WireFrame } from "./run-record.ts";
 import { cellName } from "./summary.ts";
 
 const escapeXml = (text: string) =>
@@ -187,25 +187,127 @@ function runRow(
   return parts.join("");
 }
 
+/** Greedy lanes for a channel's calls: a call goes in the first lane free at its start. */
+function callLanes(calls: readonly ChannelCallRecord[]): number[] {
+  const ends: number[] = [];
+  return calls.map((call) => {
+    let lane = ends.findIndex((end) => end <= call.startMs);
+    if (lane < 0) lane = ends.length;
+    ends[lane] = call.endMs;
+    return lane;
+  });
+}
+
+/** How tall a run's row is: a channel's calls may overlap and take several lanes (issue 17). */
+function rowHeight(run: RunRecord): number {
+  if (!run.channel) return layout.rowH;
+  const lanes = Math.max(1, ...callLanes(run.channel.calls).map((l) => l + 1));
+  return Math.max(layout.rowH, 28 + lanes * 7);
+}
+
+/**
+ * A channel's run (issue 17): its calls as bars on the axis, one per call,
+ * coloured by how each ended (red dashes: a hang), the fault's steps and the
+ * recovery marked, and above them what crossed the wire: new connections,
+ * GOAWAYs, PINGs and resets; at the right, the count of the watched calls.
+ */
+function channelRow(run: RunRecord, label: string, y: number, height: number, x: (ms: number) => number): string {
+  const channel = run.channel;
+  if (!channel) return "";
+  const parts: string[] = [`<text x="4" y="${y + 4}" class="lbl">${escapeXml(label)}</text>`];
+  const top = y - 10;
+  const bottom = y - 10 + height - 12;
+  for (const f of run.timeline.faults) {
+    parts.push(
+      `<line x1="${x(f.atMs)}" y1="${top - 6}" x2="${x(f.atMs)}" y2="${bottom}" class="fault"><title>${escapeXml(`${f.what} (${f.target}) at ${f.atMs} ms`)}</title></line>`,
+    );
+  }
+  // The wire, one lane above the calls: connections opening, GOAWAYs, PINGs, closes and resets.
+  const wire: Mark[] = [];
+  for (const conn of run.wire ?? []) {
+    const where = conn.backend !== undefined ? ` (backend ${conn.backend})` : "";
+    const open = conn.tcp.find((e) => e.leg === "client" && e.event === "open");
+    if (open) {
+      wire.push({
+        x: x(open.t),
+        width: 6,
+        svg: (mx) =>
+          `<path d="M${mx},${top - 5}L${mx},${top + 5}M${mx - 3},${top}L${mx + 3},${top}" class="conn"><title>${escapeXml(`${open.t} ms: connection ${conn.id}${where} opens`)}</title></path>`,
+      });
+    }
+    for (const f of conn.frames) {
+      if (f.type !== "GOAWAY" && f.type !== "PING" && f.type !== "RST_STREAM") continue;
+      if (f.type === "PING" && f.flags?.includes("ACK")) continue;
+      const named = frameLabel(f);
+      if (!named) continue;
+      const by = f.dir === "c2s" ? "client" : "server";
+      wire.push({
+        x: x(f.t),
+        width: markWidth(),
+        svg: markSvg(named.kind, top, `${f.t} ms: ${by} → ${named.text}${where}`, undefined, f.dropped === true),
+      });
+    }
+    for (const e of conn.tcp) {
+      if (e.event === "open" || e.leg !== "client") continue;
+      wire.push({
+        x: x(e.t),
+        width: markWidth(),
+        svg: markSvg(e.event === "fin" ? "fin" : "reset", top, `${e.t} ms: TCP ${e.event} by the ${e.by}${where}`),
+      });
+    }
+  }
+  parts.push(...placeLane(wire));
+  const lanes = callLanes(channel.calls);
+  channel.calls.forEach((call, i) => {
+    const cy = top + 12 + lanes[i] * 7;
+    const cls = call.code === "ok" ? "ok" : call.code === "hang" ? "hang" : "error";
+    const title = `${call.label} call at ${call.startMs} ms: ${call.code === "hang" ? `still waiting at ${call.endMs} ms` : `${call.code} at ${call.endMs} ms`}${call.message ? ` "${call.message}"` : ""}, ${call.received} message(s)`;
+    parts.push(
+      `<line x1="${x(call.startMs)}" y1="${cy}" x2="${Math.max(x(call.endMs), x(call.startMs) + 2)}" y2="${cy}" class="bar ${cls}"><title>${escapeXml(title)}</title></line>`,
+    );
+  });
+  const { summary } = channel;
+  if (summary.recoveryMs !== null && summary.recoveryMs > 0) {
+    const last = run.timeline.faults[run.timeline.faults.length - 1]?.atMs ?? 0;
+    const rx = x(last + summary.recoveryMs);
+    parts.push(
+      `<path d="M${rx},${top - 6}L${rx + 5},${top - 1}L${rx},${top + 4}Z" class="recovered"><title>${escapeXml(`recovered ${summary.recoveryMs} ms after the last fault step`)}</title></path>`,
+    );
+  }
+  const failed = Object.entries(summary.failed)
+    .map(([code, n]) => `${n} ${code}`)
+    .join(", ");
+  const counts = `${summary.ok} ok${failed ? `, ${failed}` : ""}${summary.hung ? `, ${summary.hung} hung` : ""}`;
+  parts.push(`<text x="${layout.labelW + layout.plotW + 14}" y="${y}" class="code">${escapeXml(run.code)}</text>`);
+  parts.push(
+    `<text x="${layout.labelW + layout.plotW + 14}" y="${y + 12}" class="fl">${escapeXml(counts)}${summary.recoveryMs !== null ? escapeXml(` · back in ${summary.recoveryMs} ms`) : ""}</text>`,
+  );
+  return parts.join("");
+}
+
 /** The timelines of one case: a row per run, on the group's scale. */
 export function timelineSvg(rowCells: readonly CellResult[], scale: TimeScale): string {
   const runs = rowCells.flatMap((cell) =>
-    cell.runs.flatMap((run, i) => [
-      { run, label: `${cellName(cell)} #${i + 1}`, hop: "client" as const },
-      // Behind a proxy: a second row for the proxy's hop to the server.
-      ...(run.wire?.some((c) => c.hop === "proxy-server")
-        ? [{ run, label: "  ↳ proxy → server", hop: "proxy-server" as const }]
-        : []),
-    ]),
+    cell.runs
+      .filter((run) => run.code !== "n/a")
+      .flatMap((run, i) => [
+        { run, label: `${cellName(cell)} #${i + 1}`, hop: "client" as const },
+        // Behind a proxy: a second row for the proxy's hop to the server.
+        ...(run.wire?.some((c) => c.hop === "proxy-server")
+          ? [{ run, label: "  ↳ proxy → server", hop: "proxy-server" as const }]
+          : []),
+      ]),
   );
-  const { labelW, plotW, codeW, rowH, axisH } = layout;
+  const { labelW, plotW, codeW, axisH } = layout;
   const span = Math.max(1, scale.toMs - scale.fromMs);
   const x = (ms: number) => labelW + ((Math.min(scale.toMs, Math.max(scale.fromMs, ms)) - scale.fromMs) / span) * plotW;
-  const height = runs.length * rowH + axisH + 8;
+  const heights = runs.map(({ run, hop }) => (hop === "client" ? rowHeight(run) : layout.rowH));
+  const rowsH = heights.reduce((a, b) => a + b, 0);
+  const height = rowsH + axisH + 8;
   const parts: string[] = [];
   // The axis: labelled ticks, 0 (the fault) marked.
   const step = tickStep(span);
-  const axisY = runs.length * rowH + 10;
+  const axisY = rowsH + 10;
   for (let ms = Math.ceil(scale.fromMs / step) * step; ms <= scale.toMs; ms += step) {
     parts.push(`<line x1="${x(ms)}" y1="4" x2="${x(ms)}" y2="${axisY}" class="${ms === 0 ? "zero" : "grid"}"/>`);
     parts.push(
@@ -213,8 +315,10 @@ export function timelineSvg(rowCells: readonly CellResult[], scale: TimeScale): 
     );
   }
   parts.push(`<text x="${labelW + plotW}" y="${axisY + 28}" class="tick" text-anchor="end">ms from the fault</text>`);
+  let y = 22;
   runs.forEach(({ run, label, hop }, i) => {
-    parts.push(runRow(run, label, 22 + i * rowH, x, hop));
+    parts.push(run.channel ? channelRow(run, label, y, heights[i], x) : runRow(run, label, y, x, hop));
+    y += heights[i];
   });
   const width = labelW + plotW + codeW;
   return `<svg viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img">${parts.join("")}</svg>`;
@@ -232,6 +336,11 @@ Above each line what the client sent, below it what the server sent (behind a pr
 <svg width="12" height="10"><path d="M3,0L3,10M7,0L7,10" class="fin"/></svg> TCP FIN,
 <svg width="12" height="10"><circle cx="6" cy="5" r="4" class="reset"/></svg> TCP RST; faint: held back by a blackhole, never delivered;
 on the line <svg width="12" height="10"><circle cx="6" cy="5" r="4" class="msg"/></svg> a message the client got,
+<svg width="12" height="10"><path d="M6,0L6,10M3,5L9,5" class="conn"/></svg> a new connection;
+a channel's run (issue 17): one bar per call, <svg width="16" height="8"><line x1="0" y1="4" x2="16" y2="4" class="bar ok"/></svg> ok,
+<svg width="16" height="8"><line x1="0" y1="4" x2="16" y2="4" class="bar error"/></svg> an error code,
+<svg width="16" height="8"><line x1="0" y1="4" x2="16" y2="4" class="bar hang"/></svg> still waiting at the end,
+<svg width="10" height="10"><path d="M2,0L7,5L2,10Z" class="recovered"/></svg> recovered (every call ok from then on),
 <svg width="12" height="12"><line x1="6" y1="0" x2="6" y2="12" class="fault"/></svg> the fault,
 ■ the client's result (red dashes: still waiting when the watchdog fired). Hover a mark for its time and details.</p>`;
 
@@ -245,4 +354,6 @@ svg .ping{fill:#fff;stroke:#7a3db8;stroke-width:1.5}svg .ack{fill:#7a3db8}
 svg .goaway{fill:#e07000}svg .rst{stroke:#c00;stroke-width:2;fill:none}svg .status{fill:#2a9d3a}svg .bare{fill:#fff;stroke:#2a9d3a;stroke-width:1.5}
 svg .req{stroke:#666;stroke-width:2}svg .fin{stroke:#444;stroke-width:1.5}svg .reset{fill:#fff;stroke:#c00;stroke-width:2}
 svg .end.ok{fill:#2a9d3a}svg .end.error{fill:#e0a000}svg .end.hang{fill:#c00}svg .end.broken{fill:#666}
-svg .dropped{opacity:.3}`;
+svg .dropped{opacity:.3}
+svg .bar{stroke-width:4;stroke-linecap:butt}svg .bar.ok{stroke:#2a9d3a}svg .bar.error{stroke:#e0a000}svg .bar.hang{stroke:#c00;stroke-dasharray:4 2}
+svg .conn{stroke:#2a6fdb;stroke-width:1.5}svg .recovered{fill:#2a9d3a}`;

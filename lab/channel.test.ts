@@ -1,0 +1,102 @@
+/**
+ * A channel's life (issue 17), through the lab's engine with --quick
+ * timings: every channel scenario on two client stacks or more, each cell's
+ * code one its catalogue entry states (the rule, or a departure with its
+ * reason), its fault's evidence on the wire, and the findings users act on.
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { labCases } from "./catalogue/cases.ts";
+import { quickSettings } from "./catalogue/settings.ts";
+import { runningChildren, stopAllChildren } from "./engine/child-process.ts";
+import { findPython } from "./engine/python.ts";
+import type { CellResult } from "./reports/results.ts";
+import { describeRuns, findCell, runCases } from "./testing/run-cases.ts";
+
+const channelCases = labCases.filter((c) => c.group === "channel");
+// connect-node and grpc-js everywhere; grpcio too where Debian's grpcio is installed.
+const clients = ["connect/grpc", "grpc-js/grpc", ...(findPython() ? ["grpcio/grpc"] : [])];
+let cells: CellResult[] = [];
+before(async () => {
+  cells = await runCases({
+    cases: channelCases.map((c) => c.id),
+    servers: ["connect", "grpc-js"],
+    clients,
+    settings: quickSettings,
+  });
+});
+after(() => stopAllChildren());
+
+/** The code of a cell's (one) run. */
+const code = (id: string, server: string, client: string) => findCell(cells, id, server, client).runs[0].code;
+
+describe("every channel scenario ends as its catalogue entry states, its fault on the wire", () => {
+  for (const labCase of channelCases) {
+    test(labCase.id, () => {
+      const mine = cells.filter((c) => c.case === labCase.id);
+      assert.ok(mine.length >= 2 * 2, `${mine.length} cells`);
+      for (const cell of mine) {
+        const run = cell.runs[0];
+        const where = `${cell.server}<-${cell.client}/${cell.protocol}`;
+        assert.ok(
+          cell.expected.allowed.includes(run.code),
+          `${where}: ${describeRuns(cell)}, allowed ${cell.expected.allowed}`,
+        );
+        if (run.code === "n/a") continue;
+        assert.deepEqual(run.evidence.missing, [], `${where}: the fault's evidence`);
+        assert.ok(run.channel && run.channel.calls.length > 0, `${where}: the channel's calls are in the record`);
+      }
+    });
+  }
+});
+
+describe("what a long-lived channel does, as users rely on it", () => {
+  test("an idle connection the network forgot: the next call hangs; keepalive while idle finds it first and the call succeeds", () => {
+    for (const client of ["connect/grpc", "grpc-js/grpc"]) {
+      assert.equal(code("idle-then-blackhole", "connect", client), "hang", client);
+      assert.equal(code("idle-then-blackhole+keepalive+ping-idle", "connect", client), "ok", client);
+      assert.equal(code("idle-then-blackhole+deadline", "connect", client), "deadline_exceeded", client);
+    }
+    // Keepalive that runs only during calls: connect-node PINGs an idle connection before it uses
+    // it (a new connection, ok), grpc-js sends the call on the dead one (unavailable).
+    assert.equal(code("idle-then-blackhole+keepalive", "connect", "connect/grpc"), "ok");
+    assert.equal(code("idle-then-blackhole+keepalive", "connect", "grpc-js/grpc"), "unavailable");
+  });
+
+  test("a restart: calls fail unavailable while the server is down, and the channel comes back", () => {
+    for (const client of ["connect/grpc", "grpc-js/grpc"]) {
+      const cell = findCell(cells, "restart-through", "connect", client);
+      const run = cell.runs[0];
+      assert.equal(run.code, "ok+unavailable", `${client}: ${describeRuns(cell)}`);
+      assert.ok((run.channel?.summary.ok ?? 0) > 0 && (run.channel?.summary.failed.unavailable ?? 0) > 0);
+    }
+    assert.equal(code("restart-through+wait-for-ready", "connect", "connect/grpc"), "n/a");
+  });
+
+  test("several backends: a crashed one costs the calls under way on it, and the channel moves on", () => {
+    for (const client of ["grpc-js/grpc", ...(findPython() ? ["grpcio/grpc"] : [])]) {
+      for (const id of ["backends-crash", "backends-crash+round-robin"]) {
+        const run = findCell(cells, id, "grpc-js", client).runs[0];
+        assert.equal(run.code, "ok+unavailable", `${id} ${client}`);
+        assert.notEqual(run.channel?.summary.recoveryMs, null, `${id} ${client}: it recovered`);
+      }
+      // A suspended one holds its calls for good (no keepalive): nothing takes it out.
+      assert.equal(code("backends-suspend", "grpc-js", client), "ok+hang");
+    }
+    assert.equal(code("backends-crash", "connect", "connect/grpc"), "n/a");
+  });
+
+  test("retries: a policy waits an outage out in grpc-js; connect-node's interceptor does not retry a reset it reads as aborted", () => {
+    assert.equal(code("outage-call", "connect", "grpc-js/grpc"), "unavailable");
+    assert.equal(code("outage-call+retry", "connect", "grpc-js/grpc"), "ok");
+    assert.equal(code("reset-call+retry", "connect", "grpc-js/grpc"), "ok");
+    assert.ok(["aborted", "canceled"].includes(code("reset-call+retry", "connect", "connect/grpc")));
+    // A call that had a message is committed: no policy repeats it.
+    assert.equal(code("crash-in-call+retry", "connect", "grpc-js/grpc"), "unavailable");
+  });
+
+  test("the lab leaves no process behind", async () => {
+    assert.ok(cells.length > 0);
+    assert.equal(runningChildren(), 0);
+  });
+});
