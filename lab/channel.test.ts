@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { labCases } from "./catalogue/cases.ts";
-import { quickSettings } from "./catalogue/settings.ts";
+import { defaultSettings, quickSettings } from "./catalogue/settings.ts";
 import { runningChildren, stopAllChildren } from "./engine/child-process.ts";
 import { findPython } from "./engine/python.ts";
 import type { CellResult } from "./reports/results.ts";
@@ -16,13 +16,17 @@ import { describeRuns, findCell, runCases } from "./testing/run-cases.ts";
 const channelCases = labCases.filter((c) => c.group === "channel");
 // connect-node and grpc-js everywhere; grpcio too where Debian's grpcio is installed.
 const clients = ["connect/grpc", "grpc-js/grpc", ...(findPython() ? ["grpcio/grpc"] : [])];
+// --quick's timings, but a channel's own at the default's: the suite runs beside other test files,
+// and a server's first calls, a fault's burst of reconnections and the libraries' own reconnect
+// backoff take what they take; a watchdog that leaves room for it.
+const settings = { ...quickSettings, watchdogMs: 1500, channel: defaultSettings.channel };
 let cells: CellResult[] = [];
 before(async () => {
   cells = await runCases({
     cases: channelCases.map((c) => c.id),
     servers: ["connect", "grpc-js"],
     clients,
-    settings: quickSettings,
+    settings,
   });
 });
 after(() => stopAllChildren());

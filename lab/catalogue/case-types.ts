@@ -155,6 +155,8 @@ export interface ChannelScenario {
   time: "call" | "fault" | "recovery" | "none";
   /** Client stacks that cannot take part, and why: their cell says so (n/a) instead of running. */
   notFor?: { client: string; why: string }[];
+  /** The first watched call must still be under way when the fault comes, or the run proves nothing. Default: false. */
+  underWayAtFault?: boolean;
 }
 
 /** One step of a channel's timeline; its times are the lab's settings' (LabSettings.channel). */

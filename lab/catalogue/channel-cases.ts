@@ -26,8 +26,10 @@ const span = (s: LabSettings) => s.channel.spanMs;
 
 const pingIdleArgs = (s: LabSettings) => [...keepaliveArgs(s), "--ping-idle"];
 const waitForReady = (s: LabSettings) => ["--wait-for-ready", ...deadlineArgs(s)];
+/** How long calls go on after a restart: the libraries' reconnect backoff (1 s, then 1.6 s, +-20%) must fit. */
+const afterRestart = (s: LabSettings) => Math.max(2 * span(s), 3000);
 /** Wait-for-ready with a deadline past the outage and the calls after it: the calls may wait the server out. */
-const waitThroughOutage = (s: LabSettings) => ["--wait-for-ready", "--timeout-ms", String(outage(s) + 2 * span(s))];
+const waitThroughOutage = (s: LabSettings) => ["--wait-for-ready", "--timeout-ms", String(outage(s) + afterRestart(s))];
 const retryArgs = () => ["--retry", "5"];
 /**
  * How long a call under the retry policy may take: its backoffs (lib/client-flags.ts retryPolicy:
@@ -203,7 +205,9 @@ export const channelCases: LabCase[] = [
             do: "calls",
             label: "through",
             everyMs: every,
-            forMs: (s) => 2 * span(s),
+            // At least 3 s: grpc-js and gRPC core try to reconnect after 1 s, then 1.6 s more (+-20%)
+            // (connection-backoff.md), whatever the lab's timings.
+            forMs: afterRestart,
             ...(variant && { args: waitThroughOutage }),
           },
           { do: "settle" },
@@ -273,14 +277,20 @@ export const channelCases: LabCase[] = [
             codes: ["ok", "ok+internal"],
             why: "gRPC core sends GOAWAY(2^31-1) and a PING, and the real GOAWAY once the PING is answered (tshark): nearly no call crosses it, but one sent in the same moment is refused, and connect-node reads REFUSED_STREAM as internal",
           },
-          ...(["grpc-js", "grpcio"] as const).map(
-            (client): KnownDeparture => ({
+          ...(["grpc-js", "grpcio"] as const).flatMap((client): KnownDeparture[] => [
+            {
               client,
               server: "grpc-js",
               codes: ["ok", "ok+unavailable"],
-              why: 'grpc-js\'s server sends its two GOAWAYs at once (no PING between): a call that crosses them is refused; without a retry policy it ends unavailable ("Stream refused by server"), no transparent retry taking it',
-            }),
-          ),
+              why: 'grpc-js\'s server sends its two GOAWAYs at once (no PING between): a call that crosses them is refused, and without a retry policy it ends unavailable (grpc-js: "Stream refused by server"); with one, every call ended ok',
+            },
+            {
+              client,
+              server: "connect",
+              codes: ["ok", "ok+unavailable"],
+              why: 'Node\'s server sends one GOAWAY, and nghttp2 ignores every new stream once it has: a call that crosses it is refused, and without a retry policy it ends unavailable (grpc-js: "Stream refused by server"); with one, every call ended ok',
+            },
+          ]),
         ],
       },
     }),
@@ -395,8 +405,9 @@ export const channelCases: LabCase[] = [
       timing: "from the server's end (its exit) to the call's",
       channel: {
         ...(variant && { channelArgs: retryArgs }),
-        // The lab's stream, its messages far apart: the kill comes between message 1 and 2.
-        serverArgs: (s) => ["--count", String(s.count), "--interval-ms", String(s.intervalMs)],
+        // Messages a second apart: the kill comes between message 1 and 2, however slow the machine.
+        serverArgs: () => ["--count", "3", "--interval-ms", "1000"],
+        underWayAtFault: true,
         steps: [{ do: "call", label: "during", wait: "message" }, ...killServer, { do: "settle", ms: retrySettle }],
         watch: "during",
         time: "fault",

@@ -142,7 +142,7 @@ export async function runChannelScene(scene: Scene, ctx: SceneContext): Promise<
             return call;
           });
           if (step.wait === "message") {
-            await Promise.all(calls.map((c) => c.handle.firstMessage(s.watchdogMs).catch(() => undefined)));
+            await Promise.all(calls.map((c) => c.handle.firstMessage(streamMs + s.watchdogMs).catch(() => undefined)));
           } else if (step.wait) await waitFor(calls, streamMs + s.watchdogMs);
           break;
         }
@@ -289,6 +289,36 @@ async function channelRecord(w: ChannelWatch, r: RecordContext): Promise<RunReco
   // A call the agent could not make (not a hang, not an answer) makes the run worthless.
   const failed = results.find((x, i) => x instanceof Error && w.calls[i].abandonedAt === undefined);
   if (failed instanceof Error) return channelLabError(w, failed.message);
+  // Before its fault the channel must have been seen to work: a call ended ok, or had a message,
+  // before it. On a machine too busy for that, the run proves nothing (and is tried again).
+  const faultAt = faults[0]?.at;
+  if (faultAt !== undefined) {
+    const before = w.calls.filter((c) => (c.handle.starts[0] ?? Number.POSITIVE_INFINITY) < faultAt);
+    const worked = before.some((c) => {
+      const x = results[w.calls.indexOf(c)];
+      const endedOk = !(x instanceof Error) && x.code === "ok" && fromEpoch(x.endedAt) < faultAt;
+      return endedOk || (c.handle.messages[0]?.at ?? Number.POSITIVE_INFINITY) < faultAt;
+    });
+    const first = w.calls.find((c) => c.label === scenario.watch);
+    const firstResult = first && results[w.calls.indexOf(first)];
+    if (
+      scenario.underWayAtFault &&
+      firstResult &&
+      !(firstResult instanceof Error) &&
+      fromEpoch(firstResult.endedAt) <= faultAt
+    ) {
+      return channelLabError(
+        w,
+        "the call ended before the fault came: the machine is too busy for these timings",
+        true,
+      );
+    }
+    if (before.length > 0 && !worked) {
+      const why =
+        "the channel had not worked before the fault (no call ended ok, none had a message): the machine is too busy for these timings";
+      return channelLabError(w, why, true);
+    }
+  }
   const calls: ChannelCallRecord[] = w.calls.map((c, i) => {
     const x = results[i];
     const start = c.handle.starts[0] ?? origin;
