@@ -16,10 +16,16 @@ import { describeRuns, findCell, runCases } from "./testing/run-cases.ts";
 const channelCases = labCases.filter((c) => c.group === "channel");
 // connect-node and grpc-js everywhere; grpcio too where Debian's grpcio is installed.
 const clients = ["connect/grpc", "grpc-js/grpc", ...(findPython() ? ["grpcio/grpc"] : [])];
-// --quick's timings, but a channel's own at the default's: the suite runs beside other test files,
-// and a server's first calls, a fault's burst of reconnections and the libraries' own reconnect
-// backoff take what they take; a watchdog that leaves room for it.
-const settings = { ...quickSettings, watchdogMs: 1500, channel: defaultSettings.channel };
+// --quick's timings, but a channel's own and keepalive at the default's: the suite runs beside
+// other test files, and a server's first calls, a fault's burst of reconnections and the libraries'
+// own reconnect backoff take what they take, and a starved client that answers a 100 ms PING late
+// closes a healthy backend's connection; a watchdog that leaves room for it.
+const settings = {
+  ...quickSettings,
+  watchdogMs: 1500,
+  keepalive: defaultSettings.keepalive,
+  channel: defaultSettings.channel,
+};
 let cells: CellResult[] = [];
 before(async () => {
   cells = await runCases({
@@ -88,6 +94,33 @@ describe("what a long-lived channel does, as users rely on it", () => {
       assert.equal(code("backends-suspend", "grpc-js", client), "ok+hang");
     }
     assert.equal(code("backends-crash", "connect", "connect/grpc"), "n/a");
+  });
+
+  test("several backends: keepalive takes a stuck one out; health checking does not see a suspended one, and only gRPC core does it", () => {
+    const python = findPython();
+    for (const client of ["grpc-js/grpc", ...(python ? ["grpcio/grpc"] : [])]) {
+      for (const id of ["backends-suspend+keepalive+round-robin", "backends-blackhole+keepalive+round-robin"]) {
+        const cell = findCell(cells, id, "grpc-js", client);
+        const run = cell.runs[0];
+        const calls = run.channel?.calls.map((c) => `${c.startMs}..${c.endMs} ${c.code}`).join(", ");
+        assert.equal(run.code, "ok+unavailable", `${id} ${client}: ${describeRuns(cell)}`);
+        assert.notEqual(run.channel?.summary.recoveryMs, null, `${id} ${client}: it recovered: ${calls}`);
+      }
+      assert.equal(code("backends-suspend+health-check+round-robin", "grpc-js", client), "ok+hang", client);
+    }
+    const watched = (client: string, server: string) =>
+      findCell(cells, "backends-suspend+health-check+round-robin", server, client).runs[0].wire?.some((c) =>
+        c.frames.some((f) => f.headers?.some(([, v]) => v === "/grpc.health.v1.Health/Watch")),
+      );
+    assert.equal(watched("grpc-js/grpc", "grpc-js"), false, "grpc-js reads no healthCheckConfig");
+    if (python) {
+      assert.equal(watched("grpcio/grpc", "grpc-js"), true, "gRPC core watches each backend");
+      // grpcio 1.51.1 dies of a Watch response with grpc-encoding: gzip, as connect-node sends.
+      assert.equal(code("backends-suspend+health-check+round-robin", "connect", "grpcio/grpc"), "crashed");
+      // Without A61, gRPC core's pick_first goes back to the stuck first address after keepalive.
+      assert.equal(code("backends-suspend+keepalive", "grpc-js", "grpcio/grpc"), "ok+unavailable+hang");
+    }
+    assert.equal(code("backends-suspend+keepalive", "grpc-js", "grpc-js/grpc"), "ok+unavailable");
   });
 
   test("retries: a policy waits an outage out in grpc-js; connect-node's interceptor does not retry a reset it reads as aborted", () => {

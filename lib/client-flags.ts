@@ -62,6 +62,10 @@ export const clientFlags: FlagSpecs = {
     type: "boolean",
     help: "keepalive PINGs also while no call is open: grpc.keepalive_permit_without_calls (grpc-js, grpcio), pingIdleConnection (connect-node)",
   },
+  "health-check": {
+    type: "boolean",
+    help: 'client-side health checking: healthCheckConfig {serviceName: ""} in the service config, each backend watched with grpc.health.v1 Watch and used only while SERVING (gRPC core with round_robin; grpc-js reads no healthCheckConfig; connect-node has none)',
+  },
   "wait-for-ready": {
     type: "boolean",
     help: "a call waits for the channel to be ready instead of failing at once (grpc-js, grpcio; connect-node has none)",
@@ -127,6 +131,8 @@ export interface ClientSettings {
   lbPolicy: LbPolicy | undefined;
   /** Keepalive also while no call is open. */
   pingIdle: boolean;
+  /** Client-side health checking (healthCheckConfig in the service config). */
+  healthCheck: boolean;
   waitForReady: boolean;
   /** Attempts in all for a call that fails unavailable before its first message; 1: no retry. */
   retryAttempts: number;
@@ -156,6 +162,7 @@ export function readClientSettings(flags: Flags, allowed: readonly Protocol[] = 
     lbPolicy:
       typeof flags["lb-policy"] === "string" ? choiceFlag(flags, "lb-policy", lbPolicies, "pick_first") : undefined,
     pingIdle: flags["ping-idle"] === true,
+    healthCheck: flags["health-check"] === true,
     waitForReady: flags["wait-for-ready"] === true,
     retryAttempts: intFlag(flags, "retry", { default: 1, min: 1, max: 10 }),
     calls: intFlag(flags, "calls", { default: 1, min: 1, max: 1000 }),
@@ -174,10 +181,11 @@ export function refuseGrpcOnlyFlags(settings: ClientSettings, program: string): 
     settings.target !== undefined && "--target",
     settings.lbPolicy !== undefined && "--lb-policy",
     settings.waitForReady && "--wait-for-ready",
+    settings.healthCheck && "--health-check",
   ].filter(Boolean);
   if (only.length > 0) {
     throw new UsageError(
-      `${only.join(", ")}: not in ${program}: connect-node calls one address per transport and has no wait-for-ready`,
+      `${only.join(", ")}: not in ${program}: connect-node calls one address per transport, and has no wait-for-ready and no client-side health checking`,
     );
   }
 }

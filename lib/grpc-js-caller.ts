@@ -131,14 +131,16 @@ export const targetAuthority = "localhost";
 
 /**
  * The service config both grpc-js and gRPC core read (grpc.service_config):
- * the load-balancing policy, and a retry policy for every method (gRFC A6),
- * or undefined when the settings ask for neither. The grpcio client writes
+ * the load-balancing policy, client-side health checking (health-checking.md),
+ * and a retry policy for every method (gRFC A6), or undefined when the
+ * settings ask for none of them. The grpcio client writes
  * the same (peers/grpcio-client.py).
  */
 export function grpcServiceConfig(settings: ClientSettings): object | undefined {
-  if (settings.lbPolicy === undefined && settings.retryAttempts <= 1) return undefined;
+  if (settings.lbPolicy === undefined && settings.retryAttempts <= 1 && !settings.healthCheck) return undefined;
   return {
     ...(settings.lbPolicy && { loadBalancingConfig: [{ [settings.lbPolicy]: {} }] }),
+    ...(settings.healthCheck && { healthCheckConfig: { serviceName: "" } }),
     ...(settings.retryAttempts > 1 && {
       methodConfig: [
         {

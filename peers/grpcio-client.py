@@ -71,6 +71,7 @@ FLAGS = {
     "target": ("string", "a gRPC target instead of --host and --port: ipv4:127.0.0.1:P1,127.0.0.2:P2", "none"),
     "lb-policy": ("string", "how a --target's addresses share the calls: pick_first, round_robin", "pick_first"),
     "ping-idle": ("boolean", "keepalive PINGs also while no call is open (grpc.keepalive_permit_without_calls)", None),
+    "health-check": ("boolean", "client-side health checking: healthCheckConfig in the service config (with round_robin)", None),
     "wait-for-ready": ("boolean", "a call waits for the channel to be ready instead of failing at once", None),
     "retry": ("string", "attempts in all for a call that fails unavailable before its first message (retry policy)", "1"),
     "calls": ("string", "calls to make one after another on the same channel", "1"),
@@ -99,6 +100,7 @@ def read_settings(argv):
         "target": flags.get("target"),
         "lb_policy": choice_flag(flags, "lb-policy", ["pick_first", "round_robin"], None),
         "ping_idle": flags.get("ping-idle") is True,
+        "health_check": flags.get("health-check") is True,
         "wait_for_ready": flags.get("wait-for-ready") is True,
         "retry": int_flag(flags, "retry", 1, 1, 10),
         "calls": int_flag(flags, "calls", 1, 1, 1000),
@@ -133,10 +135,12 @@ def channel_options(settings):
 
 
 def service_config(settings):
-    """The load-balancing policy and a retry policy (gRFC A6), as lib/grpc-js-caller.ts writes them."""
+    """The load-balancing policy, health checking and a retry policy (gRFC A6), as lib/grpc-js-caller.ts writes them."""
     config = {}
     if settings["lb_policy"]:
         config["loadBalancingConfig"] = [{settings["lb_policy"]: {}}]
+    if settings["health_check"]:
+        config["healthCheckConfig"] = {"serviceName": ""}
     if settings["retry"] > 1:
         config["methodConfig"] = [
             {

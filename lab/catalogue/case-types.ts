@@ -157,6 +157,13 @@ export interface ChannelScenario {
   notFor?: { client: string; why: string }[];
   /** The first watched call must still be under way when the fault comes, or the run proves nothing. Default: false. */
   underWayAtFault?: boolean;
+  /**
+   * A connection of the channel must still be open when the fault comes: a
+   * case about an idle connection the fault finds proves nothing when the
+   * client had already closed it (a keepalive PING answered late on a busy
+   * machine). Default: false.
+   */
+  openAtFault?: boolean;
 }
 
 /** One step of a channel's timeline; its times are the lab's settings' (LabSettings.channel). */

@@ -112,12 +112,79 @@ function idleCases(
         steps: idleThen(fault, r.callArgs),
         watch: "after",
         time: "call",
+        openAtFault: true,
         ...(r.channelArgs && { channelArgs: r.channelArgs }),
       },
       evidence,
       expect: expect[r.suffix],
     }),
   );
+}
+
+/** The backends scenarios: each fault with each policy, and the remedies that might take a stuck backend out. */
+const backendCases: {
+  fault: "crash" | "suspend" | "blackhole";
+  lb: "pick_first" | "round_robin";
+  remedy?: "keepalive" | "health-check";
+}[] = [
+  ...(["crash", "suspend", "blackhole"] as const).flatMap((fault) =>
+    (["pick_first", "round_robin"] as const).map((lb) => ({ fault, lb })),
+  ),
+  ...(["suspend", "blackhole"] as const).flatMap((fault) =>
+    (["pick_first", "round_robin"] as const).map((lb) => ({ fault, lb, remedy: "keepalive" as const })),
+  ),
+  // Health checking is round_robin's (health-checking.md: pick_first does not use it).
+  { fault: "suspend", lb: "round_robin", remedy: "health-check" },
+];
+const afterKeepalive = (s: LabSettings) => Math.max(span(s), 2500);
+const remedyNames = { keepalive: "keepalive", "health-check": "client-side health checking" };
+
+const grpcJsNoHealthCheck: KnownDeparture = {
+  client: "grpc-js",
+  codes: ["ok+hang"],
+  why: "grpc-js reads no healthCheckConfig: it opens no Health/Watch stream (the tap shows none) and keeps sending calls to the suspended backend, as without it",
+};
+
+function backendsExpectation(
+  fault: "crash" | "suspend" | "blackhole",
+  lb: "pick_first" | "round_robin",
+  remedy?: "keepalive" | "health-check",
+): Expectation {
+  if (fault === "crash") return { rule: ["ok+unavailable"], cite: connectionFailure };
+  if (remedy === "keepalive") {
+    return {
+      rule: ["ok+unavailable"],
+      cite: `${keepaliveRule}: the calls under way on the stuck backend end unavailable, and the channel sends no more to a connection it closed${lb === "pick_first" ? "; A61 (pick_first): an address that has not connected within 250 ms gets the next one tried" : ""}`,
+      ...(lb === "pick_first" && {
+        departures: [
+          {
+            client: "grpcio",
+            codes: ["ok+unavailable+hang", "unavailable+hang"],
+            why: "gRPC core 1.51.1 predates A61's 250 ms to the next address: after keepalive it reconnects to the first address, the suspended (or silent) backend, and new calls wait for a handshake that never comes until the 20 s connect timeout (connection-backoff.md), then go to the next address (reproduced without the lab: calls made then ended ok 18-21 s later)",
+          },
+        ],
+      }),
+    };
+  }
+  if (remedy === "health-check") {
+    return {
+      rule: ["ok+hang"],
+      cite: "health-checking.md: a backend leaves the rotation when its Watch stream says it is not SERVING or fails; a suspended backend's stream does neither, so calls go on reaching it",
+      departures: [
+        grpcJsNoHealthCheck,
+        {
+          client: "grpcio",
+          server: "connect",
+          codes: ["crashed"],
+          why: "grpcio 1.51.1 (Debian bookworm's python3-grpcio): its health-check client kills the process (SIGSEGV) when a Watch response carries grpc-encoding: gzip, which connect-node sends on every response when the client accepts gzip; a raw HTTP/2 server that sends the header reproduces it, the same without it does not (docs/repro/grpcio-health-check-gzip.py)",
+        },
+      ],
+    };
+  }
+  return {
+    rule: ["ok+hang"],
+    cite: `${silentPeer}; the channel keeps sending calls to a backend whose connection it believes alive`,
+  };
 }
 
 export const channelCases: LabCase[] = [
@@ -164,7 +231,7 @@ export const channelCases: LabCase[] = [
     id: "idle-then-crash",
     summary: "a call completes, the channel idles, the server is killed (SIGKILL), then a call",
     timing: "the call after the fault, from its start to its end",
-    channel: { steps: idleThen(killServer), watch: "after", time: "call" },
+    channel: { steps: idleThen(killServer), watch: "after", time: "call", openAtFault: true },
     evidence: [processKilled()],
     expect: {
       rule: ["unavailable"],
@@ -179,6 +246,7 @@ export const channelCases: LabCase[] = [
       steps: idleThen(killServer, waitForReady),
       watch: "after",
       time: "call",
+      openAtFault: true,
       notFor: [connectNoWaitForReady],
     },
     evidence: [processKilled()],
@@ -295,49 +363,49 @@ export const channelCases: LabCase[] = [
       },
     }),
   ),
-  ...(["crash", "suspend", "blackhole"] as const).flatMap((fault) =>
-    (["pick_first", "round_robin"] as const).map((lb) =>
-      channelCase({
-        id: `backends-${fault}${lb === "round_robin" ? "+round-robin" : ""}`,
-        summary: `three backends behind one target (${lb}); calls every ${"`everyMs`"} ms; backend 1 ${
+  ...backendCases.map(({ fault, lb, remedy }) =>
+    channelCase({
+      id: `backends-${fault}${remedy ? `+${remedy}` : ""}${lb === "round_robin" ? "+round-robin" : ""}`,
+      summary: `three backends behind one target (${lb}${remedy ? `, ${remedyNames[remedy]}` : ""}); calls every ${"`everyMs`"} ms; backend 1 ${
+        fault === "crash"
+          ? "is killed"
+          : fault === "suspend"
+            ? "is suspended"
+            : "goes silent (its relay: every connection)"
+      }`,
+      timing: "recovery: from the fault to the first message of the first call from which on every call ended ok",
+      channel: {
+        backends: 3,
+        // Streams four call-spacings long: every backend has calls under way when the fault comes.
+        serverArgs: (s) => ["--count", "3", "--interval-ms", String(2 * every(s))],
+        channelArgs: (s) => [
+          ...(lb === "round_robin" ? ["--lb-policy", "round_robin"] : []),
+          ...(remedy === "keepalive" ? keepaliveArgs(s) : remedy === "health-check" ? ["--health-check"] : []),
+        ],
+        steps: [
+          { do: "calls", label: "through", everyMs: every, forMs: span },
           fault === "crash"
-            ? "is killed"
+            ? { do: "signal", signal: "SIGKILL", backend: 0 }
             : fault === "suspend"
-              ? "is suspended"
-              : "goes silent (its relay: every connection)"
-        }`,
-        timing: "recovery: from the fault to the first message of the first call from which on every call ended ok",
-        channel: {
-          backends: 3,
-          // Streams four call-spacings long: every backend has calls under way when the fault comes.
-          serverArgs: (s) => ["--count", "3", "--interval-ms", String(2 * every(s))],
-          ...(lb === "round_robin" && { channelArgs: () => ["--lb-policy", "round_robin"] }),
-          steps: [
-            { do: "calls", label: "through", everyMs: every, forMs: span },
-            fault === "crash"
-              ? { do: "signal", signal: "SIGKILL", backend: 0 }
-              : fault === "suspend"
-                ? { do: "signal", signal: "SIGSTOP", backend: 0 }
-                : { do: "network", mode: "blackhole", scope: "all", backend: 0 },
-            { do: "calls", label: "through", everyMs: every, forMs: span },
-            { do: "settle" },
-          ],
-          watch: "through",
-          time: "recovery",
-          notFor: [connectOneAddress],
-        },
-        // A blackholed backend's server may close its end of the silent connection (our servers
-        // probe an idle one): that close goes nowhere, as across a real partition.
-        evidence: [fault === "crash" ? processKilled() : fault === "suspend" ? processStopped() : blackholed("none")],
-        expect: {
-          rule: fault === "crash" ? ["ok+unavailable"] : ["ok+hang"],
-          cite:
-            fault === "crash"
-              ? connectionFailure
-              : `${silentPeer}; the channel keeps sending calls to a backend whose connection it believes alive`,
-        },
-      }),
-    ),
+              ? { do: "signal", signal: "SIGSTOP", backend: 0 }
+              : { do: "network", mode: "blackhole", scope: "all", backend: 0 },
+          // With keepalive, long enough to see the channel after it: gRPC core keeps its PINGs ~1 s
+          // apart (the process group), so its keepalive takes ~1.25 s.
+          { do: "calls", label: "through", everyMs: every, forMs: remedy === "keepalive" ? afterKeepalive : span },
+          { do: "settle" },
+        ],
+        watch: "through",
+        time: "recovery",
+        notFor: [connectOneAddress],
+      },
+      // A blackholed backend's server may close its end of the silent connection (our servers
+      // probe an idle one): that close goes nowhere, as across a real partition.
+      evidence: [fault === "crash" ? processKilled() : fault === "suspend" ? processStopped() : blackholed("none")],
+      // gRPC core's health checking crashes its process against one server (below): that crash
+      // must take only this scene's channels.
+      ...(remedy === "health-check" && { ownProcess: ["grpcio"] }),
+      expect: backendsExpectation(fault, lb, remedy),
+    }),
   ),
   ...(["", "+retry"] as const).map((variant) =>
     channelCase({

@@ -10,12 +10,14 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { CallsRecord } from "../../lib/run-calls.ts";
 import type { ChannelScenario, ChannelStep } from "../catalogue/case-types.ts";
+import { keepaliveBoundMs } from "../catalogue/stacks.ts";
 import { missingEvidence, type Observation } from "../faults/evidence.ts";
 import { createRelay, type Relay } from "../faults/relay.ts";
 import type { ChannelCallRecord, RunRecord } from "../reports/run-record.ts";
 import { wireRecord } from "../reports/wire-record.ts";
 import { type CallHandle, fromEpoch } from "./call-handle.ts";
-import type { AgentChannel } from "./client-agent.ts";
+import type { Agent, AgentChannel } from "./client-agent.ts";
+import { crashSignals } from "./client-process.ts";
 import { freeFixedPort } from "./free-port.ts";
 import { backendArgs, backendHost, type Observer, type Scene } from "./plan.ts";
 import { heldNow, type SceneContext, seenStopped } from "./scene.ts";
@@ -34,6 +36,8 @@ interface ChannelWatch {
   observer: Observer;
   relays: Relay[];
   channel?: AgentChannel;
+  /** The agent of its own, where the case crashes its client (LabCase.ownProcess). */
+  agent?: Agent;
   calls: ChannelCall[];
   broken?: string;
 }
@@ -66,6 +70,8 @@ export async function runChannelScene(scene: Scene, ctx: SceneContext): Promise<
   let heldAtStop: Observation["heldAtStop"];
   /** When a killed server was gone (its exit, as the lab saw it). */
   let gone: number | undefined;
+  /** Each restarted backend's successor, started ahead. */
+  const successors: Promise<RunningServer>[] = [];
   // A relay must be able to stop listening and listen again on its port when a server is killed
   // and comes back: such a port is taken below the range the kernel hands out by itself.
   const kills = stepsOf(scenario).some((step) => step.do === "signal" && step.signal === "SIGKILL");
@@ -78,6 +84,14 @@ export async function runChannelScene(scene: Scene, ctx: SceneContext): Promise<
         : await ctx.servers.shared(stack, args);
       if (scene.channel?.fresh) fresh.push(server);
       servers.push(server);
+    }
+    // A restart's successor starts now, on a port of its own, and takes the relays' port at the
+    // restart step: the outage is the scenario's, not the second or more a Node process takes to
+    // start on a loaded machine (once 2.4 s, and a 0.5 s outage outlasted a retry policy).
+    for (const step of stepsOf(scenario)) {
+      if (step.do !== "restart") continue;
+      const b = step.backend ?? 0;
+      successors[b] ??= startServer(stack, ["--port", "0", ...backendArgs(scene, b)], 0, [], true);
     }
     // Every observer's relays and channel.
     await Promise.all(
@@ -100,8 +114,9 @@ export async function runChannelScene(scene: Scene, ctx: SceneContext): Promise<
             ? ["--target", `ipv4:${w.relays.map((r, i) => `${backendHost(i)}:${r.port}`).join(",")}`]
             : ["--port", String(w.relays[0].port)];
         const args = ["--protocol", client.protocol, ...target, ...(labCase.channel?.channelArgs?.(s) ?? [])];
+        if (labCase.ownProcess?.includes(client.client)) w.agent = ctx.agents.own(client);
         try {
-          w.channel = await ctx.agents.get(client).open(args);
+          w.channel = await (w.agent ?? ctx.agents.get(client)).open(args);
         } catch (e) {
           w.broken = `the channel did not open: ${e instanceof Error ? e.message : String(e)}`;
         }
@@ -115,6 +130,17 @@ export async function runChannelScene(scene: Scene, ctx: SceneContext): Promise<
       return i >= 0 ? Number(scene.serverArgs[i + 1]) : fallback;
     };
     const streamMs = flag("--count", s.channel.count) * flag("--interval-ms", s.channel.intervalMs);
+    // As scene.ts: a client that keeps its PINGs further apart than it was told (grpcio: ~1 s)
+    // gets the time its own keepalive takes.
+    const watchdogMs = Math.max(
+      s.watchdogMs,
+      ...watches.map(({ observer: { cell } }) =>
+        cell.client.keepaliveFloorMs !== undefined &&
+        (cell.labCase.channel?.channelArgs?.(s) ?? []).includes("--ping-interval-ms")
+          ? 2 * keepaliveBoundMs(cell.client, s)
+          : 0,
+      ),
+    );
     const startCalls = (label: string, args: (w: ChannelWatch) => string[]) =>
       live().map((w) => {
         const call = { label, handle: (w.channel as AgentChannel).call(args(w)) };
@@ -142,8 +168,8 @@ export async function runChannelScene(scene: Scene, ctx: SceneContext): Promise<
             return call;
           });
           if (step.wait === "message") {
-            await Promise.all(calls.map((c) => c.handle.firstMessage(streamMs + s.watchdogMs).catch(() => undefined)));
-          } else if (step.wait) await waitFor(calls, streamMs + s.watchdogMs);
+            await Promise.all(calls.map((c) => c.handle.firstMessage(streamMs + watchdogMs).catch(() => undefined)));
+          } else if (step.wait) await waitFor(calls, streamMs + watchdogMs);
           break;
         }
         case "calls": {
@@ -187,18 +213,19 @@ export async function runChannelScene(scene: Scene, ctx: SceneContext): Promise<
         }
         case "restart": {
           const b = step.backend ?? 0;
-          const old = servers[b];
-          if (!old || !stack) throw new Error(`no backend ${b} to restart`);
-          const successor = await startServer(
-            stack,
-            ["--port", String(old.port), ...backendArgs(scene, b)],
-            0,
-            [],
-            true,
-          );
-          fresh.push(successor);
+          const next = successors[b];
+          if (!next) throw new Error(`no backend ${b} to restart`);
+          const due = performance.now();
+          const successor = await next;
+          const late = performance.now() - due;
+          // A successor still starting would stretch the outage past the scenario's.
+          if (late > 100) {
+            throw new Error(
+              `the restarted server was ready ${Math.round(late)} ms after its moment: the machine is too busy for these timings`,
+            );
+          }
           servers[b] = successor;
-          await Promise.all(relaysOf(b).map((r) => r.resume()));
+          await Promise.all(relaysOf(b).map((r) => r.resume(successor.port)));
           marks.push({ target: backends > 1 ? `backend ${b}` : "server", what: "restarted", at: performance.now() });
           break;
         }
@@ -229,7 +256,7 @@ export async function runChannelScene(scene: Scene, ctx: SceneContext): Promise<
           // Every call gets its stream's length and the watchdog past this moment, or what the step says.
           await waitFor(
             watches.flatMap((w) => w.calls),
-            step.ms?.(s) ?? streamMs + s.watchdogMs,
+            step.ms?.(s) ?? streamMs + watchdogMs,
           );
           break;
       }
@@ -255,8 +282,17 @@ export async function runChannelScene(scene: Scene, ctx: SceneContext): Promise<
   } finally {
     await Promise.all(watches.flatMap((w) => w.calls.map((c) => c.handle.abandon())));
     await Promise.all(watches.map((w) => w.channel?.close()));
+    await Promise.all(watches.map((w) => w.agent?.stop()));
     await Promise.all(watches.flatMap((w) => w.relays.map((r) => r.close())));
     await Promise.all(fresh.map((f) => f.child.stop()));
+    await Promise.all(
+      successors.map((p) =>
+        p?.then(
+          (f) => f.child.stop(),
+          () => undefined,
+        ),
+      ),
+    );
   }
 }
 
@@ -286,13 +322,37 @@ async function channelRecord(w: ChannelWatch, r: RecordContext): Promise<RunReco
       ),
     ),
   );
+  // A client that died of its own fault (an agent of its own: LabCase.ownProcess) ended every
+  // call still open then: that is what it did, "crashed".
+  const exit = w.agent?.exit;
+  const crashed = exit?.signal && crashSignals.includes(exit.signal) ? exit : undefined;
+  if (crashed) {
+    for (const [i, x] of results.entries()) {
+      if (!(x instanceof Error)) continue;
+      const { client, protocol } = w.observer.cell.client;
+      const start = w.calls[i].handle.starts[0] ?? crashed.at;
+      results[i] = {
+        client,
+        protocol,
+        code: "crashed",
+        grpcCode: -1,
+        message: `the client process died of ${crashed.signal}`,
+        received: w.calls[i].handle.messages.length,
+        firstMessageMs: null,
+        elapsedMs: Math.round(crashed.at - start),
+        arrivalsMs: [],
+        endedAt: performance.timeOrigin + crashed.at,
+      };
+    }
+  }
   // A call the agent could not make (not a hang, not an answer) makes the run worthless.
   const failed = results.find((x, i) => x instanceof Error && w.calls[i].abandonedAt === undefined);
   if (failed instanceof Error) return channelLabError(w, failed.message);
   // Before its fault the channel must have been seen to work: a call ended ok, or had a message,
   // before it. On a machine too busy for that, the run proves nothing (and is tried again).
   const faultAt = faults[0]?.at;
-  if (faultAt !== undefined) {
+  // (A client that crashed has shown what it does, whenever it did.)
+  if (faultAt !== undefined && !crashed) {
     const before = w.calls.filter((c) => (c.handle.starts[0] ?? Number.POSITIVE_INFINITY) < faultAt);
     const worked = before.some((c) => {
       const x = results[w.calls.indexOf(c)];
@@ -312,6 +372,17 @@ async function channelRecord(w: ChannelWatch, r: RecordContext): Promise<RunReco
         "the call ended before the fault came: the machine is too busy for these timings",
         true,
       );
+    }
+    const b = faultBackend(scenario);
+    const openAtFault = (w.relays[b]?.connections ?? []).some(
+      (c) =>
+        c.tcp.some((e) => e.leg === "client" && e.event === "open" && e.at < faultAt) &&
+        !c.tcp.some((e) => e.event !== "open" && e.at < faultAt),
+    );
+    if (scenario.openAtFault && !openAtFault) {
+      const why =
+        "the channel's connection had closed before the fault came (the fault found no connection to act on): the machine is too busy for these timings";
+      return channelLabError(w, why, true);
     }
     if (before.length > 0 && !worked) {
       const why =
@@ -364,7 +435,7 @@ async function channelRecord(w: ChannelWatch, r: RecordContext): Promise<RunReco
           : null;
 
   // The evidence is read on the backend the fault hit (backend 0 unless a step names another).
-  const b = scenario.steps.map(backendOf).find((backend) => backend !== undefined) ?? 0;
+  const b = faultBackend(scenario);
   const observation: Observation = {
     faultAt: faults[0]?.at,
     endAt: r.endAt,
@@ -410,6 +481,10 @@ async function channelRecord(w: ChannelWatch, r: RecordContext): Promise<RunReco
     ? { ...record, code: "lab-error", clientCode: code, message: `no evidence of the fault: ${missing.join("; ")}` }
     : record;
 }
+
+/** The backend the fault hits, where its evidence is read: backend 0 unless a step names another. */
+const faultBackend = (scenario: ChannelScenario): number =>
+  scenario.steps.map(backendOf).find((backend) => backend !== undefined) ?? 0;
 
 /** The backend a step acts on, where it names one. */
 const backendOf = (step: ChannelStep): number | undefined =>

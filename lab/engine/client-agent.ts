@@ -2,7 +2,7 @@ import type { CallsRecord } from "../../lib/run-calls.ts";
 import type { ClientStack } from "../catalogue/stacks.ts";
 import type { ArrivedMessage, CallHandle } from "./call-handle.ts";
 import { fromEpoch } from "./call-handle.ts";
-import { type Child, spawnChild } from "./child-process.ts";
+import { type Child, type Exit, spawnChild } from "./child-process.ts";
 
 /** How long an agent may take to start before the lab gives up on it. */
 const readyTimeoutMs = 15_000;
@@ -49,6 +49,8 @@ export interface AgentChannel {
 export interface Agent {
   readonly pid: number;
   readonly alive: boolean;
+  /** How its process ended, once it has. */
+  readonly exit: Exit | undefined;
   readonly ready: Promise<void>;
   /** Starts a call with the client's own flags. */
   call(args: string[]): CallHandle;
@@ -222,6 +224,9 @@ function startAgent(stack: ClientStack): Agent {
     get alive() {
       return child.exit === undefined;
     },
+    get exit() {
+      return child.exit;
+    },
     ready,
     call: (args) => call(args),
     async open(args) {
@@ -278,6 +283,11 @@ function startAgent(stack: ClientStack): Agent {
 export interface AgentPool {
   /** The live agent for a stack, started (or restarted) as needed. */
   get(stack: ClientStack): Agent;
+  /**
+   * An agent of its own for one scene, ended with the pool: for a case that
+   * crashes its client, whose crash must take only that scene's channels.
+   */
+  own(stack: ClientStack): Agent;
   /** Agents started, dead ones included (their count tells of replacements). */
   readonly started: number;
   /** Every agent still alive. */
@@ -303,6 +313,11 @@ export function createAgentPool(): AgentPool {
         agents.set(stack.id, agent);
         all.push(agent);
       }
+      return agent;
+    },
+    own(stack) {
+      const agent = startAgent(stack);
+      all.push(agent);
       return agent;
     },
     get started() {

@@ -6,7 +6,8 @@ import { type Child, spawnChild } from "./child-process.ts";
 /** Niceness while a client process loads (see ChildOptions.nice). */
 const startNice = 10;
 /** Signals a process gets from its own faults, never from the lab (which sends KILL, STOP, CONT, INT, TERM). */
-const crashSignals: NodeJS.Signals[] = ["SIGILL", "SIGSEGV", "SIGABRT", "SIGBUS", "SIGFPE", "SIGTRAP"];
+/** Signals a process dies of by its own fault, not the lab's: what the client did. */
+export const crashSignals: NodeJS.Signals[] = ["SIGILL", "SIGSEGV", "SIGABRT", "SIGBUS", "SIGFPE", "SIGTRAP"];
 const messageLine = /^\[\s*\d+ ms\] message (\d+): ("(?:[^"\\]|\\.)*")/;
 const callingLine = /^calling .*\(pid \d+(?:, call (\d+) of \d+)?\)$/;
 

@@ -392,6 +392,17 @@ async function finishRun(w: Watch, f: FinishContext): Promise<RunRecord> {
       );
     }
   }
+  // It ended before the fault came (a keepalive PING a starved server answered late, say): it
+  // says nothing of the fault, and its missing evidence would read as a broken injector. (5 ms:
+  // the client's clock and the lab's are two processes' views of one clock, to the millisecond.)
+  if (labCase.fault && labCase.faultAt !== "start" && from !== undefined && fromEpoch(result.endedAt) < from - 5) {
+    const ended = `${result.code}${result.message ? ` "${result.message}"` : ""}`;
+    return labError(
+      w,
+      `the call ended (${ended}) before the fault came: the machine is too busy for these timings`,
+      true,
+    );
+  }
   const record: RunRecord = {
     ...base,
     code: result.code,

@@ -251,3 +251,25 @@ test("pause: a new connection is refused as by a dead server, the open one goes 
     await relay.close();
   }
 });
+
+test("resume with a successor's port: new connections reach the successor, on the relay's same port", async () => {
+  // A successor that answers differently from the echo server, so the test sees which one it reached.
+  const successor = createServer((socket) =>
+    socket.on("data", (chunk) => socket.write(Buffer.concat([Buffer.from("2:"), chunk]))),
+  );
+  successor.listen(0, "127.0.0.1");
+  await once(successor, "listening");
+  const address = successor.address();
+  assert.ok(typeof address === "object" && address !== null);
+  const relay = await createRelay({ targetPort: echoPort });
+  try {
+    await relay.pause();
+    await relay.resume(address.port);
+    const socket = await open(relay.port);
+    assert.deepEqual(await roundTrip(socket, Buffer.from("hi")), Buffer.from("2:hi"));
+    socket.destroy();
+  } finally {
+    await relay.close();
+    successor.close();
+  }
+});

@@ -94,10 +94,12 @@ export interface Relay {
    * Stops accepting connections, the open ones going on: a client now finds
    * the port refused, as it would a dead server's (the relay would otherwise
    * accept and then reset it). For a server the lab kills; resume() listens
-   * again on the same port once its successor does.
+   * again on the same port once its successor does, and sends the new
+   * connections to `targetPort` when given (a successor started beforehand
+   * on a port of its own).
    */
   pause(): Promise<void>;
-  resume(): Promise<void>;
+  resume(targetPort?: number): Promise<void>;
   /** Every connection so far, open or closed, in the order they were accepted. */
   readonly connections: readonly TapConnection[];
   /** Connections open now. */
@@ -148,6 +150,8 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
   const all: TapConnection[] = [];
   const decode = options.decode ?? true;
   let mode: RelayMode = "forward";
+  /** Where new connections go: a restarted server may listen on a port of its own (resume()). */
+  let targetPort = options.targetPort;
 
   const note = (pair: Pair, leg: Leg, event: TcpEvent["event"], by: TcpEvent["by"]) =>
     pair.record.tcp.push({ at: performance.now(), leg, event, by });
@@ -180,7 +184,7 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
     all.push(record);
     const upstream = connect({
       host: options.targetHost ?? "127.0.0.1",
-      port: options.targetPort,
+      port: targetPort,
       allowHalfOpen: true,
       noDelay: true,
     });
@@ -321,7 +325,8 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
       // The listening socket closes at once; close()'s callback would wait for every connection.
       if (server.listening) server.close();
     },
-    async resume() {
+    async resume(successorPort) {
+      if (successorPort !== undefined) targetPort = successorPort;
       if (server.listening) return;
       const next = listen();
       await new Promise<void>((resolve, reject) => {
