@@ -11,7 +11,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { CallsRecord } from "../../lib/run-calls.ts";
 import type { ChannelScenario, ChannelStep } from "../catalogue/case-types.ts";
 import { keepaliveBoundMs } from "../catalogue/stacks.ts";
-import { missingEvidence, type Observation } from "../faults/evidence.ts";
+import { missingEvidence, type Observation, tooBusy } from "../faults/evidence.ts";
 import { createRelay, type Relay } from "../faults/relay.ts";
 import type { ChannelCallRecord, RunRecord } from "../reports/run-record.ts";
 import { wireRecord } from "../reports/wire-record.ts";
@@ -19,9 +19,10 @@ import { type CallHandle, fromEpoch } from "./call-handle.ts";
 import type { Agent, AgentChannel } from "./client-agent.ts";
 import { crashSignals } from "./client-process.ts";
 import { freeFixedPort } from "./free-port.ts";
-import { backendArgs, backendHost, type Observer, type Scene } from "./plan.ts";
-import { heldNow, type SceneContext, seenStopped } from "./scene.ts";
+import { backendArgs, backendHost, freshBackend, type Observer, type Scene } from "./plan.ts";
+import { heldNow, type SceneContext, seenStopped, stopSeenWithinMs } from "./scene.ts";
 import { type RunningServer, startServer } from "./server-pool.ts";
+import { settleAll } from "./settle-all.ts";
 
 /** One call made on an observer's channel. */
 interface ChannelCall {
@@ -79,10 +80,9 @@ export async function runChannelScene(scene: Scene, ctx: SceneContext): Promise<
     if (!stack) throw new Error("a channel scene needs a server stack");
     for (let i = 0; i < backends; i++) {
       const args = backendArgs(scene, i);
-      const server = scene.channel?.fresh
-        ? await ctx.servers.fresh(stack, args)
-        : await ctx.servers.shared(stack, args);
-      if (scene.channel?.fresh) fresh.push(server);
+      const own = freshBackend(scene, i);
+      const server = own ? await ctx.servers.fresh(stack, args) : await ctx.servers.shared(stack, args);
+      if (own) fresh.push(server);
       servers.push(server);
     }
     // A restart's successor starts now, on a port of its own, and takes the relays' port at the
@@ -94,7 +94,7 @@ export async function runChannelScene(scene: Scene, ctx: SceneContext): Promise<
       successors[b] ??= startServer(stack, ["--port", "0", ...backendArgs(scene, b)], 0, [], true);
     }
     // Every observer's relays and channel.
-    await Promise.all(
+    await settleAll(
       watches.map(async (w) => {
         for (let i = 0; i < backends; i++) {
           const host = backendHost(backends > 1 ? i : 0);
@@ -199,7 +199,7 @@ export async function runChannelScene(scene: Scene, ctx: SceneContext): Promise<
           server.child.signal(step.signal);
           marks.push({ target: backends > 1 ? `backend ${b}` : "server", what: step.signal, at: performance.now() });
           if (step.signal === "SIGSTOP") {
-            const stopped = await seenStopped(server.child.pid, 200, () => {
+            const stopped = await seenStopped(server.child.pid, stopSeenWithinMs, () => {
               heldAtStop = heldNow(relaysOf(b), "server");
             });
             serverState[b] = { stopped };
@@ -348,8 +348,11 @@ async function channelRecord(w: ChannelWatch, r: RecordContext): Promise<RunReco
   // A call the agent could not make (not a hang, not an answer) makes the run worthless.
   const failed = results.find((x, i) => x instanceof Error && w.calls[i].abandonedAt === undefined);
   if (failed instanceof Error) return channelLabError(w, failed.message);
-  // Before its fault the channel must have been seen to work: a call ended ok, or had a message,
-  // before it. On a machine too busy for that, the run proves nothing (and is tried again).
+  // Before its fault the channel must have been seen to work: a call ended ok before it (or, where
+  // the watched call is meant to be under way at the fault, had a message). A channel so slow to
+  // connect that its early calls all went out together just before the fault would otherwise read
+  // "hang" where the scenario means "ok+hang" (CI, a busy machine). Such a run proves nothing and
+  // is tried again.
   const faultAt = faults[0]?.at;
   // (A client that crashed has shown what it does, whenever it did.)
   if (faultAt !== undefined && !crashed) {
@@ -357,7 +360,8 @@ async function channelRecord(w: ChannelWatch, r: RecordContext): Promise<RunReco
     const worked = before.some((c) => {
       const x = results[w.calls.indexOf(c)];
       const endedOk = !(x instanceof Error) && x.code === "ok" && fromEpoch(x.endedAt) < faultAt;
-      return endedOk || (c.handle.messages[0]?.at ?? Number.POSITIVE_INFINITY) < faultAt;
+      const hadMessage = (c.handle.messages[0]?.at ?? Number.POSITIVE_INFINITY) < faultAt;
+      return endedOk || (scenario.underWayAtFault === true && hadMessage);
     });
     const first = w.calls.find((c) => c.label === scenario.watch);
     const firstResult = first && results[w.calls.indexOf(first)];
@@ -386,7 +390,7 @@ async function channelRecord(w: ChannelWatch, r: RecordContext): Promise<RunReco
     }
     if (before.length > 0 && !worked) {
       const why =
-        "the channel had not worked before the fault (no call ended ok, none had a message): the machine is too busy for these timings";
+        "the channel had not worked before the fault (no call ended ok before it): the machine is too busy for these timings";
       return channelLabError(w, why, true);
     }
   }
@@ -478,7 +482,13 @@ async function channelRecord(w: ChannelWatch, r: RecordContext): Promise<RunReco
     channel: { calls, summary },
   };
   return missing.length > 0
-    ? { ...record, code: "lab-error", clientCode: code, message: `no evidence of the fault: ${missing.join("; ")}` }
+    ? {
+        ...(missing.every((why) => why.endsWith(tooBusy)) && { retryable: true }),
+        ...record,
+        code: "lab-error",
+        clientCode: code,
+        message: `no evidence of the fault: ${missing.join("; ")}`,
+      }
     : record;
 }
 

@@ -7,6 +7,7 @@ import { runChannelScene } from "./channel-scene.ts";
 import { createAgentPool } from "./client-agent.ts";
 import {
   backendArgs,
+  freshBackend,
   maxObservers,
   notApplicable,
   planCells,
@@ -37,9 +38,16 @@ export interface LabPlan {
   sabotagePeer?: boolean;
 }
 
+export interface RunProgress {
+  runs: number;
+  totalRuns: number;
+  cells: number;
+  totalCells: number;
+}
+
 export interface RunLabOptions {
-  /** Called after each run with the runs done and the total. */
-  onRun?: (done: number, total: number, cell: CellResult) => void;
+  /** Called after each run: runs and cells done, and their totals (a cell is done with its last run). */
+  onRun?: (progress: RunProgress, cell: CellResult) => void;
   /** Stops handing out new scenes when aborted (scenes under way still end cleanly). */
   signal?: AbortSignal;
 }
@@ -148,6 +156,11 @@ export async function runLab(plan: LabPlan, options: RunLabOptions = {}): Promis
   const proxies = createProxyPool({ settings: plan.settings, slots: Math.max(plan.jobs, maxObservers(plan.settings)) });
   const ctx = { settings: plan.settings, agents, servers, proxies, tap };
   const total = scenes.reduce((n, scene) => n + scene.observers.length, 0);
+  // Runs each cell gets (a channel scenario that watches many calls runs once: plan.ts).
+  const planned = new Map<CellResult, number>();
+  for (const scene of scenes)
+    for (const { cell } of scene.observers) planned.set(cell.result, (planned.get(cell.result) ?? 0) + 1);
+  let cellsDone = 0;
   let done = 0;
   let free = Math.max(1, plan.jobs);
   let channelsAtOnce = 0;
@@ -170,7 +183,8 @@ export async function runLab(plan: LabPlan, options: RunLabOptions = {}): Promis
       const cell = observer.cell.result;
       const earlier = retried.get(observer);
       cell.runs.push(attempt > 1 ? { ...run, attempts: attempt, ...(earlier && { retried: earlier }) } : run);
-      options.onRun?.(++done, total, cell);
+      if (cell.runs.length === planned.get(cell)) cellsDone++;
+      options.onRun?.({ runs: ++done, totalRuns: total, cells: cellsDone, totalCells: planned.size }, cell);
     }
     if (again.length > 0) {
       const retry = { ...scene, observers: again };
@@ -222,7 +236,10 @@ export async function runLab(plan: LabPlan, options: RunLabOptions = {}): Promis
             .filter((n) => (n.source === "fresh" || n.channel?.fresh) && !warmed.has(n))
             .slice(0, warmAhead)) {
         const backends = next.channel?.backends ?? 1;
-        for (let b = 0; b < backends; b++) if (next.server) servers.warm(next.server, backendArgs(next, b));
+        for (let b = 0; b < backends; b++) {
+          if (next.server && (next.source === "fresh" || freshBackend(next, b)))
+            servers.warm(next.server, backendArgs(next, b));
+        }
         warmed.add(next);
       }
       if (warmed.has(scene)) warmed.delete(scene);

@@ -4,7 +4,7 @@ import type { FaultStep } from "../catalogue/cases.ts";
 import { type ProxySlot, proxyStacks } from "../catalogue/proxies.ts";
 import type { LabSettings } from "../catalogue/settings.ts";
 import { keepaliveBoundMs } from "../catalogue/stacks.ts";
-import { missingEvidence, type Observation } from "../faults/evidence.ts";
+import { missingEvidence, type Observation, tooBusy } from "../faults/evidence.ts";
 import { createRelay, type Relay, type TapConnection } from "../faults/relay.ts";
 import { tcpQueues } from "../faults/tcp-queues.ts";
 import type { RunRecord } from "../reports/run-record.ts";
@@ -17,6 +17,7 @@ import { type Observer, observerSteps, type Scene } from "./plan.ts";
 import { procStat } from "./proc-stat.ts";
 import type { ProxyLease, ProxyPool } from "./proxy-pool.ts";
 import { type RunningServer, type ServerPool, startServer, startTimeoutMs } from "./server-pool.ts";
+import { settleAll } from "./settle-all.ts";
 
 export interface SceneContext {
   settings: LabSettings;
@@ -54,6 +55,12 @@ interface Watch {
 
 /** Whether a TCP connection to the port is refused now. */
 const refusedNow = async (port: number) => (await probePort(port)) === "ECONNREFUSED";
+
+/**
+ * How long a SIGSTOP may take to show in /proc: a runnable process stops when it is next scheduled,
+ * which on a saturated machine (CI beside other test files) took over 200 ms.
+ */
+export const stopSeenWithinMs = 1000;
 
 /**
  * Waits until /proc shows the process stopped (state T), up to `ms`; calls
@@ -150,9 +157,9 @@ export async function runScene(scene: Scene, ctx: SceneContext): Promise<RunReco
       w.handle = w.observer.caller === "agent" ? ctx.agents.get(client).call(args) : startClientProcess(client, args);
     };
     const processes = watches.filter((w) => w.observer.caller === "process");
-    await Promise.all(processes.map(startCall));
+    await settleAll(processes.map(startCall));
     await Promise.all(processes.map((w) => w.handle?.started(startTimeoutMs).catch(() => undefined)));
-    await Promise.all(watches.filter((w) => w.observer.caller === "agent").map(startCall));
+    await settleAll(watches.filter((w) => w.observer.caller === "agent").map(startCall));
 
     // Message 1 everywhere (or the call's start, for a fault there from the start).
     await Promise.all(
@@ -179,7 +186,7 @@ export async function runScene(scene: Scene, ctx: SceneContext): Promise<RunReco
           sceneMarks.push({ target: "server", what: step.signal, at: performance.now() });
           if (step.signal === "SIGSTOP") {
             const relays = watches.flatMap((w) => [w.relay, w.upstream]);
-            const stopped = await seenStopped(target.child.pid, 200, () => {
+            const stopped = await seenStopped(target.child.pid, stopSeenWithinMs, () => {
               heldAtStop = heldNow(relays, "server");
             });
             serverState = { stopped };
@@ -395,7 +402,10 @@ async function finishRun(w: Watch, f: FinishContext): Promise<RunRecord> {
   // It ended before the fault came (a keepalive PING a starved server answered late, say): it
   // says nothing of the fault, and its missing evidence would read as a broken injector. (5 ms:
   // the client's clock and the lab's are two processes' views of one clock, to the millisecond.)
-  if (labCase.fault && labCase.faultAt !== "start" && from !== undefined && fromEpoch(result.endedAt) < from - 5) {
+  // Against the fault's first step, not `from`: a killed server's clients may see its end before the
+  // lab sees its exit (without the tap, the exit is all goneAt has).
+  const began = steps[0]?.at ?? from;
+  if (labCase.fault && labCase.faultAt !== "start" && began !== undefined && fromEpoch(result.endedAt) < began - 5) {
     const ended = `${result.code}${result.message ? ` "${result.message}"` : ""}`;
     return labError(
       w,
@@ -425,6 +435,7 @@ async function finishRun(w: Watch, f: FinishContext): Promise<RunRecord> {
 /** A run whose fault left no evidence proves nothing: a lab error, with what the client said kept aside. */
 function withoutEvidence(record: RunRecord, missing: string[]): RunRecord {
   return {
+    ...(missing.every((why) => why.endsWith(tooBusy)) && { retryable: true }),
     ...record,
     code: "lab-error",
     clientCode: record.code,

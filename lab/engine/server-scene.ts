@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { FaultStep } from "../catalogue/cases.ts";
-import { missingEvidence, type Observation } from "../faults/evidence.ts";
+import { missingEvidence, type Observation, tooBusy } from "../faults/evidence.ts";
 import { createRelay, type Relay } from "../faults/relay.ts";
 import { openSlowReaders, type SlowReaders } from "../faults/slow-reader.ts";
 import type { RunRecord } from "../reports/run-record.ts";
@@ -9,7 +9,7 @@ import { readServerMemory } from "../testing/server-memory.ts";
 import type { CallHandle } from "./call-handle.ts";
 import { startClientProcess } from "./client-process.ts";
 import type { Observer, Scene } from "./plan.ts";
-import { heldNow, type SceneContext, seenStopped } from "./scene.ts";
+import { heldNow, type SceneContext, seenStopped, stopSeenWithinMs } from "./scene.ts";
 import { type RunningServer, startServer, startTimeoutMs } from "./server-pool.ts";
 
 /** A handler's end, as the servers log it (lib/server-log.ts). */
@@ -91,7 +91,7 @@ async function serverRun(observer: Observer, server: RunningServer, ctx: SceneCo
           handle.process.signal(step.signal);
           marks.push({ target: "client", what: step.signal, at: performance.now() });
           if (step.signal === "SIGSTOP") {
-            clientState.stopped = await seenStopped(handle.process.pid, 200, () => {
+            clientState.stopped = await seenStopped(handle.process.pid, stopSeenWithinMs, () => {
               heldAtStop = heldNow([relay], "client");
             });
           }
@@ -164,6 +164,8 @@ async function serverRun(observer: Observer, server: RunningServer, ctx: SceneCo
       code: "lab-error",
       clientCode: code,
       message: `no evidence of the fault: ${missing.join("; ")}`,
+      // As scene.ts: a fault the busy machine kept from showing in time is tried again.
+      ...(missing.every((why) => why.endsWith(tooBusy)) && { retryable: true }),
     };
   } catch (e) {
     return broken(observer, e instanceof Error ? e.message : String(e));

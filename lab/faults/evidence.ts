@@ -45,6 +45,13 @@ export interface Observation {
   };
 }
 
+/**
+ * How a reason ends when the run went wrong on the lab's own timing (its
+ * relays lagged on a busy machine), not on the injector: the engine runs it
+ * again (a reason without it is never retried: the report must show it).
+ */
+export const tooBusy = "the machine is too busy for these timings";
+
 export interface Evidence {
   /** What the fault must leave, in a few words: the report's column. */
   says: string;
@@ -290,7 +297,18 @@ export function pingsUnanswered(): Evidence {
       const call = callStream(o);
       if (!call) return noCall;
       const from = o.faultAt ?? 0;
-      if (unansweredPings(call.conn.frames).length === 0) return "every PING the client sent was answered";
+      if (unansweredPings(call.conn.frames).length === 0) {
+        // The server answered before it was stopped (the ACK was in the kernel's queues then) and the
+        // relay, on a busy lab process, passed the ACK on after the client gave up: a run of the
+        // lab's own timing, not of the fault.
+        const lateAck = call.conn.frames.some(
+          (f) => f.dir === "s2c" && f.type === "PING" && f.flags.includes("ACK") && f.at > from && !f.dropped,
+        );
+        if (lateAck && sentAfterStop(o, call.conn, "s2c") === 0) {
+          return `the server answered the PING before it was stopped, and the relay passed the ACK on late: ${tooBusy}`;
+        }
+        return "every PING the client sent was answered";
+      }
       // An ACK the server wrote just before the signal landed may reach the relay a moment after:
       // where the kernel's queues were read when it was seen stopped, they say whether it did.
       if (sentAfterStop(o, call.conn, "s2c") === 0) return undefined;
@@ -333,7 +351,8 @@ export function processStopped(): Evidence {
   return {
     says: "server process stopped (state T), silent",
     check(o) {
-      if (o.server?.stopped !== true) return "the server process was never seen stopped";
+      if (o.server?.stopped !== true)
+        return `the server process was never seen stopped: a broken injector, or ${tooBusy}`;
       const call = callStream(o);
       if (!call) return noCall;
       return silentSince(o, call.conn, "s2c", "server");
@@ -511,7 +530,8 @@ export function clientStopped(): Evidence {
   return {
     says: "client process stopped (state T), silent",
     check(o) {
-      if (o.client?.stopped !== true) return "the client process was never seen stopped";
+      if (o.client?.stopped !== true)
+        return `the client process was never seen stopped: a broken injector, or ${tooBusy}`;
       const call = callStream(o);
       if (!call) return noCall;
       return silentSince(o, call.conn, "c2s", "client");

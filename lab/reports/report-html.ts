@@ -99,7 +99,10 @@ function settingsTable(meta: LabResults["meta"]): string {
           ],
         ] as [string, string][])
       : []),
-    ["runs", `${s.repeat} per cell, ${s.jobs} at once${s.quick ? ", --quick" : ""}`],
+    [
+      "runs",
+      `${s.repeat} per cell (a channel scenario that watches a stream of calls: one), ${s.jobs} at once${s.quick ? ", --quick" : ""}`,
+    ],
   ];
   return `<table class="settings">${rowsOf.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join("")}</table>`;
 }

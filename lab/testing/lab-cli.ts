@@ -20,9 +20,17 @@ export interface LabExit {
   stderr: string;
 }
 
-/** Runs the lab's CLI to its end. */
-export async function runLab(args: string[], env?: NodeJS.ProcessEnv): Promise<LabExit> {
+/**
+ * Runs the lab's CLI to its end, or for at most `timeoutMs` (then SIGTERM,
+ * which ends it and every process it started, and the exit says so): a lab
+ * that never ends must fail its test, not hang the suite.
+ */
+export async function runLab(args: string[], env?: NodeJS.ProcessEnv, timeoutMs = 150_000): Promise<LabExit> {
   const lab = startLab(args, env);
+  const timer = setTimeout(() => {
+    stderr += `\n(the test gave up on the lab after ${timeoutMs / 1000} s and sent it SIGTERM)\n`;
+    lab.kill("SIGTERM");
+  }, timeoutMs);
   let stdout = "";
   let stderr = "";
   lab.stdout?.setEncoding("utf8").on("data", (s: string) => {
@@ -32,6 +40,7 @@ export async function runLab(args: string[], env?: NodeJS.ProcessEnv): Promise<L
     stderr += s;
   });
   const status = await new Promise<number | null>((resolve) => lab.on("close", resolve));
+  clearTimeout(timer);
   return { status, stdout, stderr };
 }
 
@@ -43,6 +52,7 @@ export async function runLab(args: string[], env?: NodeJS.ProcessEnv): Promise<L
  * reason (issue 22).
  */
 export function assertLabOk(r: LabExit, out: string): void {
+  assert.doesNotMatch(r.stderr, /still open after the run/, "the lab left a handle open");
   if (r.status === 0) return;
   let kept = "";
   if (existsSync(out)) {
