@@ -124,7 +124,10 @@ runCli("lab", async () => {
         type: "boolean",
         help: "for tests: the fault peer commits its faults wrongly, and the lab must report lab errors",
       },
-      quick: { type: "boolean", help: "every timing about 5x shorter, one run per cell; the channel group only when --cases names it" },
+      quick: {
+        type: "boolean",
+        help: "every timing about 5x shorter, one run per cell; the channel group only when --cases names it",
+      },
       "interval-ms": {
         type: "string",
         help: "pause between two server messages",
