@@ -165,8 +165,8 @@ runCli("lab", async () => {
   // outcomes follow). It runs when named, and in the default run.
   if (flags.quick && typeof flags.cases !== "string") {
     cases = cases.filter((c) => c.group !== "channel");
-    process.stderr.write("lab: --quick leaves the channel group out (add --cases channel, or run without --quick)\n");
   }
+  const quickNote = flags.quick && typeof flags.cases !== "string";
   let servers = pick(flags, "servers", serverStacks);
   let clients = pick(flags, "clients", clientStacks);
   // The grpcio stacks need a Python 3 with grpcio; without one the lab runs the others and says so.
@@ -214,6 +214,9 @@ runCli("lab", async () => {
     });
   }
 
+  // Once every flag was read: a usage error is one line.
+  if (quickNote)
+    process.stderr.write("lab: --quick leaves the channel group out (add --cases channel, or run without --quick)\n");
   await buildEntries();
 
   /** One run of the whole plan in one mode, its reports written to `dir`. */

@@ -5,6 +5,7 @@ import type { AgentRecord, CellResult } from "../reports/results.ts";
 import type { RunRecord } from "../reports/run-record.ts";
 import { runChannelScene } from "./channel-scene.ts";
 import { createAgentPool } from "./client-agent.ts";
+import { createCpuWaitMeter } from "./cpu-pressure.ts";
 import {
   backendArgs,
   freshBackend,
@@ -246,6 +247,7 @@ export async function runLab(plan: LabPlan, options: RunLabOptions = {}): Promis
       free -= weight;
       const channels = scene.source === "channel" ? scene.observers.length : 0;
       channelsAtOnce += channels;
+      const cpuWait = createCpuWaitMeter();
       const run =
         scene.source === "server-view"
           ? runServerScene(scene, ctx)
@@ -254,7 +256,9 @@ export async function runLab(plan: LabPlan, options: RunLabOptions = {}): Promis
             : runScene(scene, ctx);
       const work: Promise<void> = run
         .then((runs) => {
-          if (!options.signal?.aborted) record(scene, runs);
+          const share = cpuWait.share();
+          const measured = share === null ? runs : runs.map((r) => ({ ...r, cpuWait: Math.round(share * 100) / 100 }));
+          if (!options.signal?.aborted) record(scene, measured);
         })
         .finally(() => {
           free += weight;

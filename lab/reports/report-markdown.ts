@@ -112,6 +112,9 @@ export function comparisonTables(cells: readonly CellResult[], catalogue: readon
     .join("\n\n");
 }
 
+/** From this share of a run's time with tasks waiting for a CPU (Linux PSI), its timing is flagged. */
+const busyShare = 0.8;
+
 /** Per case: what was done, the rule, and every departure, disagreement and race, explained. */
 export function caseNotes(cells: readonly CellResult[], catalogue: readonly LabCase[]): string {
   const out: string[] = [];
@@ -137,6 +140,11 @@ export function caseNotes(cells: readonly CellResult[], catalogue: readonly LabC
       if (s.unexpected) notes.push(`outside the stated outcomes (${cell.expected.allowed.join(", ")})`);
       if (s.racy) notes.push(`racy: ${s.outcome} over ${cell.runs.length} runs`);
       if (disagree.has(cell)) notes.push("disagrees with the other stacks");
+      // A timing taken while the machine's tasks waited for a CPU most of the time is the machine's too.
+      const busiest = Math.max(...cell.runs.map((r) => r.cpuWait ?? 0));
+      if (busiest >= busyShare && s.detectMs !== null) {
+        notes.push(`timed on a busy machine (tasks waited for a CPU ${Math.round(busiest * 100)}% of a run's time)`);
+      }
       // Ports differ per run; the same message with another port is the same message.
       const messages = [
         ...new Set(cell.runs.map((r) => r.message.replace(/:\d{2,5}\b(?!\.)/g, ":PORT")).filter(Boolean)),

@@ -48,6 +48,11 @@ export interface RunRecord {
   evidence: { checked: boolean; says: string[]; missing: string[] };
   /** A channel scenario's run (issue 17): every call on the channel, and what they add up to. */
   channel?: ChannelRecord;
+  /**
+   * The share of the run's time during which some task on the machine waited for a CPU (Linux PSI),
+   * 0-1; absent without PSI. Timings taken near 1 are the machine's, not the stacks'.
+   */
+  cpuWait?: number;
   /** Tries it took: a run the lab botched for timing (a fault that came late on a busy machine) is run again. */
   attempts?: number;
   /** Why each earlier try was run again (its lab error), oldest first. */
