@@ -421,7 +421,7 @@ export const channelCases: LabCase[] = [
   ...(["", "+retry"] as const).map((variant) =>
     channelCase({
       id: `outage-call${variant}`,
-      summary: `a call made while the server is down, back ${"`outageMs`"} ms later${variant ? "; a retry policy (5 attempts, backoff 0.1-1 s)" : ""}`,
+      summary: `a call made while the server is down, back ${"`outageMs`"} ms later${variant ? "; a retry policy (5 attempts, pauses of up to 0.25, 0.5, 1 and 2 s)" : ""}`,
       timing: "the call made during the outage, from its start to its end",
       channel: {
         ...(variant && { channelArgs: retryArgs }),

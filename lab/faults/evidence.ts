@@ -611,7 +611,15 @@ export function proxyAnswersPings(): Evidence {
           (f) => f.dir === "s2c" && f.type === "PING" && f.flags.includes("ACK") && f.opaque === p.opaque && !f.dropped,
         ),
       );
-      if (acked.length === 0) return `none of the client's ${pings.length} PING(s) after the fault got an ACK`;
+      if (acked.length === 0) {
+        // The proxy runs (the fault is the server's): a client that closed the connection before it
+        // answered gave it less than the keepalive timeout on a machine that had no CPU for it.
+        const gaveUp = call.conn.tcp.some(
+          (e) => e.leg === "client" && e.by === "client" && e.event !== "open" && e.at > pings[0].at,
+        );
+        const none = `none of the client's ${pings.length} PING(s) after the fault got an ACK`;
+        return gaveUp ? `${none}: the client closed the connection first; ${tooBusy}` : none;
+      }
       const forwarded = (o.upstream ?? []).flatMap((c) =>
         c.frames.filter((f) => f.dir === "c2s" && f.type === "PING" && pings.some((p) => p.opaque === f.opaque)),
       );
