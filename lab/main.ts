@@ -251,6 +251,7 @@ runCli("lab", async () => {
             p.runs,
             p.totalRuns,
             `cells ${p.cells}/${p.totalCells}  ${cell.case} ${cellName(cell)}: ${run.code}${time}`,
+            p.workDone,
           );
         },
       },

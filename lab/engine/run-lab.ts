@@ -8,6 +8,7 @@ import { createAgentPool } from "./client-agent.ts";
 import { createCpuWaitMeter } from "./cpu-pressure.ts";
 import {
   backendArgs,
+  estimateMs,
   freshBackend,
   maxObservers,
   notApplicable,
@@ -44,6 +45,8 @@ export interface RunProgress {
   totalRuns: number;
   cells: number;
   totalCells: number;
+  /** The share of the plan's estimated run time (plan.ts estimateMs) in the runs done, 0-1: for an ETA. */
+  workDone: number;
 }
 
 export interface RunLabOptions {
@@ -161,6 +164,14 @@ export async function runLab(plan: LabPlan, options: RunLabOptions = {}): Promis
   const planned = new Map<CellResult, number>();
   for (const scene of scenes)
     for (const { cell } of scene.observers) planned.set(cell.result, (planned.get(cell.result) ?? 0) + 1);
+  // Runs differ 100-fold in length (a watchdog's 1.6 s, a channel's 10 s): progress is counted in
+  // estimated run time, not in runs, or the ETA of the first minute is off by orders of magnitude.
+  const workOf = (o: Scene["observers"][number]) => estimateMs(o.cell.labCase, plan.settings);
+  const workTotal = Math.max(
+    1,
+    scenes.reduce((n, scene) => n + scene.observers.reduce((m, o) => m + workOf(o), 0), 0),
+  );
+  let workDone = 0;
   let cellsDone = 0;
   let done = 0;
   let free = Math.max(1, plan.jobs);
@@ -185,7 +196,17 @@ export async function runLab(plan: LabPlan, options: RunLabOptions = {}): Promis
       const earlier = retried.get(observer);
       cell.runs.push(attempt > 1 ? { ...run, attempts: attempt, ...(earlier && { retried: earlier }) } : run);
       if (cell.runs.length === planned.get(cell)) cellsDone++;
-      options.onRun?.({ runs: ++done, totalRuns: total, cells: cellsDone, totalCells: planned.size }, cell);
+      workDone += workOf(observer);
+      options.onRun?.(
+        {
+          runs: ++done,
+          totalRuns: total,
+          cells: cellsDone,
+          totalCells: planned.size,
+          workDone: Math.min(1, workDone / workTotal),
+        },
+        cell,
+      );
     }
     if (again.length > 0) {
       const retry = { ...scene, observers: again };

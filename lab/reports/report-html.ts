@@ -1,4 +1,5 @@
 import type { LabCase, LabSettings } from "../catalogue/cases.ts";
+import { type Finding, findFindings, findingTitles } from "./findings.ts";
 import {
   caseNotes,
   cellsByGroup,
@@ -69,6 +70,7 @@ svg{display:block;margin:6px 0 18px}p.key svg{display:inline;margin:0;vertical-a
 table.settings td,table.settings th{border:1px solid #ddd;padding:2px 8px;text-align:left;font-size:13px}
 table.settings{border-collapse:collapse}
 code{background:#f3f3f3;padding:0 3px}
+ul.findings li{margin:3px 0}.see{color:#666;font-size:12px}
 .timelines{overflow-x:auto}${timelineStyle}`;
 
 /** The run's settings as a table a person can read. */
@@ -107,6 +109,22 @@ function settingsTable(meta: LabResults["meta"]): string {
   return `<table class="settings">${rowsOf.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join("")}</table>`;
 }
 
+/** The findings, first on the page: a list per kind, each finding linked to its cases' timelines. */
+function findingsHtml(findings: readonly Finding[]): string {
+  const lists = (Object.keys(findingTitles) as Finding["kind"][]).flatMap((kind) => {
+    const mine = findings.filter((f) => f.kind === kind);
+    if (mine.length === 0) return [];
+    const items = mine.map((f) => {
+      const links = f.cases.map((id) => `<a href="#${escapeHtml(id)}">${escapeHtml(id)}</a>`).join(", ");
+      return `<li>${escapeHtml(f.text)} <span class="see">(${links})</span></li>`;
+    });
+    return [
+      `<h3>${escapeHtml(findingTitles[kind])} (${mine.length})</h3>\n<ul class="findings">${items.join("\n")}</ul>`,
+    ];
+  });
+  return `<section id="findings"><h2>What this run found</h2>\n${lists.join("\n")}</section>`;
+}
+
 /** report.html: one page, no outside resources, that opens offline. */
 export function htmlReport(results: LabResults, catalogue: readonly LabCase[]): string {
   const { meta } = results;
@@ -139,6 +157,8 @@ export function htmlReport(results: LabResults, catalogue: readonly LabCase[]): 
 <body>
 <h1>Liveness lab report</h1>
 <p>Run ${escapeHtml(meta.startedAt)} on Node ${escapeHtml(meta.node)} (${escapeHtml(versions)}), ${Math.round(meta.wallMs / 100) / 10} s.</p>
+${findingsHtml(findFindings(results.cells, catalogue))}
+<h2>How it ran</h2>
 ${settingsTable(meta)}
 <p>${escapeHtml(columnNaming)} Each cell: the code the client ended with and the median ms from the fault to the client's result (min–max over runs).
 Green ok, yellow an error code, red a hang, grey a lab error (the run proves nothing: its fault left no evidence, or the lab failed); an orange frame where the stacks disagree; bold where the rules are departed from; hatched where runs differ. Hover a cell for the rule it is judged by.</p>

@@ -1,4 +1,5 @@
 import { type CaseGroup, caseGroups, type LabCase } from "../catalogue/cases.ts";
+import { findFindings, findingsMarkdown } from "./findings.ts";
 import type { CellResult, LabResults } from "./results.ts";
 import { type CellSummary, cellName, disagreeingCells, summarizeCell } from "./summary.ts";
 
@@ -173,6 +174,12 @@ export function markdownReport(results: LabResults, catalogue: readonly LabCase[
     "# Liveness lab report",
     "",
     `Run ${meta.startedAt} on Node ${meta.node} (${versions}), ${Math.round(meta.wallMs / 100) / 10} s.`,
+    "",
+    "## What this run found",
+    "",
+    findingsMarkdown(findFindings(results.cells, catalogue)),
+    "## How it ran",
+    "",
     `Settings: \`${JSON.stringify(meta.settings)}\`.`,
     "",
     `Mode: ${meta.mode === "isolate" ? "--isolate (fresh processes for every run)" : "client agents and long-lived servers"}; wire tap ${meta.tap ? "on: every run's fault is checked on the wire" : "off"}.`,

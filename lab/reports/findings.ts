@@ -1,0 +1,188 @@
+import type { LabCase } from "../catalogue/cases.ts";
+import type { CellResult } from "./results.ts";
+import { cellName, summarizeCell } from "./summary.ts";
+
+/**
+ * What a run found, in sentences, each with the cases it rests on (issue 20):
+ * drawn from the results and the catalogue's rules and departures, never
+ * written for one run, so that the README's findings can be checked against
+ * a real run's list.
+ */
+export interface Finding {
+  /**
+   * hang: a fault no client hears without a remedy, and which remedies end it;
+   * departure: stacks that end a case outside the gRPC rules, with the reason;
+   * proxy: a case whose outcome a proxy changes; crash: a client process that died;
+   * lab-error: runs that prove nothing.
+   */
+  kind: "hang" | "departure" | "proxy" | "crash" | "lab-error";
+  /** One sentence. */
+  text: string;
+  /** The cases it rests on: their timelines are the evidence (anchors in report.html). */
+  cases: string[];
+}
+
+/** "connect-node (grpc, connect)", "grpc-js", "grpcio": a cell's client, its protocol where several. */
+const clientLabel = (cell: CellResult) => (cell.client === "connect" ? `connect-node/${cell.protocol}` : cell.client);
+
+/** A list of names in words: "a", "a and b", "a, b and c". */
+function words(items: readonly string[]): string {
+  const unique = [...new Set(items)];
+  return unique.length <= 1 ? (unique[0] ?? "") : `${unique.slice(0, -1).join(", ")} and ${unique[unique.length - 1]}`;
+}
+
+/**
+ * Which stacks ended how, exactly: "connect-node canceled, grpc-js internal (against grpc-js)";
+ * a server named only where the servers differ; connect-node's protocols as one where they agree.
+ */
+function describe(cells: readonly CellResult[], caseCells: readonly CellResult[]): string {
+  const segment = (group: readonly CellResult[]) => {
+    const byCode = new Map<string, string[]>();
+    for (const cell of group) {
+      const code = summarizeCell(cell).outcome;
+      byCode.set(code, [
+        ...(byCode.get(code) ?? []),
+        cell.client === "" ? `the ${cell.server} server` : clientLabel(cell),
+      ]);
+    }
+    // connect-node's protocols that ran against this server (grpc-js and grpcio serve gRPC only).
+    const here = new Set(group.map((c) => c.server));
+    const protocols = new Set(
+      caseCells.filter((c) => c.client === "connect" && here.has(c.server)).map((c) => c.protocol),
+    );
+    return [...byCode]
+      .map(([code, labels]) => {
+        const connect = labels.filter((l) => l.startsWith("connect-node/"));
+        const merged =
+          connect.length > 0 && connect.length === protocols.size
+            ? ["connect-node", ...labels.filter((l) => !l.startsWith("connect-node/"))]
+            : labels;
+        return `${words(merged)} ${code}`;
+      })
+      .join(", ");
+  };
+  const servers = [...new Set(cells.map((c) => c.server))];
+  const allServers = [...new Set(caseCells.map((c) => c.server))];
+  const texts = servers.map((server) => segment(cells.filter((c) => c.server === server)));
+  if (cells.every((c) => c.client === "") || allServers.length === 1) return texts.join(", ");
+  if (servers.length === allServers.length && new Set(texts).size === 1) return `${texts[0]} (every server)`;
+  const byText = new Map<string, string[]>();
+  for (const [i, server] of servers.entries()) byText.set(texts[i], [...(byText.get(texts[i]) ?? []), server]);
+  return [...byText].map(([text, where]) => `${text} (against ${words(where)})`).join("; ");
+}
+
+/** The median ms of some cells' medians, as a range: "342–752 ms"; "" when none ended. */
+function msRange(cells: readonly CellResult[]): string {
+  const ms = cells.flatMap((c) => summarizeCell(c).detectMs ?? []).sort((a, b) => a - b);
+  if (ms.length === 0) return "";
+  return ms[0] === ms[ms.length - 1] ? `${ms[0]} ms` : `${ms[0]}–${ms[ms.length - 1]} ms`;
+}
+
+export function findFindings(cells: readonly CellResult[], catalogue: readonly LabCase[]): Finding[] {
+  const byCase = new Map<string, CellResult[]>();
+  for (const cell of cells) byCase.set(cell.case, [...(byCase.get(cell.case) ?? []), cell]);
+  const found: Finding[] = [];
+  const ran = (c: CellResult) => c.runs.some((r) => r.code !== "n/a");
+
+  // Faults nobody hears without a remedy, and which of the catalogue's remedies end them.
+  for (const [id, caseCells] of byCase) {
+    if (id.includes("+")) continue;
+    const applicable = caseCells.filter(ran);
+    const hung = applicable.filter((c) => summarizeCell(c).main === "hang");
+    if (hung.length === 0 || hung.length < applicable.length / 2) continue;
+    const remedies = [...byCase].filter(([other]) => other.startsWith(`${id}+`));
+    const ended = remedies.flatMap(([other, remedyCells]) => {
+      const mine = remedyCells.filter(ran);
+      const ok = mine.filter((c) => !summarizeCell(c).outcome.includes("hang"));
+      if (ok.length === 0) return [`${other.slice(id.length + 1)}: none`];
+      const ms = msRange(ok);
+      const all = ok.length === mine.length;
+      const codes = words(ok.map((c) => summarizeCell(c).main));
+      return [
+        `${other.slice(id.length + 1)}: ${all ? "every client" : `${ok.length} of ${mine.length} cells`}, ${codes}${ms ? ` (${ms})` : ""}`,
+      ];
+    });
+    const every = hung.length === applicable.length;
+    found.push({
+      kind: "hang",
+      text: `${id}: ${every ? "every client waits" : `${hung.length} of ${applicable.length} cells wait`} for good without a remedy${
+        ended.length > 0 ? `; what ended it: ${ended.join("; ")}` : ""
+      }.`,
+      cases: [id, ...remedies.map(([other]) => other)],
+    });
+  }
+
+  // Departures from the rules: one finding per case, its stacks grouped by code, each reason once.
+  for (const [id, caseCells] of byCase) {
+    const departing = caseCells.filter((c) => summarizeCell(c).departs && summarizeCell(c).main !== "lab-error");
+    if (departing.length === 0) continue;
+    const ended = describe(departing, caseCells);
+    const why = [...new Set(departing.flatMap((c) => c.expected.departures.map((d) => d.why)))];
+    found.push({
+      kind: "departure",
+      text: `${id}: ${ended}, where the rule calls for ${words(departing[0].expected.rule)}. Why: ${why.join(" ") || "no known reason: look into it."}`,
+      cases: [id],
+    });
+  }
+
+  // A proxy that changes the outcome of a case run directly.
+  for (const [id, caseCells] of byCase) {
+    const slash = id.indexOf("/");
+    if (slash < 0) continue;
+    const direct = byCase.get(id.slice(slash + 1));
+    if (!direct) continue;
+    const main = (cs: readonly CellResult[]) => words(cs.filter(ran).map((c) => summarizeCell(c).main));
+    const [through, without] = [main(caseCells), main(direct.filter((c) => c.server === caseCells[0]?.server))];
+    if (through === without || !through || !without) continue;
+    found.push({
+      kind: "proxy",
+      text: `${id}: behind ${id.slice(0, slash)} the clients end ${through}; straight to the server, ${without}.`,
+      cases: [id, id.slice(slash + 1)],
+    });
+  }
+
+  // A client process that died, and runs that prove nothing.
+  for (const [id, caseCells] of byCase) {
+    const crashed = caseCells.filter((c) => c.runs.some((r) => r.code === "crashed"));
+    if (crashed.length > 0) {
+      const how = words(crashed.flatMap((c) => c.runs.filter((r) => r.code === "crashed").map((r) => r.message)));
+      found.push({ kind: "crash", text: `${id}: ${describe(crashed, caseCells)}: ${how}.`, cases: [id] });
+    }
+    const broken = caseCells.filter((c) => c.runs.some((r) => r.code === "lab-error"));
+    if (broken.length > 0) {
+      const why = words(broken.flatMap((c) => c.runs.filter((r) => r.code === "lab-error").map((r) => r.message)));
+      found.push({
+        kind: "lab-error",
+        text: `${id}: ${broken.map(cellName).join(", ")}: lab error, the run proves nothing (${why}).`,
+        cases: [id],
+      });
+    }
+  }
+  // Catalogue order within each kind, so that two runs' lists read alike.
+  const order = new Map(catalogue.map((c, i) => [c.id, i]));
+  const kinds: Finding["kind"][] = ["crash", "hang", "departure", "proxy", "lab-error"];
+  return found.sort(
+    (a, b) =>
+      kinds.indexOf(a.kind) - kinds.indexOf(b.kind) || (order.get(a.cases[0]) ?? 0) - (order.get(b.cases[0]) ?? 0),
+  );
+}
+
+/** Headings of the findings' kinds, in the order the reports show them. */
+export const findingTitles: Record<Finding["kind"], string> = {
+  crash: "Clients that crashed",
+  hang: "Faults no client hears without a remedy, and what ended them",
+  departure: "Departures from the gRPC rules",
+  proxy: "What a proxy changes",
+  "lab-error": "Runs that prove nothing (lab errors)",
+};
+
+/** The findings as markdown: a heading per kind, a line per finding. */
+export function findingsMarkdown(findings: readonly Finding[]): string {
+  const out: string[] = [];
+  for (const kind of Object.keys(findingTitles) as Finding["kind"][]) {
+    const mine = findings.filter((f) => f.kind === kind);
+    if (mine.length === 0) continue;
+    out.push(`### ${findingTitles[kind]}`, "", ...mine.map((f) => `- ${f.text}`), "");
+  }
+  return out.join("\n");
+}
