@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { test } from "node:test";
@@ -90,6 +90,14 @@ test("npm run bench -- --quick: every section's table, and results.json with its
     assert.ok(isolated.runs > 0 && isolated.processes >= 2 * isolated.runs);
     assert.ok(agents.runs === isolated.runs && agents.processes < isolated.processes);
     for (const row of r.lab.rows) assert.ok(row.wallMs > 0 && row.childrenCpuMs > 0);
+
+    // report.html of the lab section's first run, opened in Debian's Chromium where it is installed.
+    if (existsSync("/usr/bin/chromium")) {
+      assert.match(stdout, /^report\.html in Chromium/m);
+      assert.equal(r.report.loadMs.length, 2);
+      assert.deepEqual(r.report.errors, []);
+      assert.ok(r.report.htmlBytes > 0 && r.report.runs === agents.runs);
+    }
 
     assert.equal(r.throughput.rows.length, 6, "2 clients x 3 concurrencies");
     for (const row of r.throughput.rows) {

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { projectRoot } from "../lab/engine/build.ts";
@@ -26,7 +26,7 @@ export interface LabCostRow {
  * Runs the lab as a user does (`node --import tsx lab/main.ts ...`, with
  * --check) and reads its wall time and CPU off its results.json.
  */
-export async function measureLab(args: string[]): Promise<LabCostRow> {
+export async function measureLab(args: string[], keepResultsAs?: string): Promise<LabCostRow> {
   const out = mkdtempSync(path.join(tmpdir(), "bench-lab-"));
   try {
     const start = performance.now();
@@ -42,6 +42,7 @@ export async function measureLab(args: string[]): Promise<LabCostRow> {
     const status = await new Promise<number | null>((resolve) => lab.on("close", resolve));
     const commandMs = Math.round(performance.now() - start);
     const results = JSON.parse(readFileSync(path.join(out, "results.json"), "utf8")) as LabResults;
+    if (keepResultsAs) copyFileSync(path.join(out, "results.json"), keepResultsAs);
     if (status !== 0 && status !== 1)
       throw new Error(`lab ${args.join(" ")} failed: ${stderr.trim().split("\n").pop()}`);
     return {

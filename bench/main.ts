@@ -8,8 +8,9 @@
  *
  * Prints one table per section and writes bench-report/results.json.
  */
+import { existsSync, rmSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
-import { availableParallelism, cpus, totalmem } from "node:os";
+import { availableParallelism, cpus, tmpdir, totalmem } from "node:os";
 import * as path from "node:path";
 import { defaultSettings, quickSettings } from "../lab/catalogue/cases.ts";
 import { clientStacks } from "../lab/catalogue/stacks.ts";
@@ -20,12 +21,13 @@ import { parseFlags, runCli, stringFlag, UsageError } from "../lib/cli.ts";
 import { detectionCases, measureDetection } from "./detection.ts";
 import { type LabCostRow, measureLab } from "./lab-cost.ts";
 import { measureMemory } from "./memory.ts";
+import { chromiumPath, measureReportLoad } from "./report-load.ts";
 import { measureSlowReaders } from "./slow-readers.ts";
 import { measureStartup } from "./startup.ts";
 import { showSummary, textTable } from "./stats.ts";
 import { measureThroughput } from "./throughput.ts";
 
-const sections = ["detection", "startup", "lab", "throughput", "memory", "slow-readers"] as const;
+const sections = ["detection", "startup", "lab", "report", "throughput", "memory", "slow-readers"] as const;
 type Section = (typeof sections)[number];
 
 runCli("bench", async () => {
@@ -40,6 +42,11 @@ runCli("bench", async () => {
       },
       sections: { type: "string", help: `comma list: ${sections.join(", ")}`, default: "all" },
       out: { type: "string", help: "folder for results.json", default: "bench-report" },
+      results: {
+        type: "string",
+        help: "the lab results.json whose report.html the report section opens in Chromium",
+        default: "the lab section's largest run (the full default run with --full-lab), else lab-report/results.json",
+      },
     },
   });
   const quick = flags.quick === true;
@@ -68,6 +75,9 @@ runCli("bench", async () => {
     say(`  (${name}: ${sectionSeconds[name]} s)`);
   };
   const jobs = 3 * availableParallelism();
+  /** Where the lab section keeps its largest run's results.json for the report section. */
+  const keptResults = path.join(tmpdir(), `bench-lab-results-${process.pid}.json`);
+  process.on("exit", () => rmSync(keptResults, { force: true }));
 
   if (wanted.includes("detection")) {
     const settings = quick ? quickSettings : defaultSettings;
@@ -156,7 +166,11 @@ runCli("bench", async () => {
       ]);
     }
     const rows: LabCostRow[] = [];
-    for (const args of variants) rows.push(await measureLab(args));
+    // The largest run's results feed the report section: the default run's with --full-lab.
+    for (const args of variants) {
+      const keep = args.length === 0 || (args === base && !flags["full-lab"]) ? keptResults : undefined;
+      rows.push(await measureLab(args, keep));
+    }
     results.lab = { rows };
     const cores = availableParallelism();
     say(
@@ -204,6 +218,42 @@ runCli("bench", async () => {
       "  --no-tap: no relay and no evidence check for the cases that do not need the relay: what the wire tap costs.",
     );
     sectionDone("lab");
+  }
+
+  // Named, the report section needs Chromium; as part of every section, it is skipped without it.
+  const named = typeof flags.sections === "string";
+  if (wanted.includes("report") && !named && !existsSync(chromiumPath)) {
+    say(`\nreport.html in Chromium: skipped, no Chromium at ${chromiumPath} (scripts/install-debian.sh installs it)`);
+  } else if (wanted.includes("report")) {
+    const given = typeof flags.results === "string" ? flags.results : undefined;
+    const file = given ?? (existsSync(keptResults) ? keptResults : "lab-report/results.json");
+    const row = await measureReportLoad(file, quick ? 2 : 5);
+    results.report = row;
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+    say(`\nreport.html in Chromium (${chromiumPath}, headless), ${row.runs} runs; target: usable in under 2 s.\n`);
+    say(
+      textTable(
+        [
+          "results.json",
+          "report.html",
+          "DOMContentLoaded ms",
+          "load ms",
+          `open ${row.biggestCase}'s timelines ms`,
+          "errors",
+        ],
+        [
+          [
+            `${(row.resultsBytes / 2 ** 20).toFixed(1)} MiB`,
+            `${(row.htmlBytes / 2 ** 20).toFixed(1)} MiB`,
+            `${median(row.domContentLoadedMs)} (${Math.min(...row.domContentLoadedMs)}–${Math.max(...row.domContentLoadedMs)})`,
+            `${median(row.loadMs)} (${Math.min(...row.loadMs)}–${Math.max(...row.loadMs)})`,
+            `${median(row.openBiggestMs)} (${Math.min(...row.openBiggestMs)}–${Math.max(...row.openBiggestMs)})`,
+            String(row.errors.length),
+          ],
+        ],
+      ),
+    );
+    sectionDone("report");
   }
 
   if (wanted.includes("throughput")) {

@@ -2,7 +2,7 @@
  * The lab as a user runs it: its CLI as a real process, --quick timings.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, describe, test } from "node:test";
@@ -104,6 +104,46 @@ describe("npm run lab -- --quick", { concurrency: true }, () => {
     assert.match(r.stderr, /\| crash \| (canceled|aborted)[^|]*\*/);
   });
 
+  test("--diff of two real runs: the setting that changed, no outcome that did; an outcome changed by hand fails it", async () => {
+    const run = async (keepalive: string, name: string) => {
+      const out = path.join(scratch, name);
+      const r = await runLab(
+        [
+          "--quick",
+          "--cases",
+          "suspend+keepalive,crash",
+          "--servers",
+          "connect",
+          "--clients",
+          "connect/grpc,grpc-js/grpc",
+        ].concat(["--keepalive", keepalive, "--out", out]),
+      );
+      assertLabOk(r, out);
+      return path.join(out, "results.json");
+    };
+    const [a, b] = await Promise.all([run("100/100", "diff-a"), run("150/150", "diff-b")]);
+    const same = await runLab(["--diff", a, b]);
+    assert.equal(same.status, 0, same.stdout + same.stderr);
+    assert.match(
+      same.stdout,
+      /^What differs in the setup:\n {2}setting keepalive: \{"intervalMs":100,"timeoutMs":100\} -> \{"intervalMs":150,"timeoutMs":150\}$/m,
+    );
+    assert.match(same.stdout, /^0 cell\(s\) ended differently/m);
+    // The same run with one cell's code changed: a difference no race names.
+    const edited = JSON.parse(readFileSync(a, "utf8")) as LabResults;
+    const cell = edited.cells.find((c) => c.case === "suspend+keepalive" && c.client === "grpc-js");
+    if (!cell) throw new Error("no suspend+keepalive cell for grpc-js");
+    cell.runs[0].code = "internal";
+    const c = path.join(scratch, "diff-c.json");
+    writeFileSync(c, JSON.stringify(edited));
+    const differ = await runLab(["--diff", a, c]);
+    assert.equal(differ.status, 1, differ.stdout + differ.stderr);
+    assert.match(
+      differ.stdout,
+      /^1 cell\(s\) ended differently, 1 with no race the catalogue names:\n {2}suspend\+keepalive connect<-grpc-js\/grpc: A unavailable \| B internal$/m,
+    );
+  });
+
   test("bad lab flags: one line naming the flag and what it accepts, exit 2", async () => {
     const cases: [string[], RegExp][] = [
       [
@@ -118,6 +158,8 @@ describe("npm run lab -- --quick", { concurrency: true }, () => {
       [["--quick", "--watchdog-ms", "100"], /--watchdog-ms must exceed the slowest remedy's bound/],
       [["--meteor"], /^lab: Unknown option '--meteor'/],
       [["--isolate", "--compare"], /^lab: --isolate and --compare: choose one$/],
+      [["--diff", "a.json"], /^lab: --diff takes two results.json files and no other flag/],
+      [["--diff", "no-such-a.json", "no-such-b.json"], /^lab: --diff: cannot read no-such-a.json: ENOENT/],
     ];
     const results = await Promise.all(cases.map(([args]) => runLab(args)));
     for (const [i, r] of results.entries()) {

@@ -7,6 +7,7 @@
  *   npm run lab -- --quick --check   # ~5x faster timings, fail on surprises
  *   npm run lab -- --compare         # agents and --isolate, every cell that differs
  */
+import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import * as path from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
@@ -25,6 +26,7 @@ import {
 import { findPython, grpcioHint } from "./engine/python.ts";
 import { runLab } from "./engine/run-lab.ts";
 import { differingCells } from "./reports/compare.ts";
+import { diffRuns, diffText } from "./reports/diff-runs.ts";
 import { createProgress } from "./reports/progress.ts";
 import { comparisonTables, legend } from "./reports/report-markdown.ts";
 import type { LabResults } from "./reports/results.ts";
@@ -89,7 +91,34 @@ function cpuUsage(): LabResults["meta"]["cpu"] {
 
 const ka = (s: LabSettings) => `${s.keepalive.intervalMs}/${s.keepalive.timeoutMs}`;
 
+/**
+ * `--diff A/results.json B/results.json` (issue 20): what changed between two runs, and nothing
+ * else. Read before the flags: it takes two values, which parseArgs does not.
+ */
+function runDiff(argv: string[]): void {
+  const at = argv.indexOf("--diff");
+  const files = argv.slice(at + 1, at + 3);
+  const rest = [...argv.slice(0, at), ...argv.slice(at + 3)];
+  if (files.length < 2 || files.some((f) => f.startsWith("--")) || rest.length > 0) {
+    throw new UsageError("--diff takes two results.json files and no other flag: --diff A/results.json B/results.json");
+  }
+  const [a, b] = files.map((file) => {
+    try {
+      const results = JSON.parse(readFileSync(file, "utf8")) as LabResults;
+      if (!Array.isArray(results.cells) || !results.meta) throw new Error("not a lab results.json");
+      return results;
+    } catch (e) {
+      throw new UsageError(`--diff: cannot read ${file}: ${(e as Error).message.split("\n")[0]}`);
+    }
+  });
+  const d = diffRuns(a, b);
+  process.stdout.write(`A: ${files[0]} (${a.meta.startedAt})\nB: ${files[1]} (${b.meta.startedAt})\n${diffText(d)}`);
+  // As --compare: a difference no race explains fails the command.
+  if (d.outcomes.some((o) => o.race === undefined)) process.exitCode = 1;
+}
+
 runCli("lab", async () => {
+  if (process.argv.includes("--diff")) return runDiff(process.argv.slice(2));
   const flags = parseFlags({
     program: "lab",
     summary: "run every liveness case against every client, server and protocol, and compare",
@@ -156,6 +185,10 @@ runCli("lab", async () => {
       out: { type: "string", help: "folder for results.json, report.md, report.html", default: "lab-report" },
       check: { type: "boolean", help: "exit 1 when an outcome is outside the stated ones" },
       json: { type: "boolean", help: "print results.json to stdout (progress and table go to stderr)" },
+      diff: {
+        type: "string",
+        help: "--diff A/results.json B/results.json: what changed between two runs (setup, outcomes with the races the catalogue names, timings that doubled or halved); runs nothing, exit 1 on a difference no race explains",
+      },
     },
   });
   let cases = pick(flags, "cases", labCases);

@@ -4,9 +4,10 @@
 #   python3-grpcio      gRPC core, the original experiment's library, as server and client (issue 12)
 #   python3-grpc-tools  its code generator (npm run generate:python, and the staleness test)
 #   nginx haproxy       the proxies of the proxy group (issue 14), run by the lab in the foreground
+#   chromium            headless, for the test that opens report.html as a reader would, and the bench's load time (issue 20)
 # Elsewhere: see docs/install.md. Nothing here starts a service: the lab runs each program itself.
 set -euo pipefail
-packages=(nghttp2-client python3-grpcio python3-grpc-tools nginx haproxy)
+packages=(nghttp2-client python3-grpcio python3-grpc-tools nginx haproxy chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -1,5 +1,6 @@
 import type { LabCase, LabSettings } from "../catalogue/cases.ts";
 import { type Finding, findFindings, findingTitles } from "./findings.ts";
+import { overviewHtml, overviewScript, overviewStyle } from "./overview-html.ts";
 import {
   caseNotes,
   cellsByGroup,
@@ -71,7 +72,7 @@ table.settings td,table.settings th{border:1px solid #ddd;padding:2px 8px;text-a
 table.settings{border-collapse:collapse}
 code{background:#f3f3f3;padding:0 3px}
 ul.findings li{margin:3px 0}.see{color:#666;font-size:12px}
-.timelines{overflow-x:auto}${timelineStyle}`;
+.timelines{overflow-x:auto}details.timelines summary{cursor:pointer;color:#555}${timelineStyle}${overviewStyle}`;
 
 /** The run's settings as a table a person can read. */
 function settingsTable(meta: LabResults["meta"]): string {
@@ -108,6 +109,20 @@ function settingsTable(meta: LabResults["meta"]): string {
   ];
   return `<table class="settings">${rowsOf.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join("")}</table>`;
 }
+
+/** Opens a case's timelines when they are shown: on a click, and when a link leads to the case. */
+const timelineScript = `const draw = (details) => {
+  const svg = details?.querySelector(":scope > script[type='text/x-svg']");
+  if (svg) { svg.insertAdjacentHTML("afterend", svg.textContent); svg.remove(); }
+};
+document.addEventListener("toggle", (e) => { if (e.target.open) draw(e.target); }, true);
+const openHash = () => {
+  const target = document.getElementById(decodeURIComponent(location.hash.slice(1)));
+  const details = target?.querySelector(":scope > details.timelines");
+  if (details) { details.open = true; draw(details); target.scrollIntoView(); }
+};
+window.addEventListener("hashchange", openHash);
+openHash();`;
 
 /** The findings, first on the page: a list per kind, each finding linked to its cases' timelines. */
 function findingsHtml(findings: readonly Finding[]): string {
@@ -146,7 +161,11 @@ export function htmlReport(results: LabResults, catalogue: readonly LabCase[]): 
               line.startsWith("- ") ? `<li>${escapeHtml(line.slice(2))}</li>` : `<p>${escapeHtml(line)}</p>`,
             )
             .join("\n");
-          return `<h3 id="${escapeHtml(id)}">${escapeHtml(id)}</h3>\n${html.replace(/(<li>.*<\/li>\n?)+/s, (m) => `<ul>${m}</ul>`)}\n<div class="timelines">${timelineSvg(rowCells, scale)}</div>`;
+          // The timelines are drawn when opened: until then their SVG is a script's raw text, which the
+          // parser skips over (issue 20: the default run's ~2,000 rows of SVG, parsed and laid out, took
+          // the page as long to load as everything else together).
+          const runs = rowCells.reduce((n, c) => n + c.runs.length, 0);
+          return `<div class="case" id="${escapeHtml(id)}"><h3>${escapeHtml(id)}</h3>\n${html.replace(/(<li>.*<\/li>\n?)+/s, (m) => `<ul>${m}</ul>`)}\n<details class="timelines"><summary>timelines of its ${runs} run(s)</summary><script type="text/x-svg">${timelineSvg(rowCells, scale)}</script></details></div>`;
         })
         .join("\n");
       return `<h2>${escapeHtml(groupTitles[group])}: timelines</h2>\n${cases}`;
@@ -158,6 +177,7 @@ export function htmlReport(results: LabResults, catalogue: readonly LabCase[]): 
 <h1>Liveness lab report</h1>
 <p>Run ${escapeHtml(meta.startedAt)} on Node ${escapeHtml(meta.node)} (${escapeHtml(versions)}), ${Math.round(meta.wallMs / 100) / 10} s.</p>
 ${findingsHtml(findFindings(results.cells, catalogue))}
+${overviewHtml(results.cells, catalogue)}
 <h2>How it ran</h2>
 ${settingsTable(meta)}
 <p>${escapeHtml(columnNaming)} Each cell: the code the client ended with and the median ms from the fault to the client's result (min–max over runs).
@@ -170,6 +190,10 @@ ${groups
 <ul>${legend.map((line) => `<li>${escapeHtml(line.replace(/`/g, ""))}</li>`).join("")}</ul>
 ${timelineLegend}
 ${sections}
+<script>
+${overviewScript}
+${timelineScript}
+</script>
 </body></html>
 `;
 }
