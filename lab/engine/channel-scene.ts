@@ -393,6 +393,30 @@ async function channelRecord(w: ChannelWatch, r: RecordContext): Promise<RunReco
         "the channel had not worked before the fault (no call ended ok before it): the machine is too busy for these timings";
       return channelLabError(w, why, true);
     }
+    // A backend the scenario left alone must not lose its connection to the client's keepalive. When
+    // the client gave up on one after a PING its running server answered late or not before the
+    // close, the machine starved that server, and the run measures the machine (seen in CI: every
+    // backend dropped in turn, calls unavailable for 2 s).
+    const timeoutMs = r.ctx.settings.keepalive.timeoutMs;
+    for (const [i, relay] of w.relays.entries()) {
+      if (i === b) continue;
+      const starved = relay.connections.some((c) => {
+        const closedByClient = (after: number) =>
+          c.frames.some((f) => f.dir === "c2s" && f.type === "GOAWAY" && f.at > after) ||
+          c.tcp.some((e) => e.leg === "client" && e.by === "client" && e.event !== "open" && e.at > after);
+        return c.frames.some((p) => {
+          if (p.dir !== "c2s" || p.type !== "PING" || p.flags.includes("ACK")) return false;
+          const ack = c.frames.find(
+            (f) => f.dir === "s2c" && f.type === "PING" && f.flags.includes("ACK") && f.opaque === p.opaque,
+          );
+          return (ack === undefined || ack.at - p.at > timeoutMs) && closedByClient(p.at);
+        });
+      });
+      if (starved) {
+        const why = `backend ${i}, which the scenario leaves alone, answered a keepalive PING after the client's ${timeoutMs} ms, and the client dropped it: ${tooBusy}`;
+        return channelLabError(w, why, true);
+      }
+    }
   }
   const calls: ChannelCallRecord[] = w.calls.map((c, i) => {
     const x = results[i];

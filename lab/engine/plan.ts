@@ -84,6 +84,9 @@ export function maxObservers(s: LabSettings): number {
   return Math.max(4, Math.min(12, Math.floor(s.intervalMs / 25)));
 }
 
+/** A server's-view scene's runs, one after another, take at most this long by their estimates. */
+export const maxServerViewMs = 8000;
+
 /**
  * How many channels watch one channel scene's servers at most: its steps come at set times, so no
  * call has to wait for another's message 1 (maxObservers' reason); the bound keeps a fault's
@@ -225,17 +228,23 @@ export function planScenes(cells: readonly CellPlan[], options: PlanOptions): Sc
   const grouped = new Map<string, Scene>();
   // The server's view: one server per cell, watched through the cell's runs one after another, so
   // that its log and its memory tell of one run at a time.
+  // The server's view: the runs of cells with the same server and flags share one server, one
+  // after another (each reads the handlers and heap before it), up to maxServerViewMs of runs: a
+  // server's start costs ~0.2 s of CPU, and these were a third of --quick's server starts.
+  const viewScenes = new Map<string, Scene>();
   for (const cell of cells.filter((c) => c.labCase.view === "server")) {
-    scenes.push({
-      server: cell.server,
-      source: "server-view",
-      serverArgs: serverArgsOf(cell.labCase, cell.server, options),
-      serverSteps: [],
-      observers: Array.from({ length: options.repeat }, () => ({
-        cell,
-        caller: cell.labCase.driver === "agent" && !options.isolate ? "agent" : "process",
-      })),
-    });
+    const serverArgs = serverArgsOf(cell.labCase, cell.server, options);
+    const caller: Observer["caller"] = cell.labCase.driver === "agent" && !options.isolate ? "agent" : "process";
+    const observers = Array.from({ length: options.repeat }, () => ({ cell, caller }));
+    const key = JSON.stringify([cell.server.id, serverArgs]);
+    let scene = options.isolate ? undefined : viewScenes.get(key);
+    const ms = (o: Observer[]) => o.reduce((n, x) => n + estimateMs(x.cell.labCase, options.settings), 0);
+    if (!scene || ms(scene.observers) + ms(observers) > maxServerViewMs) {
+      scene = { server: cell.server, source: "server-view", serverArgs, serverSteps: [], observers: [] };
+      viewScenes.set(key, scene);
+      scenes.push(scene);
+    }
+    scene.observers.push(...observers);
   }
   // A channel's life (issue 17): observers of one skeleton (the same servers, flags and steps at
   // the same moments) go through it together, the runs of every repeat among them: a channel's run

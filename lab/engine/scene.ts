@@ -413,6 +413,28 @@ async function finishRun(w: Watch, f: FinishContext): Promise<RunRecord> {
       true,
     );
   }
+  // A peer that answered the client's keepalive PING, but later than the client waits for an ACK,
+  // ran starved: a client that then gave up (unavailable) measured the machine, not the fault (seen
+  // with --quick's 100 ms timeout on a saturated machine: stall+keepalive, a proxy's keepalive).
+  if (result.code === "unavailable") {
+    const timeoutMs = s.keepalive.timeoutMs;
+    const frames = w.relay?.connections.flatMap((c) => c.frames) ?? [];
+    const late = frames.find((p) => {
+      if (p.dir !== "c2s" || p.type !== "PING" || p.flags.includes("ACK")) return false;
+      const ack = frames.find(
+        (f) => f.dir === "s2c" && f.type === "PING" && f.flags.includes("ACK") && f.opaque === p.opaque,
+      );
+      // (The ACK may reach the relay after the client gave up; a stopped peer's never comes.)
+      return ack !== undefined && ack.at - p.at > timeoutMs;
+    });
+    if (late) {
+      return labError(
+        w,
+        `the peer answered a keepalive PING after more than the client's ${timeoutMs} ms, and the client gave up: the machine is too busy for these timings`,
+        true,
+      );
+    }
+  }
   const record: RunRecord = {
     ...base,
     code: result.code,

@@ -98,14 +98,17 @@ export function findFindings(cells: readonly CellResult[], catalogue: readonly L
       const ms = msRange(ok);
       const all = ok.length === mine.length;
       const codes = words(ok.map((c) => summarizeCell(c).main));
+      const everyOne = mine.every((c) => c.client === "") ? "every server" : "every client";
       return [
-        `${other.slice(id.length + 1)}: ${all ? "every client" : `${ok.length} of ${mine.length} cells`}, ${codes}${ms ? ` (${ms})` : ""}`,
+        `${other.slice(id.length + 1)}: ${all ? everyOne : `${ok.length} of ${mine.length} cells`}, ${codes}${ms ? ` (${ms})` : ""}`,
       ];
     });
     const every = hung.length === applicable.length;
+    // The server's view: it is the handler that waits.
+    const who = applicable.every((c) => c.client === "") ? "every server's handler" : "every client";
     found.push({
       kind: "hang",
-      text: `${id}: ${every ? "every client waits" : `${hung.length} of ${applicable.length} cells wait`} for good without a remedy${
+      text: `${id}: ${every ? `${who} waits` : `${hung.length} of ${applicable.length} cells wait`} for good without a remedy${
         ended.length > 0 ? `; what ended it: ${ended.join("; ")}` : ""
       }.`,
       cases: [id, ...remedies.map(([other]) => other)],
