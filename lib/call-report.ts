@@ -1,4 +1,5 @@
 import { codeName } from "./status-code.ts";
+import { epochMs } from "./wall-clock.ts";
 
 /**
  * The one JSON object a client prints as its last stdout line with --json,
@@ -25,7 +26,7 @@ export interface CallResult {
   arrivalsMs: number[];
   /**
    * When the call ended, in ms since the epoch with sub-ms precision
-   * (performance.timeOrigin + performance.now()), so that another process
+   * (lib/wall-clock.ts), so that another process
    * on the machine can time this end against its own events without the
    * delay of reading this line.
    */
@@ -96,9 +97,4 @@ export function createCallReporter(options: CallReporterOptions): CallReporter {
       return result;
     },
   };
-}
-
-/** A moment of performance.now() as ms since the epoch, to 0.1 ms: comparable across processes on one machine. */
-export function epochMs(now: number): number {
-  return Math.round((performance.timeOrigin + now) * 10) / 10;
 }

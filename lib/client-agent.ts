@@ -1,6 +1,5 @@
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { createInterface } from "node:readline";
-import { epochMs } from "./call-report.ts";
 import type { Caller } from "./caller.ts";
 import { type Flags, parseFlags } from "./cli.ts";
 import {
@@ -12,6 +11,7 @@ import {
   readClientSettings,
 } from "./client-flags.ts";
 import { runCallSequence } from "./run-calls.ts";
+import { epochMs } from "./wall-clock.ts";
 
 /**
  * The client agent: a long-lived client process that makes many calls at

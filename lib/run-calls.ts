@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { type CallResult, createCallReporter, epochMs } from "./call-report.ts";
+import { type CallResult, createCallReporter } from "./call-report.ts";
 import type { CallEnd, Caller } from "./caller.ts";
 import { authority, type CallSettings, type ClientSettings } from "./client-flags.ts";
+import { epochMs } from "./wall-clock.ts";
 
 /** A client's record of its calls: the last call's, with the earlier ones in previousCalls (--calls). */
 export type CallsRecord = CallResult & { previousCalls?: CallResult[] };

@@ -31,6 +31,7 @@ import { ChatResponseSchema } from "../gen/chat_pb.ts";
 import { choiceFlag, intFlag, parseFlags, runCli, stringFlag, UsageError } from "../lib/cli.ts";
 import { listenError } from "../lib/listen-error.ts";
 import { createServerLog, type ServerLog } from "../lib/server-log.ts";
+import { epochMs } from "../lib/wall-clock.ts";
 
 export const peerFaults = [
   "rst-stream:0",
@@ -107,7 +108,7 @@ interface FaultOptions {
 
 /** The moment a fault is committed, by the epoch, and on whose connection. */
 function committed(what: string, peer: string): void {
-  process.stdout.write(`fault: ${what} (peer ${peer}) at ${(performance.timeOrigin + performance.now()).toFixed(1)}\n`);
+  process.stdout.write(`fault: ${what} (peer ${peer}) at ${epochMs(performance.now()).toFixed(1)}\n`);
 }
 
 /** Listens for one fault and prints its `listening on` line. */

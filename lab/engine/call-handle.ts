@@ -42,4 +42,4 @@ export interface CallHandle {
 }
 
 /** A moment on another process's epoch clock, on ours. */
-export const fromEpoch = (epochMs: number): number => epochMs - performance.timeOrigin;
+export { fromEpoch } from "../../lib/wall-clock.ts";

@@ -9,6 +9,7 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import type { CallsRecord } from "../../lib/run-calls.ts";
+import { epochMs } from "../../lib/wall-clock.ts";
 import type { ChannelScenario, ChannelStep } from "../catalogue/case-types.ts";
 import { keepaliveBoundMs } from "../catalogue/stacks.ts";
 import { missingEvidence, type Observation, tooBusy } from "../faults/evidence.ts";
@@ -341,7 +342,7 @@ async function channelRecord(w: ChannelWatch, r: RecordContext): Promise<RunReco
         firstMessageMs: null,
         elapsedMs: Math.round(crashed.at - start),
         arrivalsMs: [],
-        endedAt: performance.timeOrigin + crashed.at,
+        endedAt: epochMs(crashed.at),
       };
     }
   }

@@ -1,4 +1,5 @@
 import type { CallsRecord } from "../../lib/run-calls.ts";
+import { epochMs } from "../../lib/wall-clock.ts";
 import type { ClientStack } from "../catalogue/stacks.ts";
 import type { ArrivedMessage, CallHandle } from "./call-handle.ts";
 import { type Child, spawnChild } from "./child-process.ts";
@@ -56,7 +57,7 @@ export function startClientProcess(stack: ClientStack, args: string[]): CallHand
         firstMessageMs: first !== undefined && starts[0] !== undefined ? Math.round(first - starts[0]) : null,
         elapsedMs: starts[0] !== undefined ? Math.round(exit.at - starts[0]) : 0,
         arrivalsMs: messages.map((m) => Math.round(m.at - (starts[0] ?? m.at))),
-        endedAt: performance.timeOrigin + exit.at,
+        endedAt: epochMs(exit.at),
       };
     }
     const why = child.stderr().trim().split("\n").pop() ?? "";
