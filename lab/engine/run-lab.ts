@@ -172,6 +172,15 @@ export async function runLab(plan: LabPlan, options: RunLabOptions = {}): Promis
     scenes.reduce((n, scene) => n + scene.observers.reduce((m, o) => m + workOf(o), 0), 0),
   );
   let workDone = 0;
+  // Scenes under way count for the share of their estimate they have run: the longest scenes start
+  // first and end last, and an ETA from finished runs alone began at 5x the real one.
+  const inflight = new Map<Scene, { start: number; work: number; estimate: number }>();
+  const workNow = () => {
+    const now = performance.now();
+    let partial = 0;
+    for (const f of inflight.values()) partial += f.work * Math.min(1, (now - f.start) / Math.max(1, f.estimate));
+    return Math.min(1, (workDone + partial) / workTotal);
+  };
   let cellsDone = 0;
   let done = 0;
   let free = Math.max(1, plan.jobs);
@@ -203,7 +212,7 @@ export async function runLab(plan: LabPlan, options: RunLabOptions = {}): Promis
           totalRuns: total,
           cells: cellsDone,
           totalCells: planned.size,
-          workDone: Math.min(1, workDone / workTotal),
+          workDone: workNow(),
         },
         cell,
       );
@@ -269,6 +278,11 @@ export async function runLab(plan: LabPlan, options: RunLabOptions = {}): Promis
       const channels = scene.source === "channel" ? scene.observers.length : 0;
       channelsAtOnce += channels;
       const cpuWait = createCpuWaitMeter();
+      inflight.set(scene, {
+        start: performance.now(),
+        work: scene.observers.reduce((n, o) => n + workOf(o), 0),
+        estimate: sceneEstimateMs(scene, plan.settings),
+      });
       const run =
         scene.source === "server-view"
           ? runServerScene(scene, ctx)
@@ -277,11 +291,13 @@ export async function runLab(plan: LabPlan, options: RunLabOptions = {}): Promis
             : runScene(scene, ctx);
       const work: Promise<void> = run
         .then((runs) => {
+          inflight.delete(scene);
           const share = cpuWait.share();
           const measured = share === null ? runs : runs.map((r) => ({ ...r, cpuWait: Math.round(share * 100) / 100 }));
           if (!options.signal?.aborted) record(scene, measured);
         })
         .finally(() => {
+          inflight.delete(scene);
           free += weight;
           channelsAtOnce -= channels;
           running.delete(work);
