@@ -166,5 +166,19 @@ export const http2Cases: LabCase[] = [
       },
     ],
   }),
+  // Issue 18: the finding above holds for keepalive during calls only (the libraries' default).
+  // With keepalive also while idle (keepalive_permit_without_calls, pingIdleConnection), gRPC core
+  // PINGs the half-made connection too.
+  mutePeer("+keepalive+ping-idle", (s) => [...keepaliveArgs(s), "--ping-idle"], {
+    rule: ["unavailable"],
+    cite: keepaliveRule,
+    departures: [
+      {
+        client: "grpc-js",
+        codes: ["hang"],
+        why: "grpc-js starts keepalive only once the HTTP/2 session is up, keepalive_permit_without_calls or not: a peer that never sends SETTINGS is never pinged",
+      },
+    ],
+  }),
   mutePeer("+deadline", deadlineArgs, { rule: ["deadline_exceeded"], cite: deadlineRule }),
 ];

@@ -22,7 +22,7 @@ import { crashSignals } from "./client-process.ts";
 import { freeFixedPort } from "./free-port.ts";
 import { backendArgs, backendHost, freshBackend, type Observer, type Scene } from "./plan.ts";
 import { heldNow, type SceneContext, seenStopped, stopSeenWithinMs } from "./scene.ts";
-import { type RunningServer, startServer } from "./server-pool.ts";
+import { type RunningServer, startServer, startTimeoutMs } from "./server-pool.ts";
 import { settleAll } from "./settle-all.ts";
 
 /** One call made on an observer's channel. */
@@ -156,7 +156,10 @@ export async function runChannelScene(scene: Scene, ctx: SceneContext): Promise<
     const relaysOf = (backend: number | undefined) =>
       watches.flatMap((w) => (backend === undefined ? w.relays : [w.relays[backend]]));
 
+    /** A step has acted on a server or the network. */
+    let faulted = false;
     for (const [index, step] of stepsOf(scenario).entries()) {
+      if (step.do === "signal" || step.do === "network" || step.do === "restart") faulted = true;
       switch (step.do) {
         case "call": {
           const calls = live().map((w) => {
@@ -168,9 +171,13 @@ export async function runChannelScene(scene: Scene, ctx: SceneContext): Promise<
             w.calls.push(call);
             return call;
           });
+          // Before the fault a call may wait as long as a new channel takes to connect on a loaded
+          // machine (a first call once took over 1.5 s three tries running, in CI): the fault comes
+          // once it has shown the channel working. After the fault the watchdog bounds it.
+          const waitMs = streamMs + (faulted ? watchdogMs : Math.max(watchdogMs, startTimeoutMs));
           if (step.wait === "message") {
-            await Promise.all(calls.map((c) => c.handle.firstMessage(streamMs + watchdogMs).catch(() => undefined)));
-          } else if (step.wait) await waitFor(calls, streamMs + watchdogMs);
+            await Promise.all(calls.map((c) => c.handle.firstMessage(waitMs).catch(() => undefined)));
+          } else if (step.wait) await waitFor(calls, waitMs);
           break;
         }
         case "calls": {
@@ -390,8 +397,15 @@ async function channelRecord(w: ChannelWatch, r: RecordContext): Promise<RunReco
       return channelLabError(w, why, true);
     }
     if (before.length > 0 && !worked) {
-      const why =
-        "the channel had not worked before the fault (no call ended ok before it): the machine is too busy for these timings";
+      // Say how the calls before it ended, so that a run tried three times says why.
+      const seen = before
+        .slice(0, 3)
+        .map((c) => {
+          const x = results[w.calls.indexOf(c)];
+          return `${c.label}: ${x instanceof Error ? "no result" : `${x.code} at ${Math.round(fromEpoch(x.endedAt) - faultAt)} ms`}`;
+        })
+        .join(", ");
+      const why = `the channel had not worked before the fault (no call ended ok before it; ${seen}): the machine is too busy for these timings`;
       return channelLabError(w, why, true);
     }
     // A backend the scenario left alone must not lose its connection to the client's keepalive. When
