@@ -333,6 +333,8 @@ async function finishRun(w: Watch, f: FinishContext): Promise<RunRecord> {
     },
     refused: f.refused,
     heldAtStop: f.heldAtStop,
+    // What the peer sent that the relay has not read yet (a busy lab): silence is checked against it.
+    heldNow: () => heldNow([w.relay], "server"),
   };
   const checked = f.ctx.tap;
   const missing = checked ? missingEvidence(labCase.evidence, observation) : [];

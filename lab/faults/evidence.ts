@@ -38,6 +38,11 @@ export interface Observation {
    * (relay.heldFrom). Whatever the relay reads later must come from those.
    */
   heldAtStop?: ReadonlyMap<TapConnection, { read: number; queued: number }>;
+  /**
+   * The same, read when a check asks (it reads /proc/net/tcp: only the checks that need it): bytes
+   * the server side sent that the relay has not read yet.
+   */
+  heldNow?: () => ReadonlyMap<TapConnection, { read: number; queued: number }>;
   /** The client process, where the case acts on it (the server's view). */
   client?: {
     stopped?: boolean;
@@ -463,7 +468,9 @@ export function mutePeer(): Evidence {
       const conn = o.connections[0];
       if (!conn) return "no connection went through the tap";
       if (!conn.tcp.some((e) => e.leg === "server" && e.event === "open")) return "the peer never accepted";
-      const bytes = conn.forwarded.s2c + conn.dropped.s2c;
+      // With what the kernel holds for the relay still: a lab too busy to read them yet is no proof
+      // of silence (seen in CI: a sabotaged peer's 9 bytes unread at the check).
+      const bytes = conn.forwarded.s2c + conn.dropped.s2c + (o.heldNow?.().get(conn)?.queued ?? 0);
       if (bytes > 0) return `the peer sent ${bytes} byte(s)`;
       const closed = conn.tcp.find((e) => e.by === "server" && e.event !== "open" && e.at <= o.endAt);
       return closed ? `the peer closed the connection (${closed.event})` : undefined;
