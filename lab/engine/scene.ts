@@ -310,6 +310,20 @@ async function finishRun(w: Watch, f: FinishContext): Promise<RunRecord> {
   } catch (e) {
     return labError(w, e instanceof Error ? e.message : String(e));
   }
+  if (!result) {
+    // A lab that ran late serves its due timers before the lines waiting on its sockets: read those
+    // first (setImmediate runs after the poll phase), and take a result the client had by the
+    // watchdog, by its own clock. Otherwise a stalled lab reads a crash as a hang (seen once in CI).
+    let late: CallsRecord | undefined;
+    handle.result.then(
+      (r) => {
+        late = r;
+      },
+      () => {},
+    );
+    await new Promise((resolve) => setImmediate(resolve));
+    if (late && fromEpoch(late.endedAt) <= deadline) result = late;
+  }
   const endAt = result ? fromEpoch(result.endedAt) : performance.now();
   if (!result) await handle.abandon();
   // Evidence that follows the client's reaction (a close after a GOAWAY) needs a moment more.
