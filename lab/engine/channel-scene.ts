@@ -12,7 +12,7 @@ import type { CallsRecord } from "../../lib/run-calls.ts";
 import { epochMs } from "../../lib/wall-clock.ts";
 import type { ChannelScenario, ChannelStep } from "../catalogue/case-types.ts";
 import { keepaliveBoundMs } from "../catalogue/stacks.ts";
-import { missingEvidence, type Observation, tooBusy } from "../faults/evidence.ts";
+import { missingEvidence, noCall, type Observation, tooBusy } from "../faults/evidence.ts";
 import { createRelay, type Relay } from "../faults/relay.ts";
 import type { ChannelCallRecord, RunRecord } from "../reports/run-record.ts";
 import { wireRecord } from "../reports/wire-record.ts";
@@ -522,7 +522,11 @@ async function channelRecord(w: ChannelWatch, r: RecordContext): Promise<RunReco
   };
   return missing.length > 0
     ? {
-        ...(missing.every((why) => why.endsWith(tooBusy)) && { retryable: true }),
+        // With several backends, a channel that sent nothing to the one the fault hit went past it
+        // before the fault (pick_first's 250 ms to the next address, on a loaded machine): tried again.
+        ...(missing.every((why) => why.endsWith(tooBusy) || (r.backends > 1 && why.endsWith(noCall))) && {
+          retryable: true,
+        }),
         ...record,
         code: "lab-error",
         clientCode: code,

@@ -425,7 +425,7 @@ async function finishRun(w: Watch, f: FinishContext): Promise<RunRecord> {
     const ended = `${result.code}${result.message ? ` "${result.message}"` : ""}`;
     return labError(
       w,
-      `the call ended (${ended}) before the fault came: the machine is too busy for these timings`,
+      `the call ended (${ended}) ${Math.round(began - fromEpoch(result.endedAt))} ms before the fault came: the machine is too busy for these timings`,
       true,
     );
   }
