@@ -12,7 +12,7 @@
 import { readFileSync } from "node:fs";
 import { labCases } from "../lab/catalogue/cases.ts";
 import type { CellResult, LabResults } from "../lab/reports/results.ts";
-import { summarizeCell } from "../lab/reports/summary.ts";
+import { medianRange, summarizeCell } from "../lab/reports/summary.ts";
 import { runCli, UsageError } from "../lib/cli.ts";
 
 const clients = ["connect/grpc", "connect/connect", "connect/grpc-web", "grpc-js/grpc", "grpcio/grpc"];
@@ -58,13 +58,6 @@ function agreement(cells: CellResult[]): string {
     return [...new Set(named)].join(", ");
   };
   return [...by].map(([code, stacks]) => `${names(stacks)}: ${code}`).join("; ");
-}
-
-/** Median ms over several cells' medians: "513–691 ms" (their range), or "" when none ended. */
-function spread(cells: CellResult[]): string {
-  const ms = cells.flatMap((c) => summarizeCell(c).detectMs ?? []).sort((a, b) => a - b);
-  if (ms.length === 0) return "";
-  return ms[0] === ms[ms.length - 1] ? `${ms[0]} ms` : `${ms[0]}–${ms[ms.length - 1]} ms`;
 }
 
 function main(argv: string[]) {
@@ -134,7 +127,7 @@ function main(argv: string[]) {
     "",
     table(
       ["case", "codes", "ms"],
-      ids((id) => groupOf(id) === "proxy").map((id) => [id, agreement(ofCase(id)), spread(ofCase(id))]),
+      ids((id) => groupOf(id) === "proxy").map((id) => [id, agreement(ofCase(id)), medianRange(ofCase(id))]),
     ),
     "",
   );
@@ -148,7 +141,7 @@ function main(argv: string[]) {
         id,
         ...["connect", "grpc-js", "grpcio"].map((server) => {
           const cs = ofCase(id, server);
-          return cs.length === 0 ? "" : `${agreement(cs).replace(/^all /, "")} ${spread(cs)}`.trim();
+          return cs.length === 0 ? "" : `${agreement(cs).replace(/^all /, "")} ${medianRange(cs)}`.trim();
         }),
       ]),
     ),
@@ -185,7 +178,7 @@ function main(argv: string[]) {
   const connectCol = (id: string, server: string) => {
     const cs = clients.filter((c) => c.startsWith("connect/")).map((c) => find(id, server, c));
     const codes = [...new Set(cs.map((c) => (c ? codeOf(c) : "")))];
-    if (codes.length === 1) return `${codes[0]} ${spread(cs.flatMap((c) => c ?? [])).replace(" ms", "")}`.trim();
+    if (codes.length === 1) return `${codes[0]} ${medianRange(cs.flatMap((c) => c ?? [])).replace(" ms", "")}`.trim();
     return cs.map((c, i) => `${clients[i].split("/")[1]}: ${shown(c)}`).join("; ");
   };
   out.push(

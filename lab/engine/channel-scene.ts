@@ -14,7 +14,7 @@ import type { ChannelScenario, ChannelStep } from "../catalogue/case-types.ts";
 import { keepaliveBoundMs } from "../catalogue/stacks.ts";
 import { missingEvidence, noCall, type Observation, tooBusy } from "../faults/evidence.ts";
 import { createRelay, type Relay } from "../faults/relay.ts";
-import type { ChannelCallRecord, RunRecord } from "../reports/run-record.ts";
+import { type ChannelCallRecord, type RunRecord, runWithoutCall } from "../reports/run-record.ts";
 import { wireRecord } from "../reports/wire-record.ts";
 import { type CallHandle, fromEpoch } from "./call-handle.ts";
 import type { Agent, AgentChannel } from "./client-agent.ts";
@@ -571,19 +571,6 @@ function recovery(watched: readonly ChannelCallRecord[], marks: readonly Mark[],
 }
 
 function channelLabError(w: ChannelWatch, why: string, retryable = false): RunRecord {
-  return {
-    ...(retryable && { retryable: true }),
-    code: "lab-error",
-    message: why,
-    received: 0,
-    messages: [],
-    detectMs: null,
-    hung: false,
-    exitMs: null,
-    call: null,
-    caller: "agent",
-    timeline: { callStartMs: null, messagesMs: [], faults: [], endMs: 0 },
-    wire: null,
-    evidence: { checked: false, says: w.observer.cell.labCase.evidence.map((e) => e.says), missing: [] },
-  };
+  const says = w.observer.cell.labCase.evidence.map((e) => e.says);
+  return { ...(retryable && { retryable: true }), ...runWithoutCall("lab-error", why, "agent", says) };
 }

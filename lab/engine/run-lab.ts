@@ -2,7 +2,7 @@ import type { LabCase } from "../catalogue/cases.ts";
 import type { LabSettings } from "../catalogue/settings.ts";
 import type { ClientStack, ServerStack } from "../catalogue/stacks.ts";
 import type { AgentRecord, CellResult } from "../reports/results.ts";
-import type { RunRecord } from "../reports/run-record.ts";
+import { type RunRecord, runWithoutCall } from "../reports/run-record.ts";
 import { runChannelScene } from "./channel-scene.ts";
 import { createAgentPool } from "./client-agent.ts";
 import { createCpuWaitMeter } from "./cpu-pressure.ts";
@@ -94,20 +94,7 @@ async function warmUp(plan: LabPlan, ctx: SceneContext): Promise<void> {
 
 /** The run of a cell whose client stack cannot take part in its channel scenario: why, in the report. */
 function notApplicableRun(why: string): RunRecord {
-  return {
-    code: notApplicable,
-    message: why,
-    received: 0,
-    messages: [],
-    detectMs: null,
-    hung: false,
-    exitMs: null,
-    call: null,
-    caller: "agent",
-    timeline: { callStartMs: null, messagesMs: [], faults: [], endMs: 0 },
-    wire: null,
-    evidence: { checked: false, says: [], missing: [] },
-  };
+  return runWithoutCall(notApplicable, why, "agent");
 }
 
 /**

@@ -4,10 +4,10 @@ import type { FaultStep } from "../catalogue/cases.ts";
 import { type ProxySlot, proxyStacks } from "../catalogue/proxies.ts";
 import type { LabSettings } from "../catalogue/settings.ts";
 import { keepaliveBoundMs } from "../catalogue/stacks.ts";
-import { missingEvidence, type Observation, tooBusy } from "../faults/evidence.ts";
+import { missingEvidence, type Observation, pingAckDelays, tooBusy } from "../faults/evidence.ts";
 import { createRelay, type Relay, type TapConnection } from "../faults/relay.ts";
 import { tcpQueues } from "../faults/tcp-queues.ts";
-import type { RunRecord } from "../reports/run-record.ts";
+import { type RunRecord, runWithoutCall } from "../reports/run-record.ts";
 import { wireRecord } from "../reports/wire-record.ts";
 import { type CallHandle, fromEpoch } from "./call-handle.ts";
 import type { AgentPool } from "./client-agent.ts";
@@ -435,14 +435,8 @@ async function finishRun(w: Watch, f: FinishContext): Promise<RunRecord> {
   if (result.code === "unavailable") {
     const timeoutMs = s.keepalive.timeoutMs;
     const frames = w.relay?.connections.flatMap((c) => c.frames) ?? [];
-    const late = frames.find((p) => {
-      if (p.dir !== "c2s" || p.type !== "PING" || p.flags.includes("ACK")) return false;
-      const ack = frames.find(
-        (f) => f.dir === "s2c" && f.type === "PING" && f.flags.includes("ACK") && f.opaque === p.opaque,
-      );
-      // (The ACK may reach the relay after the client gave up; a stopped peer's never comes.)
-      return ack !== undefined && ack.at - p.at > timeoutMs;
-    });
+    // (The ACK may reach the relay after the client gave up; a stopped peer's never comes.)
+    const late = pingAckDelays(frames).some(({ ackMs }) => ackMs !== undefined && ackMs > timeoutMs);
     if (late) {
       return labError(
         w,
@@ -596,19 +590,10 @@ function goneAt(w: Watch): number | undefined {
  * dead agent is never retried: the report must show it.
  */
 function labError(w: Watch, why: string, retryable = false): RunRecord {
+  const says = w.observer.cell.labCase.evidence.map((e) => e.says);
+  const messages = w.handle?.messages.map((m) => m.text) ?? [];
   return {
     ...(retryable && { retryable: true }),
-    code: "lab-error",
-    message: why,
-    received: w.handle?.messages.length ?? 0,
-    messages: w.handle?.messages.map((m) => m.text) ?? [],
-    detectMs: null,
-    hung: false,
-    exitMs: null,
-    call: null,
-    caller: w.observer.caller,
-    timeline: { callStartMs: null, messagesMs: [], faults: [], endMs: 0 },
-    wire: null,
-    evidence: { checked: false, says: w.observer.cell.labCase.evidence.map((e) => e.says), missing: [] },
+    ...runWithoutCall("lab-error", why, w.observer.caller, says, messages),
   };
 }

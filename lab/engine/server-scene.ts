@@ -3,7 +3,7 @@ import type { FaultStep } from "../catalogue/cases.ts";
 import { missingEvidence, type Observation, tooBusy } from "../faults/evidence.ts";
 import { createRelay, type Relay } from "../faults/relay.ts";
 import { openSlowReaders, type SlowReaders } from "../faults/slow-reader.ts";
-import type { RunRecord } from "../reports/run-record.ts";
+import { type RunRecord, runWithoutCall } from "../reports/run-record.ts";
 import { wireRecord } from "../reports/wire-record.ts";
 import { readServerMemory } from "../testing/server-memory.ts";
 import type { CallHandle } from "./call-handle.ts";
@@ -187,18 +187,11 @@ async function until<T>(get: () => T | undefined, ms: number): Promise<T | undef
 }
 
 function broken(observer: Observer, why: string): RunRecord {
-  return {
-    code: "lab-error",
-    message: why,
-    received: 0,
-    messages: [],
-    detectMs: null,
-    hung: false,
-    exitMs: null,
-    call: null,
-    caller: observer.cell.labCase.driver === "slow-reader" ? "slow-reader" : observer.caller,
-    timeline: { callStartMs: null, messagesMs: [], faults: [], endMs: 0 },
-    wire: null,
-    evidence: { checked: false, says: observer.cell.labCase.evidence.map((e) => e.says), missing: [] },
-  };
+  const caller = observer.cell.labCase.driver === "slow-reader" ? "slow-reader" : observer.caller;
+  return runWithoutCall(
+    "lab-error",
+    why,
+    caller,
+    observer.cell.labCase.evidence.map((e) => e.says),
+  );
 }

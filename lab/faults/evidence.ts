@@ -97,6 +97,18 @@ const seen = (frames: readonly TapFrame[]) =>
   frames.length === 0 ? "nothing" : frames.slice(0, 8).map(describe).join(", ") + (frames.length > 8 ? ", ..." : "");
 export const noCall = "no request went through the tap";
 
+/** Each PING the client sent, and how long its ACK took to cross the tap (undefined: none came). */
+export function pingAckDelays(frames: readonly TapFrame[]): { ping: TapFrame; ackMs: number | undefined }[] {
+  return frames
+    .filter((p) => p.dir === "c2s" && p.type === "PING" && !p.flags.includes("ACK"))
+    .map((ping) => {
+      const ack = frames.find(
+        (f) => f.dir === "s2c" && f.type === "PING" && f.flags.includes("ACK") && f.opaque === ping.opaque,
+      );
+      return { ping, ackMs: ack && ack.at - ping.at };
+    });
+}
+
 /** The client's PINGs (not ACKs) that no ACK answered before `until`, matched by their opaque data. */
 function unansweredPings(frames: readonly TapFrame[], until = Number.POSITIVE_INFINITY): TapFrame[] {
   const pending: TapFrame[] = [];

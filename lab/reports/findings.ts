@@ -1,6 +1,6 @@
 import type { LabCase } from "../catalogue/cases.ts";
 import type { CellResult } from "./results.ts";
-import { cellName, summarizeCell } from "./summary.ts";
+import { cellName, medianRange, summarizeCell } from "./summary.ts";
 
 /**
  * What a run found, in sentences, each with the cases it rests on (issue 20):
@@ -71,13 +71,6 @@ function describe(cells: readonly CellResult[], caseCells: readonly CellResult[]
   return [...byText].map(([text, where]) => `${text} (against ${words(where)})`).join("; ");
 }
 
-/** The median ms of some cells' medians, as a range: "342–752 ms"; "" when none ended. */
-function msRange(cells: readonly CellResult[]): string {
-  const ms = cells.flatMap((c) => summarizeCell(c).detectMs ?? []).sort((a, b) => a - b);
-  if (ms.length === 0) return "";
-  return ms[0] === ms[ms.length - 1] ? `${ms[0]} ms` : `${ms[0]}–${ms[ms.length - 1]} ms`;
-}
-
 export function findFindings(cells: readonly CellResult[], catalogue: readonly LabCase[]): Finding[] {
   const byCase = new Map<string, CellResult[]>();
   for (const cell of cells) byCase.set(cell.case, [...(byCase.get(cell.case) ?? []), cell]);
@@ -95,7 +88,7 @@ export function findFindings(cells: readonly CellResult[], catalogue: readonly L
       const mine = remedyCells.filter(ran);
       const ok = mine.filter((c) => !summarizeCell(c).outcome.includes("hang"));
       if (ok.length === 0) return [`${other.slice(id.length + 1)}: none`];
-      const ms = msRange(ok);
+      const ms = medianRange(ok);
       const all = ok.length === mine.length;
       const codes = words(ok.map((c) => summarizeCell(c).main));
       const everyOne = mine.every((c) => c.client === "") ? "every server" : "every client";

@@ -136,3 +136,30 @@ export interface WireFrame {
   /** Held back by a blackhole. */
   dropped?: true;
 }
+
+/**
+ * A run that has no call to show: a lab error (why it proves nothing), or a cell its client
+ * cannot take part in. `says` is the evidence the case states; `messages` what arrived, if any.
+ */
+export function runWithoutCall(
+  code: string,
+  message: string,
+  caller: RunRecord["caller"],
+  says: string[] = [],
+  messages: string[] = [],
+): RunRecord {
+  return {
+    code,
+    message,
+    received: messages.length,
+    messages,
+    detectMs: null,
+    hung: false,
+    exitMs: null,
+    call: null,
+    caller,
+    timeline: { callStartMs: null, messagesMs: [], faults: [], endMs: 0 },
+    wire: null,
+    evidence: { checked: false, says, missing: [] },
+  };
+}

@@ -73,3 +73,10 @@ export function checkFailures(cells: readonly CellResult[]): string[] {
 export function cellName(cell: Pick<CellResult, "server" | "client" | "protocol">): string {
   return cell.client ? `${cell.server}<-${cell.client}/${cell.protocol}` : cell.server;
 }
+
+/** The medians of some cells as a range, "342–752 ms" ("" when none ended): for findings and tables. */
+export function medianRange(cells: readonly CellResult[]): string {
+  const ms = cells.flatMap((c) => summarizeCell(c).detectMs ?? []).sort((a, b) => a - b);
+  if (ms.length === 0) return "";
+  return ms[0] === ms[ms.length - 1] ? `${ms[0]} ms` : `${ms[0]}–${ms[ms.length - 1]} ms`;
+}
