@@ -14,7 +14,7 @@ import { Code, ConnectError, type ConnectRouter, createContextKey, createContext
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { ChatResponseSchema, ChatService } from "./gen/chat_pb.ts";
 import { chatReplies } from "./lib/chat-replies.ts";
-import { runCli } from "./lib/cli.ts";
+import { runCli, UsageError } from "./lib/cli.ts";
 import { addHealthService } from "./lib/connect-health-service.ts";
 import { unblockWritesOnClose } from "./lib/connect-write-unblock.ts";
 import { limitConnectionAge } from "./lib/connection-age.ts";
@@ -52,7 +52,13 @@ runCli("server", async () => {
     writeUnblock,
     stopMode,
     connectionAge,
+    libraryOptions,
   } = readServerSettings("server", "the Chat service on connect-node (gRPC, gRPC-Web and Connect over h2c)");
+  if (Object.keys(libraryOptions).length > 0) {
+    throw new UsageError(
+      "--options: connect-node has no server option that changes liveness; use --ping-interval-ms, --ping-timeout-ms and --write-stall-timeout-ms",
+    );
+  }
   const log = createServerLog({ quiet });
   reportMemoryOnSignal(log, () => active);
   const health = createHealthStatus({ services: [ChatService.typeName] });

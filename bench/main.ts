@@ -19,6 +19,7 @@ import { killAllChildrenNow, stopAllChildren } from "../lab/engine/child-process
 import { libraryVersions } from "../lab/reports/versions.ts";
 import { parseFlags, runCli, stringFlag, UsageError } from "../lib/cli.ts";
 import { detectionCases, measureDetection } from "./detection.ts";
+import { measureIdlePings } from "./idle-pings.ts";
 import { type LabCostRow, measureLab } from "./lab-cost.ts";
 import { measureMemory } from "./memory.ts";
 import { chromiumPath, measureReportLoad } from "./report-load.ts";
@@ -27,7 +28,16 @@ import { measureStartup } from "./startup.ts";
 import { showSummary, textTable } from "./stats.ts";
 import { measureThroughput } from "./throughput.ts";
 
-const sections = ["detection", "startup", "lab", "report", "throughput", "memory", "slow-readers"] as const;
+const sections = [
+  "detection",
+  "startup",
+  "lab",
+  "report",
+  "throughput",
+  "memory",
+  "slow-readers",
+  "idle-pings",
+] as const;
 type Section = (typeof sections)[number];
 
 runCli("bench", async () => {
@@ -254,6 +264,22 @@ runCli("bench", async () => {
       ),
     );
     sectionDone("report");
+  }
+
+  if (wanted.includes("idle-pings")) {
+    const idleMs = quick ? 2000 : 6000;
+    const rows = await measureIdlePings(["lab", "recommended"], idleMs);
+    results.idlePings = { idleMs, rows };
+    say(
+      `\nWhat keepalive costs an idle connection (issue 18): one call, then ${idleMs} ms idle, PINGs counted on the wire (not ACKs), against the Connect server, per profile (docs/profiles.md).\n`,
+    );
+    say(
+      textTable(
+        ["profile", "client", "client PINGs / min", "server PINGs / min"],
+        rows.map((r) => [r.profile, r.client, String(r.clientPingsPerMin), String(r.serverPingsPerMin)]),
+      ),
+    );
+    sectionDone("idle-pings");
   }
 
   if (wanted.includes("throughput")) {

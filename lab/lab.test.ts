@@ -41,6 +41,7 @@ describe("npm run lab -- --quick", { concurrency: true }, () => {
       "mode",
       "node",
       "processes",
+      "profile",
       "settings",
       "startedAt",
       "tap",

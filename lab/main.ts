@@ -7,15 +7,19 @@
  *   npm run lab -- --quick --check   # ~5x faster timings, fail on surprises
  *   npm run lab -- --compare         # agents and --isolate, every cell that differs
  */
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import * as path from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { type Flags, intFlag, parseFlags, runCli, stringFlag, UsageError } from "../lib/cli.ts";
+import { installReleases } from "../scripts/install-releases.ts";
 import { caseGroups, defaultSettings, type LabSettings, labCases, quickSettings } from "./catalogue/cases.ts";
+import { builtinProfiles, readProfile } from "./catalogue/profiles.ts";
 import { proxyStacks, proxyVersions } from "./catalogue/proxies.ts";
-import { clientStacks, serverStacks, stackPairs } from "./catalogue/stacks.ts";
-import { buildEntries, isPythonEntry } from "./engine/build.ts";
+import { node22Path, releaseName, releases } from "./catalogue/releases.ts";
+import { clientStacks, releaseStacks, serverStacks, stackPairs } from "./catalogue/stacks.ts";
+import { buildEntries, buildReleaseEntries, isPythonEntry } from "./engine/build.ts";
 import {
   cpuTimes,
   killAllChildrenNow,
@@ -29,10 +33,13 @@ import { differingCells } from "./reports/compare.ts";
 import { diffRuns, diffText } from "./reports/diff-runs.ts";
 import { createProgress } from "./reports/progress.ts";
 import { comparisonTables, legend } from "./reports/report-markdown.ts";
-import type { LabResults } from "./reports/results.ts";
+import type { CellResult, LabResults } from "./reports/results.ts";
 import { cellName, checkFailures, summarizeCell } from "./reports/summary.ts";
 import { libraryVersions } from "./reports/versions.ts";
 import { labErrorLines, writeReports } from "./reports/write-reports.ts";
+
+/** The Node the newest connect-node release runs on (releases/node22). */
+const node22Version = () => execFileSync(node22Path, ["--version"], { encoding: "utf8" }).trim();
 
 /**
  * Picks catalogue entries by a comma list of ids: "connect" also picks every
@@ -82,6 +89,9 @@ function readSettings(flags: Flags): LabSettings {
   }
   return { ...base, intervalMs, keepalive, deadlineMs, idleTimeoutMs, watchdogMs };
 }
+
+/** The groups --versions runs by default: a client's own calls and channels, where a release can change the outcome. */
+const versionGroups = ["process", "network", "handler", "http2", "channel", "knob"];
 
 /** The lab's CPU and its children's, for results.json (the bench reads where the time goes). */
 function cpuUsage(): LabResults["meta"]["cpu"] {
@@ -182,6 +192,19 @@ runCli("lab", async () => {
         help: "after the fault, a client still waiting this long has hung",
         default: `${defaultSettings.watchdogMs} (quick: ${quickSettings.watchdogMs}), at least 2x the slowest remedy`,
       },
+      profile: {
+        type: "string",
+        help: `the stacks' settings: a built-in (${Object.entries(builtinProfiles)
+          .map(([name, p]) => `${name}: ${p.summary}`)
+          .join(
+            "; ",
+          )}) or a JSON file of your own, one section per stack, each key the library's own option name (docs/profiles.md)`,
+        default: "lab",
+      },
+      versions: {
+        type: "boolean",
+        help: `the release matrix: every client case (groups ${versionGroups.join(", ")}, unless --cases says) also on ${releases.map(releaseName).join(", ")} (installed into releases/ on first use; connect-node 2.3 on Node 22), and the report lists each case whose outcome changed between releases`,
+      },
       out: { type: "string", help: "folder for results.json, report.md, report.html", default: "lab-report" },
       check: { type: "boolean", help: "exit 1 when an outcome is outside the stated ones" },
       json: { type: "boolean", help: "print results.json to stdout (progress and table go to stderr)" },
@@ -197,9 +220,10 @@ runCli("lab", async () => {
   // which do not shrink: the group would add ~20 s and saturate the cores (false keepalive
   // outcomes follow). It runs when named, and in the default run.
   if (flags.quick && typeof flags.cases !== "string") {
-    cases = cases.filter((c) => c.group !== "channel");
+    cases = cases.filter((c) => c.channel === undefined);
   }
   const quickNote = flags.quick && typeof flags.cases !== "string";
+  if (flags.versions && typeof flags.cases !== "string") cases = cases.filter((c) => versionGroups.includes(c.group));
   let servers = pick(flags, "servers", serverStacks);
   let clients = pick(flags, "clients", clientStacks);
   // The grpcio stacks need a Python 3 with grpcio; without one the lab runs the others and says so.
@@ -231,6 +255,7 @@ runCli("lab", async () => {
     // with the outcomes of 16 per core (issue 17: the channel group made the run wait-bound).
     intFlag(flags, "jobs", { default: (isolate ? 3 : 24) * availableParallelism(), min: 1, max: 256 });
   const settings = readSettings(flags);
+  const profile = readProfile(stringFlag(flags, "profile", "lab"), settings);
   const outDir = stringFlag(flags, "out", "lab-report");
   const console_ = flags.json ? process.stderr : process.stdout;
   const tap = flags["no-tap"] !== true;
@@ -251,6 +276,11 @@ runCli("lab", async () => {
   if (quickNote)
     process.stderr.write("lab: --quick leaves the channel group out (add --cases channel, or run without --quick)\n");
   await buildEntries();
+  if (flags.versions) {
+    installReleases((line) => process.stderr.write(`lab: ${line}\n`));
+    await buildReleaseEntries(releases);
+    clients = [...clients, ...releaseStacks(clients)];
+  }
 
   /** One run of the whole plan in one mode, its reports written to `dir`. */
   const runOnce = async (isolate: boolean, dir: string): Promise<LabResults | undefined> => {
@@ -274,6 +304,7 @@ runCli("lab", async () => {
         isolate,
         tap,
         sabotagePeer: flags["sabotage-fault-peer"] === true,
+        profile,
       },
       {
         signal: interrupt.signal,
@@ -298,8 +329,14 @@ runCli("lab", async () => {
       meta: {
         startedAt: startedAt.toISOString(),
         node: process.version,
-        versions: libraryVersions(),
-        settings: { ...settings, repeat, jobs, quick: flags.quick === true },
+        versions: {
+          ...libraryVersions(),
+          ...(flags.versions && {
+            "release matrix": `${releases.map(releaseName).join(", ")} (connect-node 2.3.0 on Node ${node22Version()})`,
+          }),
+        },
+        settings: { ...settings, repeat, jobs, quick: flags.quick === true, profile: profile.name },
+        profile: profile.sections,
         mode: isolate ? "isolate" : "agents",
         tap,
         wallMs: Math.round(performance.now() - start),
@@ -335,8 +372,44 @@ runCli("lab", async () => {
   );
   if (flags.json) process.stdout.write(`${JSON.stringify(results)}\n`);
   let failed = false;
+  // The catalogue states each case's outcomes for the `lab` profile (a knob case: for its own).
+  // Under another profile they are what it changes, not failures; a lab error fails all the same,
+  // and `recommended` must end every case (issue 18).
+  const stated = (cell: CellResult) => !cell.expected.otherSettings;
+  const hung = cells.filter((cell) => cell.runs.some((run) => run.code === "hang"));
+  /** Why no setting ends this cell's case, where the catalogue says so. */
+  const noSetting = (cell: CellResult) => {
+    const known = labCases.find((c) => c.id === cell.case)?.noSetting;
+    return known && (known.server === undefined || known.server === cell.server) ? known.why : undefined;
+  };
+  for (const cell of hung) {
+    const why = profile.name !== "lab" && noSetting(cell);
+    if (why) console_.write(`lab: ${cell.case} ${cellName(cell)} hangs, and no setting ends it: ${why}\n`);
+  }
+  if (profile.name !== "lab") {
+    const changed = cells.filter(
+      (cell) => !stated(cell) && cell.runs.some((run) => !cell.expected.allowed.includes(run.code)),
+    );
+    console_.write(
+      `lab: profile ${profile.name}: ${hung.length} cell(s) with a hang; ${changed.length} cell(s) outside the outcomes stated for the lab profile (what this profile changes: report.md)\n`,
+    );
+  }
   if (flags.check) {
-    const failures = checkFailures(cells);
+    const failures = [
+      ...checkFailures(cells.filter(stated)),
+      ...cells
+        .filter((cell) => !stated(cell) && cell.runs.some((run) => run.code === "lab-error"))
+        .map((cell) => `${cell.case} ${cellName(cell)}: ${summarizeCell(cell).outcome}`),
+      ...(profile.name === "recommended"
+        ? hung
+            .filter((cell) => noSetting(cell) === undefined)
+            .filter((cell) => !stated(cell))
+            .map(
+              (cell) =>
+                `${cell.case} ${cellName(cell)}: ${summarizeCell(cell).outcome} (recommended must end every case)`,
+            )
+        : []),
+    ];
     if (failures.length > 0) {
       // A lab error says why it proves nothing: the reader of a red run needs that, not only the cell.
       const errors = labErrorLines(cells).filter((line) => !line.includes("(tried again)"));
@@ -370,8 +443,11 @@ runCli("lab", async () => {
   // open is a leak of ours, and it must not keep a finished lab alive (a relay left listening once
   // held one for an hour in CI): say so, and end.
   setTimeout(() => {
-    const open = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles().length;
-    process.stderr.write(`lab: internal error: ${open} handle(s) still open after the run (a leak); exiting\n`);
+    // What keeps the loop alive (timers included), the lab's own stdio aside.
+    const open = process.getActiveResourcesInfo().filter((what) => what !== "TTYWrap" && what !== "PipeWrap");
+    process.stderr.write(
+      `lab: internal error: ${open.length} handle(s) still open after the run (a leak: ${open.join(", ")}); exiting\n`,
+    );
     process.exit(process.exitCode ?? 0);
   }, 3000).unref();
 });

@@ -1,4 +1,5 @@
 import { choiceFlag, type FlagSpecs, type Flags, intFlag, optionalIntFlag, stringFlag, UsageError } from "./cli.ts";
+import { type LibraryOptions, optionsFlag, readOptionsFlag } from "./library-options.ts";
 
 export const protocols = ["grpc", "connect", "grpc-web"] as const;
 export type Protocol = (typeof protocols)[number];
@@ -75,6 +76,7 @@ export const clientFlags: FlagSpecs = {
     help: "attempts in all for a call that fails unavailable before its first message: a retry policy in the service config (grpc-js, grpcio), lib/retry-interceptor.ts (connect-node)",
     default: "1 (no retry)",
   },
+  options: optionsFlag,
   calls: { type: "string", help: "calls to make one after another on the same connection", default: "1" },
   "call-gap-ms": { type: "string", help: "pause between two calls", default: "0" },
   json: { type: "boolean", help: "print the result as one JSON object on the last stdout line" },
@@ -136,6 +138,8 @@ export interface ClientSettings {
   waitForReady: boolean;
   /** Attempts in all for a call that fails unavailable before its first message; 1: no retry. */
   retryAttempts: number;
+  /** --options: the library's own options, under the flags above (lab profiles, issue 18). */
+  libraryOptions: LibraryOptions;
   calls: number;
   callGapMs: number;
   json: boolean;
@@ -165,6 +169,7 @@ export function readClientSettings(flags: Flags, allowed: readonly Protocol[] = 
     healthCheck: flags["health-check"] === true,
     waitForReady: flags["wait-for-ready"] === true,
     retryAttempts: intFlag(flags, "retry", { default: 1, min: 1, max: 10 }),
+    libraryOptions: readOptionsFlag(flags),
     calls: intFlag(flags, "calls", { default: 1, min: 1, max: 1000 }),
     callGapMs: intFlag(flags, "call-gap-ms", { default: 0 }),
     json: flags.json === true,

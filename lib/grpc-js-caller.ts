@@ -9,6 +9,7 @@ import { authority, type ClientSettings, retryPolicy } from "./client-flags.ts";
 import { createGrpcJsIdleTimeoutInterceptor } from "./grpc-js-idle-timeout.ts";
 import { chatServiceDefinition, healthServiceDefinition } from "./grpc-js-service.ts";
 import { ServingStatus, servingStatusName } from "./health-status.ts";
+import { mergeServiceConfig } from "./library-options.ts";
 
 /**
  * Calls with grpc-js on one channel. The channel keeps its subchannels to
@@ -17,8 +18,11 @@ import { ServingStatus, servingStatusName } from "./health-status.ts";
  * runs of the lab would share a connection and its fate.
  */
 export function createGrpcJsCaller(settings: ClientSettings): Caller {
-  const serviceConfig = grpcServiceConfig(settings);
+  // The profile's options (--options) under the flags: a flag is the case's remedy.
+  const { "grpc.service_config": userConfig, ...userOptions } = settings.libraryOptions;
+  const serviceConfig = mergeServiceConfig(userConfig, grpcServiceConfig(settings));
   const channelOptions: grpc.ClientOptions = {
+    ...userOptions,
     "grpc.use_local_subchannel_pool": 1,
     ...(settings.pingIntervalMs !== undefined && { "grpc.keepalive_time_ms": settings.pingIntervalMs }),
     ...(settings.pingTimeoutMs !== undefined && { "grpc.keepalive_timeout_ms": settings.pingTimeoutMs }),
@@ -136,7 +140,7 @@ export const targetAuthority = "localhost";
  * settings ask for none of them. The grpcio client writes
  * the same (peers/grpcio-client.py).
  */
-export function grpcServiceConfig(settings: ClientSettings): object | undefined {
+export function grpcServiceConfig(settings: ClientSettings): Record<string, unknown> | undefined {
   if (settings.lbPolicy === undefined && settings.retryAttempts <= 1 && !settings.healthCheck) return undefined;
   return {
     ...(settings.lbPolicy && { loadBalancingConfig: [{ [settings.lbPolicy]: {} }] }),

@@ -28,12 +28,20 @@ export function idleTimeoutMessage(idleTimeoutMs: number): string {
  * cancelled on the wire (RST_STREAM CANCEL), so the server stops too.
  * Unary calls pass through untouched.
  */
+/**
+ * Whether the server sends a stream. connect-node 2 names the kind (methodKind "server_streaming");
+ * connect-node 1, on protobuf-es 1, numbers it (kind: MethodKind.ServerStreaming = 1, BiDiStreaming
+ * = 3): the lab runs this interceptor on both (--versions, issue 18).
+ */
+function serverStreams(method: { methodKind?: string }): boolean {
+  const kind = (method as { kind?: number }).kind;
+  return method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming" || kind === 1 || kind === 3;
+}
+
 export function createIdleTimeoutInterceptor(options: IdleTimeoutOptions): Interceptor {
   const { idleTimeoutMs } = options;
   return (next) => async (req) => {
-    if (req.method.methodKind !== "server_streaming" && req.method.methodKind !== "bidi_streaming") {
-      return next(req);
-    }
+    if (!serverStreams(req.method)) return next(req);
     const abort = new AbortController();
     const onCallerAbort = () => abort.abort(req.signal.reason);
     if (req.signal.aborted) onCallerAbort();

@@ -1,5 +1,6 @@
 import type { ChatRepliesOptions } from "./chat-replies.ts";
 import { choiceFlag, type FlagSpecs, intFlag, optionalIntFlag, parseFlags, stringFlag } from "./cli.ts";
+import { type LibraryOptions, optionsFlag, readOptionsFlag } from "./library-options.ts";
 import type { ReplyFlowOptions } from "./reply-flow.ts";
 
 /**
@@ -104,6 +105,10 @@ export const serverFlags: FlagSpecs = {
     default: "none: until they end",
   },
   quiet: { type: "boolean", help: "do not print a line per message sent" },
+  options: {
+    ...optionsFlag,
+    help: `grpc-js only: ${optionsFlag.help} (connect-node has no server option that changes liveness)`,
+  },
   "stop-mode": {
     type: "string",
     help: "how SIGTERM or SIGINT stops the server: ours (a grace, then unavailable \"server shutting down\"), library-graceful (the library's own graceful stop), library-immediate (the library's own immediate stop)",
@@ -126,8 +131,10 @@ export interface ServerSettings {
   readMaxBytes: number;
   /** Concurrent streams allowed per connection. */
   maxStreams: number;
-  /** Server-side keepalive: PING interval (0: off) and timeout, ms. */
-  keepalive: { intervalMs: number; timeoutMs: number };
+  /** Server-side keepalive: PING interval (0: off) and timeout, ms; `explicit`: given as flags (they win over --options). */
+  keepalive: { intervalMs: number; timeoutMs: number; explicit: boolean };
+  /** --options: the library's own server options (grpc-js), under the flags given (lab profiles, issue 18). */
+  libraryOptions: LibraryOptions;
   /** What each Chat stream sends. */
   replies: ChatRepliesOptions;
   /** The write-stall timeout and the per-connection bound on unsent replies. */
@@ -171,7 +178,9 @@ export function readServerSettings(program: string, summary: string): ServerSett
     keepalive: {
       intervalMs: intFlag(flags, "ping-interval-ms", { default: defaultPingIntervalMs }),
       timeoutMs: intFlag(flags, "ping-timeout-ms", { default: defaultPingTimeoutMs, min: 1 }),
+      explicit: flags["ping-interval-ms"] !== undefined || flags["ping-timeout-ms"] !== undefined,
     },
+    libraryOptions: readOptionsFlag(flags),
     replies: { count, intervalMs, stallAfter: optionalIntFlag(flags, "stall-after", { min: 0 }) },
     flow: {
       stallTimeoutMs: intFlag(flags, "write-stall-timeout-ms", { default: defaultWriteStallTimeoutMs }),

@@ -49,6 +49,7 @@ runCli("grpc-js-server", async () => {
     flow,
     stopMode,
     connectionAge,
+    libraryOptions,
   } = readServerSettings("grpc-js-server", "the Chat service on grpc-js (gRPC over h2c)");
   const log = createServerLog({ quiet });
   reportMemoryOnSignal(log, () => active.size);
@@ -109,13 +110,17 @@ runCli("grpc-js-server", async () => {
   }
 
   const health = createHealthStatus({ services: [ChatService.typeName] });
+  const keepaliveOptions = {
+    // grpc-js takes a keepalive time of 2 hours or more as "off".
+    "grpc.keepalive_time_ms": keepalive.intervalMs > 0 ? keepalive.intervalMs : 2 ** 31 - 1,
+    "grpc.keepalive_timeout_ms": keepalive.timeoutMs,
+  };
   const server = new grpc.Server({
     // The same limits as server.ts (see lib/server-flags.ts).
     "grpc.max_receive_message_length": readMaxBytes,
     "grpc.max_concurrent_streams": maxStreams,
-    // grpc-js takes a keepalive time of 2 hours or more as "off".
-    "grpc.keepalive_time_ms": keepalive.intervalMs > 0 ? keepalive.intervalMs : 2 ** 31 - 1,
-    "grpc.keepalive_timeout_ms": keepalive.timeoutMs,
+    // A profile's options (--options) over the flags' defaults, under the flags given: a case's remedy.
+    ...(keepalive.explicit ? { ...libraryOptions, ...keepaliveOptions } : { ...keepaliveOptions, ...libraryOptions }),
     // Connection rotation (issue 17): grpc-js's own, its jitter included.
     ...(connectionAge.maxAgeMs > 0 && { "grpc.max_connection_age_ms": connectionAge.maxAgeMs }),
     ...(connectionAge.graceMs !== undefined && { "grpc.max_connection_age_grace_ms": connectionAge.graceMs }),

@@ -24,8 +24,11 @@ from lab_common import (  # noqa: E402
     choice_flag,
     code_name,
     epoch_ms,
+    OPTIONS_FLAG,
     int_flag,
+    merge_service_config,
     optional_int_flag,
+    options_flag,
     out,
     parse_flags,
     require_grpcio,
@@ -74,6 +77,7 @@ FLAGS = {
     "health-check": ("boolean", "client-side health checking: healthCheckConfig in the service config (with round_robin)", None),
     "wait-for-ready": ("boolean", "a call waits for the channel to be ready instead of failing at once", None),
     "retry": ("string", "attempts in all for a call that fails unavailable before its first message (retry policy)", "1"),
+    "options": OPTIONS_FLAG,
     "calls": ("string", "calls to make one after another on the same channel", "1"),
     "call-gap-ms": ("string", "pause between two calls", "0"),
     "json": ("boolean", "print the result as one JSON object on the last stdout line", None),
@@ -103,6 +107,7 @@ def read_settings(argv):
         "health_check": flags.get("health-check") is True,
         "wait_for_ready": flags.get("wait-for-ready") is True,
         "retry": int_flag(flags, "retry", 1, 1, 10),
+        "options": options_flag(flags),
         "calls": int_flag(flags, "calls", 1, 1, 1000),
         "call_gap_ms": int_flag(flags, "call-gap-ms", 0),
         "json": flags.get("json") is True,
@@ -111,27 +116,31 @@ def read_settings(argv):
 
 
 def channel_options(settings):
-    """A channel of its own (no subchannel shared with another), and keepalive as asked."""
-    options = [("grpc.use_local_subchannel_pool", 1)]
+    """A channel of its own (no subchannel shared with another), and keepalive as asked.
+
+    The profile's arguments (--options) come first and the flags win over them: a flag is the
+    case's remedy. gRPC core's own limits on PINGs (grpc.http2.max_pings_without_data 2,
+    grpc.http2.min_time_between_pings_ms 5 min) apply unless --options lifts them: the lab's
+    profile does (lab/catalogue/profiles.ts), its `defaults` profile shows what they do.
+    """
+    user = dict(settings["options"])
+    user_config = user.pop("grpc.service_config", None)
+    options = dict(user)
+    options["grpc.use_local_subchannel_pool"] = 1
     if settings["ping_interval_ms"] is not None:
-        options.append(("grpc.keepalive_time_ms", settings["ping_interval_ms"]))
-        # gRPC core (1.51) keeps PINGs apart by 5 minutes when no data comes, and sends at most 2
-        # without data: a keepalive of 250 ms would send its first PING and then none (measured:
-        # the call hung against a suspended server). Let it ping as often as it was told to.
-        options.append(("grpc.http2.min_time_between_pings_ms", settings["ping_interval_ms"]))
-        options.append(("grpc.http2.max_pings_without_data", 0))
+        options["grpc.keepalive_time_ms"] = settings["ping_interval_ms"]
     if settings["ping_timeout_ms"] is not None:
-        options.append(("grpc.keepalive_timeout_ms", settings["ping_timeout_ms"]))
+        options["grpc.keepalive_timeout_ms"] = settings["ping_timeout_ms"]
     if settings["ping_idle"]:
-        options.append(("grpc.keepalive_permit_without_calls", 1))
+        options["grpc.keepalive_permit_without_calls"] = 1
     if settings["target"]:
         # A list of addresses is no authority: gRPC core would send the list itself (see
         # targetAuthority in lib/grpc-js-caller.ts).
-        options.append(("grpc.default_authority", "localhost"))
-    config = service_config(settings)
+        options["grpc.default_authority"] = "localhost"
+    config = merge_service_config(user_config, service_config(settings))
     if config:
-        options.append(("grpc.service_config", json.dumps(config)))
-    return options
+        options["grpc.service_config"] = json.dumps(config)
+    return list(options.items())
 
 
 def service_config(settings):

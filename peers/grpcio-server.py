@@ -30,8 +30,10 @@ from lab_common import (  # noqa: E402
     UsageError,
     authority,
     choice_flag,
+    OPTIONS_FLAG,
     int_flag,
     optional_int_flag,
+    options_flag,
     out,
     parse_flags,
     require_grpcio,
@@ -71,6 +73,7 @@ FLAGS = {
     ),
     "stop-mode": ("string", "how a signal stops it: %s" % ", ".join(STOP_MODES), "ours"),
     "quiet": ("boolean", "do not print a line per message", None),
+    "options": OPTIONS_FLAG,
 }
 
 SERVING, NOT_SERVING, SERVICE_UNKNOWN = 1, 2, 3
@@ -97,6 +100,9 @@ def read_settings():
         "max_age_ms": int_flag(flags, "max-connection-age-ms", 0),
         "max_age_grace_ms": optional_int_flag(flags, "max-connection-age-grace-ms", 0),
         "quiet": flags.get("quiet") is True,
+        "options": options_flag(flags),
+        # Flags given on the command line win over --options; the flags' defaults do not.
+        "explicit": {name for name in ("ping-interval-ms", "ping-timeout-ms") if flags.get(name) is not None},
     }
 
 
@@ -231,18 +237,27 @@ def report_memory(state):
 async def serve():
     s = read_settings()
     state = State(s)
-    options = [
-        ("grpc.max_receive_message_length", s["read_max_bytes"]),
-        ("grpc.max_concurrent_streams", s["max_streams"]),
+    options = {
+        "grpc.max_receive_message_length": s["read_max_bytes"],
+        "grpc.max_concurrent_streams": s["max_streams"],
         # Each lab run has a connection of its own: the port is ours alone.
-        ("grpc.so_reuseport", 0),
-    ]
+        "grpc.so_reuseport": 0,
+    }
+    keepalive = {}
     if s["ping_interval_ms"] > 0:
-        options += [("grpc.keepalive_time_ms", s["ping_interval_ms"]), ("grpc.keepalive_timeout_ms", s["ping_timeout_ms"])]
+        keepalive = {"grpc.keepalive_time_ms": s["ping_interval_ms"], "grpc.keepalive_timeout_ms": s["ping_timeout_ms"]}
+    if s["explicit"]:
+        # A case's own keepalive: over the profile's (--options).
+        options.update(s["options"])
+        options.update(keepalive)
+    else:
+        options.update(keepalive)
+        options.update(s["options"])
     if s["max_age_ms"] > 0:
-        options.append(("grpc.max_connection_age_ms", s["max_age_ms"]))
+        options["grpc.max_connection_age_ms"] = s["max_age_ms"]
     if s["max_age_grace_ms"] is not None:
-        options.append(("grpc.max_connection_age_grace_ms", s["max_age_grace_ms"]))
+        options["grpc.max_connection_age_grace_ms"] = s["max_age_grace_ms"]
+    options = list(options.items())
     server = grpc.aio.server(options=options)
     chat_pb2_grpc.add_ChatServiceServicer_to_server(Chat(state), server)
     health_pb2_grpc.add_HealthServicer_to_server(Health(state), server)

@@ -56,9 +56,20 @@ export interface Expectation {
  * Families of cases, for --cases and for the report's tables: signals to the
  * server process, network faults (the relay), a stalled handler, and
  * HTTP/2-level faults (fault peer), what a health Watch stream reports, the
- * server's view, the faults behind a proxy, and a channel's life over time.
+ * server's view, the faults behind a proxy, a channel's life over time, and
+ * what one library option does (the knob group, issue 18).
  */
-export const caseGroups = ["process", "network", "handler", "http2", "health", "server", "proxy", "channel"] as const;
+export const caseGroups = [
+  "process",
+  "network",
+  "handler",
+  "http2",
+  "health",
+  "server",
+  "proxy",
+  "channel",
+  "knob",
+] as const;
 export type CaseGroup = (typeof caseGroups)[number];
 
 export interface LabCase {
@@ -104,6 +115,19 @@ export interface LabCase {
   peer?: string;
   /** When the fault happens: once message 1 arrived (default), or from the client's start (a peer that never answers). */
   faultAt?: "message-1" | "start";
+  /**
+   * The server without a remedy of the lab's (the server's view): under the
+   * lab profile, the `defaults` profile's server section (no server
+   * keepalive, no write-stall timeout, as the libraries ship); under any
+   * other, that profile's (issue 18). Default: false, the run's profile.
+   */
+  serverAsShipped?: boolean;
+  /**
+   * Where no setting can end this case (a bug only code reaches, a stack
+   * with no such setting): `--profile recommended` reports its hang with
+   * the reason instead of failing on it (issue 18). Default: none.
+   */
+  noSetting?: { server?: string; why: string };
   /** Extra server flags. */
   serverArgs?: (settings: LabSettings) => string[];
   /** Extra client flags. */
@@ -120,6 +144,13 @@ export interface LabCase {
    * timeline of calls and faults on it.
    */
   channel?: ChannelScenario;
+  /**
+   * A knob case (issue 18): the case runs with the `defaults` profile and
+   * this one library option set, whatever the run's profile.
+   */
+  knob?: { section: string; option: string; value: number | boolean | Record<string, unknown> };
+  /** Run with these client stacks only (their `client` names). Default: every one. */
+  clients?: string[];
   /** What the fault must leave on the wire or in the process; a run without it is a lab error. */
   evidence: Evidence[];
   expect: Expectation;

@@ -13,7 +13,8 @@ test("case ids are unique words that --cases can name", () => {
     [],
     "no id twice",
   );
-  for (const id of ids) assert.match(id, /^[a-z0-9][a-z0-9:+/-]*$/, `"${id}"`);
+  // A knob case names its option and value (issue 18): "base@section:option=value", no comma.
+  for (const id of ids) assert.match(id, /^[a-z0-9][a-z0-9:+/-]*(@[a-z-]+:[A-Za-z0-9._]+=[a-z0-9]+)?$/, `"${id}"`);
 });
 
 test("every case states its rule with a citation", () => {

@@ -10,6 +10,7 @@ import { channelCases } from "./channel-cases.ts";
 import { handlerCases } from "./handler-cases.ts";
 import { healthCases } from "./health-cases.ts";
 import { http2Cases } from "./http2-cases.ts";
+import { knobCasesAll } from "./knob-cases.ts";
 import { networkCases } from "./network-cases.ts";
 import { processCases } from "./process-cases.ts";
 import { proxyCases } from "./proxy-cases.ts";
@@ -28,4 +29,5 @@ export const labCases: readonly LabCase[] = [
   ...serverViewCases,
   ...proxyCases,
   ...channelCases,
+  ...knobCasesAll,
 ];

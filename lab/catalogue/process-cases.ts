@@ -168,6 +168,35 @@ export const processCases: LabCase[] = [
     expect: { rule: ["unavailable"], cite: keepaliveRule },
   },
   {
+    id: "suspend+keepalive+call-again",
+    group: "process",
+    summary:
+      "SIGSTOP to the server, client HTTP/2 keepalive on; when the call fails, the client calls again at once on the same channel (a retry)",
+    clientArgs: (s) => [...keepaliveArgs(s), "--calls", "2"],
+    fault: suspend,
+    // connect-node 2.1.2 dies of it: the crash must take only its own run.
+    ownProcess: ["connect"],
+    evidence: [processStopped(), pingsUnanswered()],
+    expect: {
+      // The second call's connection reaches the kernel's listen queue of a stopped process: no
+      // SETTINGS ever come, and gRPC's connect timeout (20 s) is far beyond the watchdog.
+      rule: ["hang"],
+      cite: "connection-backoff.md: a connection attempt gets MIN_CONNECT_TIMEOUT (20 s) to complete",
+      departures: [
+        {
+          client: "connect",
+          codes: ["crashed"],
+          why: "connect-node 2.1.2 destroys the connection whose PING timed out with an error Node emits a moment later; the new call moves its Http2SessionManager on, and the old state's cleanup removed the session's 'error' listener first: the error has no listener, and Node ends the process (docs/repro/ping-timeout-retry.mts; 2.3.0 keeps the listeners, --versions)",
+        },
+        {
+          client: "grpcio",
+          codes: ["hang", "unavailable"],
+          why: 'a race in gRPC core 1.51: the second call either waits for a new connection\'s handshake, or starts on the connection keepalive is closing and ends with its error (unavailable "keepalive watchdog timeout")',
+        },
+      ],
+    },
+  },
+  {
     id: "suspend+deadline",
     group: "process",
     summary: "SIGSTOP to the server, client deadline set",

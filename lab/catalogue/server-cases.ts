@@ -17,26 +17,22 @@ import type { LabSettings } from "./settings.ts";
  * `write-stalled` (reset by the write-stall timeout), `undelivered` (it ended
  * but its status never left), or `hang` (still running at the watchdog).
  * Server-side remedies are off unless a case turns one on, so that each is
- * measured alone.
+ * measured alone: every case takes the server as its library ships it
+ * (serverAsShipped), and adds its remedy.
  */
-const serverRemediesOff = () => ["--ping-interval-ms", "0", "--write-stall-timeout-ms", "0"];
 const serverKeepaliveArgs = (s: LabSettings) => [
   "--ping-interval-ms",
   String(s.keepalive.intervalMs),
   "--ping-timeout-ms",
   String(s.keepalive.timeoutMs),
-  "--write-stall-timeout-ms",
-  "0",
   // A stream long enough to outlast twice the keepalive's bound: its end must not come first.
   "--count",
   String(Math.max(s.count, Math.ceil((2 * (s.keepalive.intervalMs + s.keepalive.timeoutMs)) / s.intervalMs) + 1)),
 ];
-const writeStallArgs = (s: LabSettings) => [
-  "--ping-interval-ms",
-  "0",
-  "--write-stall-timeout-ms",
-  String(s.writeStallMs),
-];
+const writeStallArgs = (s: LabSettings) => ["--write-stall-timeout-ms", String(s.writeStallMs)];
+/** Why the grpcio server has no setting for a client that stops reading (issue 18). */
+const grpcioNoWriteStall =
+  "gRPC core has no write-stall timeout, and keepalive sees a live client: only grpc.max_connection_age_ms with a grace bounds the stream, by closing every connection at that age (docs/profiles.md)";
 const serverGone =
   "PROTOCOL-HTTP2.md: a client that cancels resets its stream (RST_STREAM CANCEL); a server learns of a dropped connection from its transport; either cancels the call (CANCELLED)";
 const serverSilent =
@@ -55,7 +51,7 @@ export const serverViewCases: LabCase[] = [
   serverView({
     id: "client-crash",
     summary: "SIGKILL to the client after message 1",
-    serverArgs: serverRemediesOff,
+    serverAsShipped: true,
     fault: [{ kind: "signal", target: "client", signal: "SIGKILL" }],
     evidence: [clientKilled()],
     timing: "from the fault to the handler's end, by the server's log",
@@ -64,7 +60,7 @@ export const serverViewCases: LabCase[] = [
   serverView({
     id: "client-ctrl-c",
     summary: "SIGINT (Ctrl-C) to the client after message 1: it cancels its call and exits",
-    serverArgs: serverRemediesOff,
+    serverAsShipped: true,
     fault: [{ kind: "signal", target: "client", signal: "SIGINT" }],
     // The client exits the moment its call has ended: its RST_STREAM(CANCEL) may not leave before
     // its socket closes (the tap shows which came).
@@ -75,7 +71,7 @@ export const serverViewCases: LabCase[] = [
     id: "client-deadline",
     summary: "the client's deadline (half the stream) runs out",
     driver: "agent",
-    serverArgs: serverRemediesOff,
+    serverAsShipped: true,
     clientArgs: (s) => ["--timeout-ms", String(Math.round(s.intervalMs * 1.5))],
     evidence: [deadlineSent(), clientLeft()],
     timing: "from the start of the call to the handler's end",
@@ -93,7 +89,7 @@ export const serverViewCases: LabCase[] = [
   serverView({
     id: "client-suspend",
     summary: "SIGSTOP to the client after message 1; no server-side remedy",
-    serverArgs: serverRemediesOff,
+    serverAsShipped: true,
     fault: [{ kind: "signal", target: "client", signal: "SIGSTOP" }],
     evidence: [clientStopped()],
     timing: "from the fault to the handler's end (here: the end of the stream it believes delivered)",
@@ -102,6 +98,7 @@ export const serverViewCases: LabCase[] = [
   serverView({
     id: "client-suspend+server-keepalive",
     summary: "SIGSTOP to the client; the server PINGs (keepalive)",
+    serverAsShipped: true,
     serverArgs: serverKeepaliveArgs,
     fault: [{ kind: "signal", target: "client", signal: "SIGSTOP" }],
     evidence: [clientStopped()],
@@ -111,7 +108,7 @@ export const serverViewCases: LabCase[] = [
     id: "client-blackhole",
     summary: "the network goes silent both ways after message 1 (the relay); no server-side remedy",
     driver: "agent",
-    serverArgs: serverRemediesOff,
+    serverAsShipped: true,
     fault: [{ kind: "network", mode: "blackhole" }],
     evidence: [blackholed("client")],
     timing: "from the fault to the handler's end (here: the end of the stream it believes delivered)",
@@ -121,6 +118,7 @@ export const serverViewCases: LabCase[] = [
     id: "client-blackhole+server-keepalive",
     summary: "the network goes silent; the server PINGs (keepalive)",
     driver: "agent",
+    serverAsShipped: true,
     serverArgs: serverKeepaliveArgs,
     fault: [{ kind: "network", mode: "blackhole" }],
     evidence: [blackholed("client")],
@@ -130,7 +128,8 @@ export const serverViewCases: LabCase[] = [
     id: "client-stops-reading",
     summary: "a client that never opens its flow-control window, with replies of 100 kB; no server-side remedy",
     driver: "slow-reader",
-    serverArgs: serverRemediesOff,
+    serverAsShipped: true,
+    noSetting: { server: "grpcio", why: grpcioNoWriteStall },
     evidence: [windowShut()],
     timing: "from the call's start",
     expect: { rule: ["hang"], cite: stoppedReading },
@@ -139,6 +138,8 @@ export const serverViewCases: LabCase[] = [
     id: "client-stops-reading+server-keepalive",
     summary: "the same; the server PINGs (keepalive), and the client answers",
     driver: "slow-reader",
+    serverAsShipped: true,
+    noSetting: { server: "grpcio", why: grpcioNoWriteStall },
     serverArgs: serverKeepaliveArgs,
     evidence: [windowShut()],
     timing: "from the call's start",
@@ -150,6 +151,7 @@ export const serverViewCases: LabCase[] = [
       "the same; the server's write-stall timeout is on (the Node servers: grpcio offers no view of flow control)",
     driver: "slow-reader",
     servers: ["connect", "grpc-js"],
+    serverAsShipped: true,
     serverArgs: writeStallArgs,
     evidence: [windowShut()],
     timing: "from the call's start",
@@ -162,7 +164,7 @@ export const serverViewCases: LabCase[] = [
     id: "client-stops-reading-then-leaves",
     summary: "a client that never opens its window resets its stream after message 1 was made, its reply stuck",
     driver: "slow-reader",
-    serverArgs: serverRemediesOff,
+    serverAsShipped: true,
     fault: [{ kind: "reader", action: "reset" }],
     evidence: [windowShut(), clientCancelled()],
     expect: { rule: ["canceled"], cite: serverGone },
@@ -173,7 +175,11 @@ export const serverViewCases: LabCase[] = [
       "the same against the Connect server with lib/connect-write-unblock.ts turned off (--no-write-unblock): connect-node as it is",
     driver: "slow-reader",
     servers: ["connect"],
-    serverArgs: () => [...serverRemediesOff(), "--no-write-unblock"],
+    serverAsShipped: true,
+    serverArgs: () => ["--no-write-unblock"],
+    noSetting: {
+      why: "a connect-node 2.1.2 bug that only code reaches (lib/connect-write-unblock.ts, which this case turns off): no library or server setting ends the handler",
+    },
     fault: [{ kind: "reader", action: "reset" }],
     evidence: [windowShut(), clientCancelled()],
     expect: {

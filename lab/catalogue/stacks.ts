@@ -1,5 +1,6 @@
 import type { Protocol } from "../../lib/client-flags.ts";
 import type { Entry } from "../engine/build.ts";
+import { node22Path, type Release, releaseBundle, releaseName, releases } from "./releases.ts";
 import type { LabSettings } from "./settings.ts";
 
 /**
@@ -33,6 +34,36 @@ export interface ClientStack {
    * run waits for it. Default: none.
    */
   keepaliveFloorMs?: number;
+  /** A release of the stack's library other than the project's own (--versions, issue 18). Default: the project's. */
+  release?: Release;
+}
+
+/**
+ * How to start a client stack's program: its entry, or for a release its
+ * bundle on the Node it declares (lab/engine/child-process.ts `external`).
+ */
+export function clientProgram(stack: ClientStack): {
+  entry: Entry;
+  external?: { file: string; name: string };
+  prefix: string[];
+} {
+  const release = stack.release;
+  if (!release) return { entry: stack.entry, prefix: [] };
+  return {
+    entry: stack.entry,
+    external: { file: release.node === "22" ? node22Path : process.execPath, name: stack.id },
+    prefix: [releaseBundle(release)],
+  };
+}
+
+/** The client stacks of the release matrix: every release, on every protocol it speaks, after its stack's own. */
+export function releaseStacks(base: readonly ClientStack[] = clientStacks): ClientStack[] {
+  return releases.flatMap((release) =>
+    release.protocols.flatMap((protocol) => {
+      const own = base.find((c) => c.client === release.client && c.protocol === protocol);
+      return own ? [{ ...own, id: `${releaseName(release)}/${protocol}`, release }] : [];
+    }),
+  );
 }
 
 /**

@@ -1,7 +1,8 @@
 import { mkdir, rename, writeFile } from "node:fs/promises";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import { build, stop } from "esbuild";
+import { type BuildOptions, build, stop } from "esbuild";
+import { type Release, releaseBundle, releasesDir } from "../catalogue/releases.ts";
 
 /** The project's top-level folder. */
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -44,23 +45,51 @@ export function buildEntries(): Promise<void> {
 
 let built: Promise<void> | undefined;
 
+const common: BuildOptions = {
+  bundle: true,
+  platform: "node",
+  target: "node20",
+  format: "cjs",
+  write: false,
+  logLevel: "error",
+};
+
 async function buildOnce(): Promise<void> {
   const result = await build({
+    ...common,
     entryPoints: entries.map((entry) => path.join(projectRoot, `${entry}.ts`)),
-    bundle: true,
-    platform: "node",
-    target: "node20",
-    format: "cjs",
     outbase: projectRoot,
     outdir: path.join(projectRoot, "dist"),
     outExtension: { ".js": ".cjs" },
-    write: false,
-    logLevel: "error",
   });
   // esbuild keeps a service process for later builds; there will be none.
   await stop();
+  await writeOutputs(result.outputFiles ?? []);
+}
+
+/**
+ * Bundles each release's agent (--versions, issue 18): the same program with
+ * the release's packages in place of the project's, taken from
+ * releases/node_modules under their npm aliases (esbuild `alias`), so that
+ * a release and the peers it depends on are its own throughout the bundle.
+ */
+export async function buildReleaseEntries(list: readonly Release[]): Promise<void> {
+  for (const release of list) {
+    const result = await build({
+      ...common,
+      entryPoints: [path.join(projectRoot, `${release.entry}.ts`)],
+      outfile: releaseBundle(release),
+      alias: release.alias,
+      nodePaths: [path.join(releasesDir, "node_modules")],
+    });
+    await writeOutputs(result.outputFiles ?? []);
+  }
+  await stop();
+}
+
+async function writeOutputs(files: readonly { path: string; contents: Uint8Array }[]): Promise<void> {
   await Promise.all(
-    result.outputFiles.map(async (file) => {
+    files.map(async (file) => {
       await mkdir(path.dirname(file.path), { recursive: true });
       const aside = `${file.path}.${process.pid}.tmp`;
       await writeFile(aside, file.contents);

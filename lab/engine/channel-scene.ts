@@ -24,6 +24,7 @@ import { backendArgs, backendHost, freshBackend, type Observer, type Scene } fro
 import { heldNow, type SceneContext, seenStopped, stopSeenWithinMs } from "./scene.ts";
 import { type RunningServer, startServer, startTimeoutMs } from "./server-pool.ts";
 import { settleAll } from "./settle-all.ts";
+import { within } from "./within.ts";
 
 /** One call made on an observer's channel. */
 interface ChannelCall {
@@ -114,7 +115,13 @@ export async function runChannelScene(scene: Scene, ctx: SceneContext): Promise<
           backends > 1
             ? ["--target", `ipv4:${w.relays.map((r, i) => `${backendHost(i)}:${r.port}`).join(",")}`]
             : ["--port", String(w.relays[0].port)];
-        const args = ["--protocol", client.protocol, ...target, ...(labCase.channel?.channelArgs?.(s) ?? [])];
+        const args = [
+          "--protocol",
+          client.protocol,
+          ...target,
+          ...w.observer.cell.clientArgs,
+          ...(labCase.channel?.channelArgs?.(s) ?? []),
+        ];
         if (labCase.ownProcess?.includes(client.client)) w.agent = ctx.agents.own(client);
         try {
           w.channel = await (w.agent ?? ctx.agents.get(client)).open(args);
@@ -152,7 +159,7 @@ export async function runChannelScene(scene: Scene, ctx: SceneContext): Promise<
     /** Each observer's own step at this position (observers of different cases share a skeleton). */
     const ownStep = (w: ChannelWatch, index: number) => w.observer.cell.labCase.channel?.steps[index];
     const waitFor = (calls: ChannelCall[], ms: number) =>
-      Promise.race([Promise.all(calls.map((c) => c.handle.result.catch(() => undefined))), sleep(ms)]);
+      within(Promise.all(calls.map((c) => c.handle.result.catch(() => undefined))), ms);
     const relaysOf = (backend: number | undefined) =>
       watches.flatMap((w) => (backend === undefined ? w.relays : [w.relays[backend]]));
 
@@ -212,7 +219,7 @@ export async function runChannelScene(scene: Scene, ctx: SceneContext): Promise<
             });
             serverState[b] = { stopped };
           } else if (step.signal === "SIGKILL") {
-            const exit = await Promise.race([server.child.exited, sleep(2000).then(() => undefined)]);
+            const exit = await within(server.child.exited, 2000);
             serverState[b] = { exit: exit && { code: exit.code, signal: exit.signal } };
             // As scene.ts: a killed server reaches its clients when it is gone, not at the signal.
             if (exit) gone = exit.at;
@@ -488,6 +495,7 @@ async function channelRecord(w: ChannelWatch, r: RecordContext): Promise<RunReco
     faultAt: faults[0]?.at,
     endAt: r.endAt,
     connections: w.relays[b]?.connections ?? [],
+    ownSettings: w.observer.cell.profile !== "lab",
     count: r.ctx.settings.channel.count,
     server: r.serverState[b] ?? {},
     heldAtStop: r.heldAtStop,

@@ -22,8 +22,9 @@ export interface ChildOptions {
   /** Which program to run (its bundle in dist/; a Python program from its source). */
   entry: Entry;
   /**
-   * A program not of ours (nginx, HAProxy): run this file instead of the
-   * entry, under the same supervision; `entry` then only names it in messages.
+   * A program not of ours (nginx, HAProxy), or a Node for a release's bundle
+   * (--versions): run this file instead of the entry, under the same
+   * supervision; `entry` then only names it in messages.
    */
   external?: { file: string; name: string };
   /** Its command-line flags. */

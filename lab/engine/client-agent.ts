@@ -1,8 +1,9 @@
 import type { CallsRecord } from "../../lib/run-calls.ts";
-import type { ClientStack } from "../catalogue/stacks.ts";
+import { type ClientStack, clientProgram } from "../catalogue/stacks.ts";
 import type { ArrivedMessage, CallHandle } from "./call-handle.ts";
 import { fromEpoch } from "./call-handle.ts";
 import { type Child, type Exit, spawnChild } from "./child-process.ts";
+import { within } from "./within.ts";
 
 /** How long an agent may take to start before the lab gives up on it. */
 const readyTimeoutMs = 15_000;
@@ -65,7 +66,14 @@ let nextCallId = 1;
 
 /** Starts one agent: the client program with --agent. */
 function startAgent(stack: ClientStack): Agent {
-  const child: Child = spawnChild({ entry: stack.entry, args: ["--agent"], stdin: true, keepLines: false });
+  const program = clientProgram(stack);
+  const child: Child = spawnChild({
+    entry: program.entry,
+    external: program.external,
+    args: [...program.prefix, "--agent"],
+    stdin: true,
+    keepLines: false,
+  });
   const pending = new Map<string, PendingCall>();
   const statsWaiters: ((e: AgentEvent) => void)[] = [];
   let stderr = "";
@@ -213,7 +221,10 @@ function startAgent(stack: ClientStack): Agent {
         if (settled) return;
         command({ op: "cancel", id });
         // The call ends canceled and its transport closes; an agent that cannot say so is dead.
-        await Promise.race([result.catch(() => {}), new Promise((resolve) => setTimeout(resolve, 2000))]);
+        await within(
+          result.catch(() => {}),
+          2000,
+        );
         finish(new Error("abandoned"));
       },
     };
@@ -254,7 +265,10 @@ function startAgent(stack: ClientStack): Agent {
         call: (callArgs) => call(callArgs, id),
         async close() {
           if (child.exit) return;
-          await Promise.race([answer("close").catch(() => {}), new Promise((resolve) => setTimeout(resolve, 2000))]);
+          await within(
+            answer("close").catch(() => {}),
+            2000,
+          );
         },
       };
     },

@@ -1,6 +1,6 @@
 import type { CallsRecord } from "../../lib/run-calls.ts";
 import { epochMs } from "../../lib/wall-clock.ts";
-import type { ClientStack } from "../catalogue/stacks.ts";
+import { type ClientStack, clientProgram } from "../catalogue/stacks.ts";
 import type { ArrivedMessage, CallHandle } from "./call-handle.ts";
 import { type Child, spawnChild } from "./child-process.ts";
 
@@ -19,7 +19,13 @@ const callingLine = /^calling .*\(pid \d+(?:, call (\d+) of \d+)?\)$/;
  * own clock (endedAt in its --json line).
  */
 export function startClientProcess(stack: ClientStack, args: string[]): CallHandle {
-  const child: Child = spawnChild({ entry: stack.entry, nice: startNice, args: [...args, "--json"] });
+  const program = clientProgram(stack);
+  const child: Child = spawnChild({
+    entry: program.entry,
+    external: program.external,
+    nice: startNice,
+    args: [...program.prefix, ...args, "--json"],
+  });
   const starts: number[] = [];
   const messages: ArrivedMessage[] = [];
   let call = 1;
@@ -60,7 +66,30 @@ export function startClientProcess(stack: ClientStack, args: string[]): CallHand
         endedAt: epochMs(exit.at),
       };
     }
-    const why = child.stderr().trim().split("\n").pop() ?? "";
+    // Killed by an error nobody listened for (Node's own message, exit 1): the library's doing, as
+    // a signal would be (issue 18: connect-node 2.1.2 after a PING timeout).
+    const stderr = child.stderr();
+    if (exit.code === 1 && /Unhandled 'error' event|uncaughtException/.test(stderr)) {
+      const error =
+        stderr
+          .split("\n")
+          .find((l) => /^[\w$]*Error\b.*:/.test(l.trim()))
+          ?.trim() ?? "an error";
+      const first = messages[0]?.at;
+      return {
+        client: stack.client,
+        protocol: stack.protocol,
+        code: "crashed",
+        grpcCode: -1,
+        message: `the client process died of an unhandled 'error' event: ${error}`,
+        received: messages.length,
+        firstMessageMs: first !== undefined && starts[0] !== undefined ? Math.round(first - starts[0]) : null,
+        elapsedMs: starts[0] !== undefined ? Math.round(exit.at - starts[0]) : 0,
+        arrivalsMs: messages.map((m) => Math.round(m.at - (starts[0] ?? m.at))),
+        endedAt: epochMs(exit.at),
+      };
+    }
+    const why = stderr.trim().split("\n").pop() ?? "";
     throw new Error(
       `${stack.id} client ended (${exit.code ?? exit.signal}) without a result line${why ? `: ${why}` : ""}`,
     );

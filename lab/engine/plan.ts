@@ -1,4 +1,6 @@
 import { allowedOutcomes, type FaultStep, type LabCase, matchingDepartures } from "../catalogue/cases.ts";
+import { type Profile, profileArgs, readProfile, withOption } from "../catalogue/profiles.ts";
+import { releaseName } from "../catalogue/releases.ts";
 import type { LabSettings } from "../catalogue/settings.ts";
 import { type ClientStack, clientStacks, type ServerStack, stackPairs } from "../catalogue/stacks.ts";
 import type { CellResult } from "../reports/results.ts";
@@ -11,6 +13,10 @@ export interface CellPlan {
   labCase: LabCase;
   server: ServerStack;
   client: ClientStack;
+  /** The flags that give the client its profile's settings (--options), before the case's own. */
+  clientArgs: string[];
+  /** The profile's name: "lab" for the lab's own settings (issue 18). */
+  profile: string;
   result: CellResult;
 }
 
@@ -64,6 +70,8 @@ export interface PlanOptions {
   settings: LabSettings;
   /** --isolate: every run its own scene, with a fresh server and a client process (the reference). */
   isolate: boolean;
+  /** The stacks' settings (issue 18): `lab` unless --profile says otherwise. */
+  profile: Profile;
   /** Extra flags for every fault peer (--sabotage in tests). */
   peerArgs: string[];
   /**
@@ -102,10 +110,28 @@ export const serverSteps = (labCase: LabCase): FaultStep[] => (labCase.fault ?? 
 /** The steps of a case done per run. */
 export const observerSteps = (labCase: LabCase): FaultStep[] => (labCase.fault ?? []).filter((s) => !onServer(s));
 
-/** The flags a case's server gets, --port aside. */
+/**
+ * The profile a case runs with: the run's, or for a knob case (issue 18)
+ * `defaults` with the knob's one option set.
+ */
+export function profileOf(labCase: LabCase, options: Pick<PlanOptions, "profile" | "settings">): Profile {
+  const knob = labCase.knob;
+  if (!knob) return options.profile;
+  return withOption(readProfile("defaults", options.settings), knob.section, knob.option, knob.value);
+}
+
+/** The flags a case's server gets, --port aside: its profile's, then the case's own (which win). */
 export function serverArgsOf(labCase: LabCase, server: ServerStack, options: PlanOptions): string[] {
+  if (server.peerOnly) return [...(labCase.serverArgs?.(options.settings) ?? []), ...options.peerArgs];
+  const profile =
+    labCase.serverAsShipped && options.profile.name === "lab"
+      ? readProfile("defaults", options.settings)
+      : profileOf(labCase, options);
+  return [...profileArgs(profile, "server", server.id), ...caseServerArgs(labCase, options)];
+}
+
+function caseServerArgs(labCase: LabCase, options: PlanOptions): string[] {
   const s = options.settings;
-  if (server.peerOnly) return [...(labCase.serverArgs?.(s) ?? []), ...options.peerArgs];
   if (labCase.channel) {
     const c = s.channel;
     return [
@@ -176,7 +202,8 @@ function pairsOf(labCase: LabCase, options: PlanOptions): { server: ServerStack;
   if (labCase.view === "server") {
     return servers.filter((s) => !s.peerOnly).map((server) => ({ server, client: serverViewDriver }));
   }
-  return stackPairs(servers, options.clients, labCase.peer);
+  const clients = options.clients.filter((c) => !labCase.clients || labCase.clients.includes(c.client));
+  return stackPairs(servers, clients, labCase.peer);
 }
 
 /** Every cell of the plan, in report order, with an empty result. */
@@ -193,9 +220,14 @@ export function planCells(options: PlanOptions): CellPlan[] {
         labCase,
         server,
         client,
+        clientArgs: profileArgs(profileOf(labCase, options), "client", client.client),
+        profile: profileOf(labCase, options).name,
         result: {
           case: labCase.id,
           ...where,
+          // A release of the matrix (--versions) is a client column of its own: "grpc-js@1.8.22".
+          ...(client.release &&
+            where.client && { client: releaseName(client.release), release: client.release.version }),
           expected: notFor
             ? { rule: [notApplicable], cite: notFor.why, evidence: [], allowed: [notApplicable], departures: [] }
             : {
@@ -204,6 +236,11 @@ export function planCells(options: PlanOptions): CellPlan[] {
                 evidence: labCase.evidence.map((e) => e.says),
                 allowed: allowedOutcomes(labCase.expect, where),
                 departures: matchingDepartures(labCase.expect, where).map(({ codes, why }) => ({ codes, why })),
+                // The catalogue states the project's releases' outcomes with the lab's settings (a knob
+                // case: with its own).
+                ...((client.release !== undefined || (!labCase.knob && options.profile.name !== "lab")) && {
+                  otherSettings: true,
+                }),
               },
           runs: [],
         },

@@ -1,4 +1,5 @@
 import type { LabCase } from "../catalogue/cases.ts";
+import { type Profile, profileArgs, readProfile } from "../catalogue/profiles.ts";
 import type { LabSettings } from "../catalogue/settings.ts";
 import type { ClientStack, ServerStack } from "../catalogue/stacks.ts";
 import type { AgentRecord, CellResult } from "../reports/results.ts";
@@ -38,6 +39,8 @@ export interface LabPlan {
   tap?: boolean;
   /** Run the fault peer with --sabotage: its faults miss the wire (tests of the evidence check). */
   sabotagePeer?: boolean;
+  /** The stacks' settings (issue 18). Default: the built-in `lab` profile. */
+  profile?: Profile;
 }
 
 export interface RunProgress {
@@ -75,6 +78,7 @@ async function warmUp(plan: LabPlan, ctx: SceneContext): Promise<void> {
   if (!server) return;
   const s = plan.settings;
   const { port } = await ctx.servers.shared(server, [
+    ...profileArgs(plan.profile ?? readProfile("lab", s), "server", server.id),
     "--count",
     String(s.count),
     "--interval-ms",
@@ -126,6 +130,7 @@ export async function runLab(plan: LabPlan, options: RunLabOptions = {}): Promis
     repeat: plan.repeat,
     settings: plan.settings,
     isolate: plan.isolate ?? false,
+    profile: plan.profile ?? readProfile("lab", plan.settings),
     peerArgs: sabotage,
     tap,
   };

@@ -18,6 +18,7 @@ import { procStat } from "./proc-stat.ts";
 import type { ProxyLease, ProxyPool } from "./proxy-pool.ts";
 import { type RunningServer, type ServerPool, startServer, startTimeoutMs } from "./server-pool.ts";
 import { settleAll } from "./settle-all.ts";
+import { within } from "./within.ts";
 
 export interface SceneContext {
   settings: LabSettings;
@@ -152,6 +153,7 @@ export async function runScene(scene: Scene, ctx: SceneContext): Promise<RunReco
         String(w.relay?.port ?? port),
         "--protocol",
         client.protocol,
+        ...w.observer.cell.clientArgs,
         ...(labCase.clientArgs?.(s) ?? []),
       ];
       w.handle = w.observer.caller === "agent" ? ctx.agents.get(client).call(args) : startClientProcess(client, args);
@@ -192,7 +194,7 @@ export async function runScene(scene: Scene, ctx: SceneContext): Promise<RunReco
             serverState = { stopped };
           }
           if (step.signal === "SIGKILL") {
-            const exit = await Promise.race([target.child.exited, sleep(2000).then(() => undefined)]);
+            const exit = await within(target.child.exited, 2000);
             serverState = { exit: exit && { code: exit.code, signal: exit.signal } };
             // The kernel tears a killed process down before its sockets close: 10-150 ms for a
             // Node server here, 1.2 s once on a loaded machine (issue 22). The crash reaches the
@@ -306,7 +308,7 @@ async function finishRun(w: Watch, f: FinishContext): Promise<RunRecord> {
             : now + watchdogMs;
   let result: CallsRecord | undefined;
   try {
-    result = await Promise.race([handle.result, sleep(deadline - performance.now()).then(() => undefined)]);
+    result = await within(handle.result, deadline - performance.now());
   } catch (e) {
     return labError(w, e instanceof Error ? e.message : String(e));
   }
@@ -340,6 +342,7 @@ async function finishRun(w: Watch, f: FinishContext): Promise<RunRecord> {
     endAt,
     connections: w.relay?.connections ?? [],
     ...(w.upstream && { upstream: w.upstream.connections }),
+    ownSettings: w.observer.cell.profile !== "lab",
     count: s.count,
     server: {
       ...f.serverState,
@@ -486,7 +489,7 @@ async function injectStep(
   switch (step.kind) {
     case "signal": {
       const delay = step.afterMs?.(s) ?? 0;
-      if (delay > 0) await Promise.race([sleep(delay), handle?.result.catch(() => {})]);
+      if (delay > 0) await within(handle?.result.catch(() => {}) ?? sleep(delay), delay);
       handle?.process?.signal(step.signal);
       return { target: step.target, what: step.signal, at: performance.now() };
     }

@@ -64,7 +64,14 @@ async function serverRun(observer: Observer, server: RunningServer, ctx: SceneCo
     // Handlers an earlier run left running (one that never ended), and the heap then, are not this run's.
     const before = await readServerMemory(server.child);
     const start = performance.now();
-    const args = ["--port", String(relay.port), "--protocol", client.protocol, ...(labCase.clientArgs?.(s) ?? [])];
+    const args = [
+      "--port",
+      String(relay.port),
+      "--protocol",
+      client.protocol,
+      ...observer.cell.clientArgs,
+      ...(labCase.clientArgs?.(s) ?? []),
+    ];
     if (driver === "slow-reader") readers = openSlowReaders({ port: relay.port });
     else if (observer.caller === "agent") handle = ctx.agents.get(client).call(args);
     else handle = startClientProcess(client, args);
@@ -126,6 +133,7 @@ async function serverRun(observer: Observer, server: RunningServer, ctx: SceneCo
       faultAt: steps.length > 0 ? from : undefined,
       endAt,
       connections: relay.connections,
+      ownSettings: observer.cell.profile !== "lab",
       count: s.count,
       client: clientState,
       heldAtStop,

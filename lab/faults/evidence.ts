@@ -20,6 +20,11 @@ export interface Observation {
   upstream?: readonly TapConnection[];
   /** Responses per stream the server was told to send. */
   count: number;
+  /**
+   * The run's stacks have settings other than the lab's (a --profile or a
+   * knob case, issue 18): their own keepalive may close a silent hop's far end.
+   */
+  ownSettings?: boolean;
   /** The server process, where the case acts on it. */
   server?: {
     /** Seen stopped (state T in /proc) after the SIGSTOP. */
@@ -193,7 +198,22 @@ export function drainedAfterGoaway(): Evidence {
       if (!goaway) return "no GOAWAY from the server after the signal";
       const after = onStream(call.conn.frames, call.id).filter((f) => f.dir === "s2c" && f.at >= goaway.at);
       const last = Math.max(0, ...after.flatMap((f) => f.envelopes?.map((e) => e.index ?? 0) ?? []));
-      if (last < o.count) return `after the GOAWAY the stream got to message ${last} of ${o.count}`;
+      if (last < o.count) {
+        // The drain began, and the connection ended before the stream did, without a reset of the
+        // stream from the server: the client let go (its GOAWAY, reset or close), or the server's
+        // end closed (grpc-js with keepalive PINGs a draining session, fails, and destroys it:
+        // issue 18). What the client made of it is the finding; a killed server sends no GOAWAY.
+        const leftAfterGoaway = (by: "client" | "server") =>
+          call.conn.frames.some(
+            (f) =>
+              f.dir === (by === "client" ? "c2s" : "s2c") &&
+              f.at > goaway.at &&
+              (f.type === "GOAWAY" || (by === "client" && f.type === "RST_STREAM" && f.stream === call.id)),
+          ) || call.conn.tcp.some((e) => e.leg === by && e.by === by && e.event !== "open" && e.at >= goaway.at);
+        const reset = after.some((f) => f.type === "RST_STREAM" || f.status !== undefined);
+        if (!reset && (leftAfterGoaway("client") || leftAfterGoaway("server"))) return undefined;
+        return `after the GOAWAY the stream got to message ${last} of ${o.count}`;
+      }
       return after.some((f) => f.status?.code === "ok") ? undefined : "no ok status after the GOAWAY";
     },
   };
@@ -236,11 +256,13 @@ export function serverLetGo(): Evidence {
 
 /**
  * After the switch, no byte crossed either way, and the relay closed
- * nothing; nor did the far side (`closer`) before it gave its result: the
- * server when the client's view is watched, the client in the server's.
- * Behind a proxy, on the proxy-server hop, `closer` is "none": the server's
- * own keepalive may close its end of a silent hop, and that close goes
- * nowhere (the relay holds it), which is the point of the case.
+ * nothing; nor did the far side (`closer`) before it gave its result, where
+ * nothing in the run's settings would make it: the server when the client's
+ * view is watched, the client in the server's. "none" where the far side's
+ * own keepalive may close its end of the silent hop (behind a proxy, on the
+ * proxy-server hop; under a profile with keepalive on both sides, issue 18):
+ * that close goes nowhere (the relay holds it, relay.ts), which is the point
+ * of the case.
  */
 export function blackholed(closer: "server" | "client" | "none" = "server"): Evidence {
   return {
@@ -251,8 +273,9 @@ export function blackholed(closer: "server" | "client" | "none" = "server"): Evi
       const from = o.faultAt ?? 0;
       const passed = call.conn.frames.filter((f) => f.at >= from && !f.dropped);
       if (passed.length > 0) return `frames crossed after the switch: ${seen(passed)}`;
+      const far = o.ownSettings ? "none" : closer;
       const closed = call.conn.tcp.find(
-        (e) => e.at >= from && e.at <= o.endAt && (e.by === "relay" || e.by === closer) && e.event !== "open",
+        (e) => e.at >= from && e.at <= o.endAt && (e.by === "relay" || e.by === far) && e.event !== "open",
       );
       return closed ? `the ${closed.leg} leg saw ${closed.event} by the ${closed.by} before the result` : undefined;
     },

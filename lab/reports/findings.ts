@@ -13,9 +13,11 @@ export interface Finding {
    * hang: a fault no client hears without a remedy, and which remedies end it;
    * departure: stacks that end a case outside the gRPC rules, with the reason;
    * proxy: a case whose outcome a proxy changes; crash: a client process that died;
-   * lab-error: runs that prove nothing.
+   * lab-error: runs that prove nothing; knob: what each value of one library
+   * option makes of a case (issue 18); release: a case whose outcome changed
+   * between releases of a library (--versions, issue 18).
    */
-  kind: "hang" | "departure" | "proxy" | "crash" | "lab-error";
+  kind: "hang" | "departure" | "proxy" | "crash" | "lab-error" | "knob" | "release";
   /** One sentence. */
   text: string;
   /** The cases it rests on: their timelines are the evidence (anchors in report.html). */
@@ -71,10 +73,20 @@ function describe(cells: readonly CellResult[], caseCells: readonly CellResult[]
   return [...byText].map(([text, where]) => `${text} (against ${words(where)})`).join("; ");
 }
 
-export function findFindings(cells: readonly CellResult[], catalogue: readonly LabCase[]): Finding[] {
+export function findFindings(
+  allCells: readonly CellResult[],
+  catalogue: readonly LabCase[],
+  versions: Record<string, string> = {},
+): Finding[] {
+  // The rules' findings read the project's own releases with the run's settings: the knob group
+  // and the release matrix have findings of their own below.
+  const knobCase = new Set(catalogue.filter((c) => c.knob).map((c) => c.id));
+  const cells = allCells.filter((c) => c.release === undefined && !knobCase.has(c.case));
   const byCase = new Map<string, CellResult[]>();
   for (const cell of cells) byCase.set(cell.case, [...(byCase.get(cell.case) ?? []), cell]);
-  const found: Finding[] = [];
+  const byCaseAll = new Map<string, CellResult[]>();
+  for (const cell of allCells) byCaseAll.set(cell.case, [...(byCaseAll.get(cell.case) ?? []), cell]);
+  const found: Finding[] = [...knobFindings(allCells, catalogue), ...releaseFindings(allCells, versions)];
   const ran = (c: CellResult) => c.runs.some((r) => r.code !== "n/a");
 
   // Faults nobody hears without a remedy, and which of the catalogue's remedies end them.
@@ -137,8 +149,8 @@ export function findFindings(cells: readonly CellResult[], catalogue: readonly L
     });
   }
 
-  // A client process that died, and runs that prove nothing.
-  for (const [id, caseCells] of byCase) {
+  // A client process that died, and runs that prove nothing: every cell's, releases' and knobs' too.
+  for (const [id, caseCells] of byCaseAll) {
     const crashed = caseCells.filter((c) => c.runs.some((r) => r.code === "crashed"));
     if (crashed.length > 0) {
       const how = words(crashed.flatMap((c) => c.runs.filter((r) => r.code === "crashed").map((r) => r.message)));
@@ -156,7 +168,7 @@ export function findFindings(cells: readonly CellResult[], catalogue: readonly L
   }
   // Catalogue order within each kind, so that two runs' lists read alike.
   const order = new Map(catalogue.map((c, i) => [c.id, i]));
-  const kinds: Finding["kind"][] = ["crash", "hang", "departure", "proxy", "lab-error"];
+  const kinds: Finding["kind"][] = ["crash", "hang", "departure", "proxy", "knob", "release", "lab-error"];
   return found.sort(
     (a, b) =>
       kinds.indexOf(a.kind) - kinds.indexOf(b.kind) || (order.get(a.cases[0]) ?? 0) - (order.get(b.cases[0]) ?? 0),
@@ -169,8 +181,92 @@ export const findingTitles: Record<Finding["kind"], string> = {
   hang: "Faults no client hears without a remedy, and what ended them",
   departure: "Departures from the gRPC rules",
   proxy: "What a proxy changes",
+  knob: "What one option does (each library as shipped, one option set)",
+  release: "Where an outcome changed between releases",
   "lab-error": "Runs that prove nothing (lab errors)",
 };
+
+/** A cell's outcome in a few words: its code(s) and median time. */
+const briefly = (cell: CellResult) => {
+  const s = summarizeCell(cell);
+  return `${s.outcome}${s.detectMs !== null && s.main !== "hang" ? ` ${s.detectMs} ms` : ""}`;
+};
+
+/** One finding per knob (a case and an option, issue 18): each value, and what each client made of it. */
+function knobFindings(cells: readonly CellResult[], catalogue: readonly LabCase[]): Finding[] {
+  const byKnob = new Map<string, { values: LabCase[]; option: string; base: string }>();
+  for (const c of catalogue) {
+    if (!c.knob) continue;
+    const base = c.id.slice(0, c.id.indexOf("@"));
+    const key = `${base}@${c.knob.section}:${c.knob.option}`;
+    const entry = byKnob.get(key) ?? { values: [], option: c.knob.option, base };
+    entry.values.push(c);
+    byKnob.set(key, entry);
+  }
+  return [...byKnob.values()].flatMap(({ values, option, base }) => {
+    const per = values.map((c) => {
+      const mine = cells.filter((cell) => cell.case === c.id && cell.release === undefined);
+      const by = [...new Set(mine.map(briefly))];
+      const text =
+        by.length === 1 && mine.length > 0
+          ? by[0]
+          : mine.map((cell) => `${cellName(cell)} ${briefly(cell)}`).join(", ");
+      return { c, mine, text };
+    });
+    if (per.every((p) => p.mine.length === 0)) return [];
+    const changes = new Set(per.map((p) => p.mine.map((cell) => summarizeCell(cell).main).join())).size > 1;
+    const who = [...new Set(per.flatMap((p) => p.mine.map(cellName)))];
+    return [
+      {
+        kind: "knob" as const,
+        text: `${base}, ${option} (${who.join(", ")}): ${per
+          .map((p) => `${JSON.stringify(p.c.knob?.value)}: ${p.text}`)
+          .join("; ")}${changes ? "" : " (no change)"}.`,
+        cases: values.map((c) => c.id),
+      },
+    ];
+  });
+}
+
+/**
+ * The release matrix (--versions, issue 18): per case, server and protocol, the
+ * releases of one library whose outcomes differ (by the set of codes their
+ * runs ended with).
+ */
+function releaseFindings(cells: readonly CellResult[], versions: Record<string, string>): Finding[] {
+  const released = cells.filter((c) => c.release !== undefined);
+  if (released.length === 0) return [];
+  const library = (client: string) => client.split("@")[0];
+  const own: Record<string, string | undefined> = {
+    "grpc-js": versions["@grpc/grpc-js"],
+    connect: versions["@connectrpc/connect-node"],
+  };
+  const groups = new Map<string, CellResult[]>();
+  for (const cell of cells) {
+    if (!cell.client || !(library(cell.client) in own)) continue;
+    const key = [cell.case, cell.server, library(cell.client), cell.protocol].join("|");
+    groups.set(key, [...(groups.get(key) ?? []), cell]);
+  }
+  const codes = (cell: CellResult) => [...new Set(cell.runs.map((r) => r.code))].sort().join("+");
+  const found: Finding[] = [];
+  for (const group of groups.values()) {
+    if (group.length < 2 || !group.some((c) => c.release !== undefined)) continue;
+    // A change is where each release's runs agreed among themselves: a race is not a release's doing.
+    if (group.some((c) => c.runs.some((r) => r.code === "lab-error") || summarizeCell(c).racy)) continue;
+    if (new Set(group.map(codes)).size < 2) continue;
+    const version = (c: CellResult) => c.release ?? `${own[library(c.client)] ?? "?"} (the project's)`;
+    const sorted = [...group].sort((a, b) => version(a).localeCompare(version(b), undefined, { numeric: true }));
+    const [first] = sorted;
+    found.push({
+      kind: "release",
+      text: `${first.case} against ${first.server}, ${library(first.client)}/${first.protocol}: ${sorted
+        .map((c) => `${version(c)} ${briefly(c)}`)
+        .join("; ")}.`,
+      cases: [first.case],
+    });
+  }
+  return found;
+}
 
 /** The findings as markdown: a heading per kind, a line per finding. */
 export function findingsMarkdown(findings: readonly Finding[]): string {

@@ -176,7 +176,7 @@ export function htmlReport(results: LabResults, catalogue: readonly LabCase[]): 
 <body>
 <h1>Liveness lab report</h1>
 <p>Run ${escapeHtml(meta.startedAt)} on Node ${escapeHtml(meta.node)} (${escapeHtml(versions)}), ${Math.round(meta.wallMs / 100) / 10} s.</p>
-${findingsHtml(findFindings(results.cells, catalogue))}
+${findingsHtml(findFindings(results.cells, catalogue, results.meta.versions))}
 ${overviewHtml(results.cells, catalogue)}
 <h2>How it ran</h2>
 ${settingsTable(meta)}

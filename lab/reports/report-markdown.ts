@@ -70,6 +70,7 @@ export const groupTitles: Record<CaseGroup, string> = {
   server: "The server's view: its handler, when the client dies, hangs or stops reading",
   proxy: "Behind a proxy: client -> nginx or HAProxy -> the Connect server, a tap on each hop",
   channel: "A channel's life: one long-lived channel per client, calls and faults over time",
+  knob: "What one option does: a case with every library as shipped and one option set, per value",
 };
 
 /** The cells split by their case's group, in catalogue order; groups with no cells left out. */
@@ -177,7 +178,7 @@ export function markdownReport(results: LabResults, catalogue: readonly LabCase[
     "",
     "## What this run found",
     "",
-    findingsMarkdown(findFindings(results.cells, catalogue)),
+    findingsMarkdown(findFindings(results.cells, catalogue, results.meta.versions)),
     "## How it ran",
     "",
     `Settings: \`${JSON.stringify(meta.settings)}\`.`,

@@ -12,14 +12,22 @@ export interface CellExpectation {
   allowed: string[];
   /** Why this stack departs from the rule, where it is known to. */
   departures: { codes: string[]; why: string }[];
+  /**
+   * The catalogue's outcomes were measured for another release or other settings than this
+   * cell's (a release of --versions, a --profile other than lab): `allowed` is what they were
+   * there, not what --check holds this cell to. Default: false.
+   */
+  otherSettings?: boolean;
 }
 
 /** All runs of one case against one server/client pair. */
 export interface CellResult {
   case: string;
   server: string;
-  /** The client stack ("connect", "grpc-js"). */
+  /** The client stack ("connect", "grpc-js"); a release of the --versions matrix: "grpc-js@1.8.22". */
   client: string;
+  /** For a release of the --versions matrix (issue 18): its version. */
+  release?: string;
   protocol: string;
   expected: CellExpectation;
   runs: RunRecord[];
@@ -42,6 +50,8 @@ export interface LabResults {
     node: string;
     versions: Record<string, string>;
     settings: Record<string, unknown>;
+    /** The profile's sections (issue 18): each stack's library options; its name is settings.profile. */
+    profile?: Record<string, Record<string, unknown>>;
     /** "agents" (runs isolated by connection) or "isolate" (fresh processes for every run). */
     mode: "agents" | "isolate";
     /** The wire tap was on. */

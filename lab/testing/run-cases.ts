@@ -1,10 +1,13 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
+import { installReleases } from "../../scripts/install-releases.ts";
 import { labCases } from "../catalogue/cases.ts";
+import type { Profile } from "../catalogue/profiles.ts";
+import { releases } from "../catalogue/releases.ts";
 import type { LabSettings } from "../catalogue/settings.ts";
-import { clientStacks, serverStacks } from "../catalogue/stacks.ts";
-import { buildEntries } from "../engine/build.ts";
+import { clientStacks, releaseStacks, serverStacks } from "../catalogue/stacks.ts";
+import { buildEntries, buildReleaseEntries } from "../engine/build.ts";
 import { runLab } from "../engine/run-lab.ts";
 import type { CellResult, LabResults } from "../reports/results.ts";
 import { libraryVersions } from "../reports/versions.ts";
@@ -24,6 +27,10 @@ export interface RunCasesOptions {
   isolate?: boolean;
   tap?: boolean;
   sabotagePeer?: boolean;
+  /** The stacks' settings (issue 18). Default: the lab's. */
+  profile?: Profile;
+  /** Also the releases of the --versions matrix (installed first), chosen by `clients` ids like any. Default: false. */
+  releases?: boolean;
   /**
    * Keep the reports of a run with lab errors (issue 22: a red test names
    * why and where to look). Default: true; off for tests whose runs are
@@ -43,6 +50,11 @@ const keptAt = new WeakMap<CellResult, string>();
  */
 export async function runCases(options: RunCasesOptions): Promise<CellResult[]> {
   await buildEntries();
+  if (options.releases) {
+    installReleases();
+    await buildReleaseEntries(releases);
+  }
+  const stacks = options.releases ? [...clientStacks, ...releaseStacks()] : clientStacks;
   const unknown = options.cases.filter((id) => !labCases.some((c) => c.id === id));
   if (unknown.length > 0) throw new Error(`no such case: ${unknown.join(", ")}`);
   const startedAt = new Date();
@@ -52,13 +64,14 @@ export async function runCases(options: RunCasesOptions): Promise<CellResult[]> 
   const outcome = await runLab({
     cases: labCases.filter((c) => options.cases.includes(c.id)),
     servers: serverStacks.filter((s) => !options.servers || options.servers.includes(s.id)),
-    clients: clientStacks.filter((c) => !options.clients || options.clients.includes(c.id)),
+    clients: stacks.filter((c) => !options.clients || options.clients.includes(c.id)),
     repeat,
     jobs,
     settings: options.settings,
     isolate: options.isolate,
     tap: options.tap,
     sabotagePeer: options.sabotagePeer,
+    profile: options.profile,
   });
   const errors = labErrorLines(outcome.cells);
   if (errors.length > 0 && options.keepOnLabError !== false) {

@@ -6,6 +6,7 @@ A bad command line is one line on stderr and exit 2; any other failure one
 line and exit 1; never a traceback (set DEBUG=1 to see one).
 """
 
+import json
 import os
 import sys
 import time
@@ -175,3 +176,46 @@ def out(line):
 
 def authority(host, port):
     return "[%s]:%d" % (host, port) if ":" in host else "%s:%d" % (host, port)
+
+
+OPTIONS_FLAG = (
+    "string",
+    "gRPC core channel arguments as a JSON object, each under its own name, e.g. "
+    '{"grpc.keepalive_permit_without_calls":1}; the other flags win over them',
+    "none",
+)
+
+
+def options_flag(flags):
+    """--options (lib/library-options.ts): a lab profile's gRPC core arguments, as a dict."""
+    raw = flags.get("options")
+    if raw is None:
+        return {}
+    try:
+        parsed = json.loads(raw)
+    except ValueError as e:
+        raise UsageError("--options: not JSON: %s" % str(e).splitlines()[0])
+    if not isinstance(parsed, dict):
+        raise UsageError("--options: must be a JSON object of gRPC core arguments")
+    return parsed
+
+
+def merge_service_config(user, own):
+    """As mergeServiceConfig in lib/library-options.ts: the program's fields into the user's config."""
+    base = json.loads(user) if isinstance(user, str) else user
+    if not base:
+        return own or None
+    if not own:
+        return base
+    merged = dict(base)
+    own_methods = own.get("methodConfig") or []
+    merged.update({k: v for k, v in own.items() if k != "methodConfig"})
+    if own_methods:
+        fields = {k: v for k, v in own_methods[0].items() if k != "name"}
+        user_methods = base.get("methodConfig") or []
+        named = {json.dumps(n, sort_keys=True) for m in user_methods for n in m.get("name", [])}
+        rest = [n for n in own_methods[0].get("name", []) if json.dumps(n, sort_keys=True) not in named]
+        merged["methodConfig"] = [dict(m, **fields) for m in user_methods] + (
+            [dict(own_methods[0], name=rest)] if rest else []
+        )
+    return merged
