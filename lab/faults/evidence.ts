@@ -137,6 +137,17 @@ export function statusOnWire(code: string): Evidence {
       if (!call) return noCall;
       const statuses = onStream(call.conn.frames, call.id).filter((f) => f.dir === "s2c" && f.status);
       if (statuses.some((f) => f.status?.code === code)) return undefined;
+      // Settings of a user's (a --profile, issue 18) may end the call first, from the client's side:
+      // its deadline, or grpc-js keepalive dropping a connection that got GOAWAY. No status can
+      // come then; the client's own end of the call is on the wire instead.
+      const clientLeft =
+        o.ownSettings &&
+        statuses.length === 0 &&
+        (call.conn.frames.some(
+          (f) => f.dir === "c2s" && (f.type === "GOAWAY" || (f.type === "RST_STREAM" && f.stream === call.id)),
+        ) ||
+          call.conn.tcp.some((e) => e.leg === "client" && e.by === "client" && e.event !== "open"));
+      if (clientLeft) return undefined;
       return statuses.length === 0
         ? `no status left the server (saw ${seen(onStream(call.conn.frames, call.id))})`
         : `the status on the wire was ${statuses.map((f) => f.status?.code ?? "none").join(", ")}`;
@@ -502,7 +513,14 @@ export function mutePeer(): Evidence {
     check(o) {
       const conn = o.connections[0];
       if (!conn) return "no connection went through the tap";
-      if (!conn.tcp.some((e) => e.leg === "server" && e.event === "open")) return "the peer never accepted";
+      if (!conn.tcp.some((e) => e.leg === "server" && e.event === "open")) {
+        // Refused: the peer was not there (a broken injector). Neither refused nor open by the
+        // client's end: the relay had not yet dialled the peer (seen in a --versions run of 4700
+        // runs: the relay accepted the client 340 ms late, and the client's PING timed out first).
+        return conn.tcp.some((e) => e.leg === "server" && e.event === "refused")
+          ? "the peer refused the connection"
+          : `the relay had not reached the peer when the client gave up: ${tooBusy}`;
+      }
       // With what the kernel holds for the relay still: a lab too busy to read them yet is no proof
       // of silence (seen in CI: a sabotaged peer's 9 bytes unread at the check).
       const bytes = conn.forwarded.s2c + conn.dropped.s2c + (o.heldNow?.().get(conn)?.queued ?? 0);
