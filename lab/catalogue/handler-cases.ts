@@ -41,7 +41,7 @@ export const handlerCases: LabCase[] = [
           server: "grpcio",
           client: "connect",
           codes: ["internal"],
-          why: 'gRPC core\'s server enforces its ping policy (keepalive.md: more than one PING per 5 minutes while it sends no data is a strike, 2 strikes allowed): the client\'s fourth PING drew GOAWAY(ENHANCE_YOUR_CALM, "too_many_pings") and the stream\'s reset (the tap shows both); connect-node reads the session error "Session closed with error code 11" as internal',
+          why: "gRPC core's server enforces its ping policy (keepalive.md: more than one PING per 5 minutes while it sends no data is a strike, 2 strikes allowed): the client's fourth PING drew GOAWAY(ENHANCE_YOUR_CALM, \"too_many_pings\") and the stream's reset (the tap shows both); connect-node reads the session error \"Session closed with error code 11\" as internal. A server that allows the clients' interval (min_ping_interval_without_data_ms, or max_ping_strikes 0) lets them be: the knob group",
         },
         {
           server: "grpcio",

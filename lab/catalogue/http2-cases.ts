@@ -157,12 +157,12 @@ export const http2Cases: LabCase[] = [
       {
         client: "grpc-js",
         codes: ["hang"],
-        why: "grpc-js starts keepalive only once the HTTP/2 session is up: a peer that accepts TCP and never sends SETTINGS is never pinged, and the call waits with no end (seen past 40 s)",
+        why: "grpc-js (1.13 and later) starts keepalive only once the HTTP/2 session is up: a peer that accepts TCP and never sends SETTINGS is never pinged, and the call waits with no end (seen past 40 s); grpc-js 1.8-1.12 ended it unavailable (--versions)",
       },
       {
         client: "grpcio",
         codes: ["hang"],
-        why: "gRPC core sends its preface, SETTINGS and WINDOW_UPDATE and then no PING to a peer that never answers its SETTINGS (the tap shows it): the call waits with no end",
+        why: "gRPC core sends its preface, SETTINGS and WINDOW_UPDATE and then no PING to a peer that never answers its SETTINGS (the tap shows it): the call waits with no end; with grpc.keepalive_permit_without_calls 1 it PINGs and ends it unavailable (the knob group, and the +ping-idle case)",
       },
     ],
   }),
@@ -176,7 +176,7 @@ export const http2Cases: LabCase[] = [
       {
         client: "grpc-js",
         codes: ["hang"],
-        why: "grpc-js starts keepalive only once the HTTP/2 session is up, keepalive_permit_without_calls or not: a peer that never sends SETTINGS is never pinged",
+        why: "grpc-js (1.13 and later) starts keepalive only once the HTTP/2 session is up, keepalive_permit_without_calls or not: a peer that never sends SETTINGS is never pinged (1.8-1.12 did: --versions)",
       },
     ],
   }),

@@ -201,7 +201,7 @@ export const optionSections: readonly OptionSection[] = [
         kind: "seconds",
         default: "none",
         what: "the per-call deadline (the timeout= argument of each call): gRPC core 1.51's service-config timeout fires early (README), this one does not",
-        doc: "grpcio API: UnaryStreamMultiCallable.__call__(request, timeout=None)",
+        doc: "grpcio API: the timeout argument of a stub method's call, in seconds",
         via: "flag",
         flag: { name: "timeout-ms", scale: 1000 },
       },

@@ -1,15 +1,18 @@
 /**
  * Settings users set (issue 18): findings that hold for one setting only,
- * each run as the lab runs it, its fault proven on the wire.
+ * each run as the lab runs it, its fault proven on the wire. With
+ * versions.test.ts, run after the main suite, one file at a time (package.json):
+ * beside lab/channel.test.ts, two suite runs had grpc-js channel calls hang on
+ * a reconnect, as a starved machine makes them.
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { readProfile } from "./catalogue/profiles.ts";
-import { defaultSettings, quickSettings } from "./catalogue/settings.ts";
-import { stopAllChildren } from "./engine/child-process.ts";
-import { findPython } from "./engine/python.ts";
-import type { CellResult } from "./reports/results.ts";
-import { describeRuns, findCell, runCases } from "./testing/run-cases.ts";
+import { readProfile } from "../catalogue/profiles.ts";
+import { defaultSettings, quickSettings } from "../catalogue/settings.ts";
+import { stopAllChildren } from "../engine/child-process.ts";
+import { findPython } from "../engine/python.ts";
+import type { CellResult } from "../reports/results.ts";
+import { describeRuns, findCell, runCases } from "../testing/run-cases.ts";
 
 const grpcio = findPython() !== null;
 // --quick's timings with the default keepalive: a starved client answers a 100 ms PING late.

@@ -5,10 +5,10 @@
  */
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { defaultSettings, quickSettings } from "./catalogue/settings.ts";
-import { stopAllChildren } from "./engine/child-process.ts";
-import type { CellResult } from "./reports/results.ts";
-import { describeRuns, findCell, runCases } from "./testing/run-cases.ts";
+import { defaultSettings, quickSettings } from "../catalogue/settings.ts";
+import { stopAllChildren } from "../engine/child-process.ts";
+import type { CellResult } from "../reports/results.ts";
+import { describeRuns, findCell, runCases } from "../testing/run-cases.ts";
 
 let cells: CellResult[] = [];
 before(async () => {
