@@ -165,7 +165,7 @@ runCli("lab", async () => {
       },
       quick: {
         type: "boolean",
-        help: "every timing about 5x shorter, one run per cell; the channel group only when --cases names it",
+        help: "every timing about 5x shorter, one run per cell; the channel and knob groups only when --cases names them",
       },
       "interval-ms": {
         type: "string",
@@ -219,8 +219,10 @@ runCli("lab", async () => {
   // life runs on the libraries' own clocks (a 1 s reconnect backoff, gRPC core's PINGs 1 s apart),
   // which do not shrink: the group would add ~20 s and saturate the cores (false keepalive
   // outcomes follow). It runs when named, and in the default run.
+  // The knob group too: its settings are measured against the default run's keepalive (at a fifth
+  // of it, a 100 ms PING timeout, a starved Python server's late ACK reads as a finding).
   if (flags.quick && typeof flags.cases !== "string") {
-    cases = cases.filter((c) => c.channel === undefined);
+    cases = cases.filter((c) => c.channel === undefined && c.group !== "knob");
   }
   const quickNote = flags.quick && typeof flags.cases !== "string";
   if (flags.versions && typeof flags.cases !== "string") cases = cases.filter((c) => versionGroups.includes(c.group));
@@ -274,7 +276,9 @@ runCli("lab", async () => {
 
   // Once every flag was read: a usage error is one line.
   if (quickNote)
-    process.stderr.write("lab: --quick leaves the channel group out (add --cases channel, or run without --quick)\n");
+    process.stderr.write(
+      "lab: --quick leaves the channel and knob groups out (add --cases channel,knob, or run without --quick)\n",
+    );
   await buildEntries();
   if (flags.versions) {
     installReleases((line) => process.stderr.write(`lab: ${line}\n`));
