@@ -39,18 +39,13 @@ export interface ClientStack {
 }
 
 /**
- * How to start a client stack's program: its entry, or for a release its
- * bundle on the Node it declares (lab/engine/child-process.ts `external`).
+ * How to start a client stack's program, beyond its entry: for a release, its
+ * bundle (the first argument) on the Node it declares (lab/engine/child-process.ts `external`).
  */
-export function clientProgram(stack: ClientStack): {
-  entry: Entry;
-  external?: { file: string; name: string };
-  prefix: string[];
-} {
+export function clientProgram(stack: ClientStack): { external?: { file: string; name: string }; prefix: string[] } {
   const release = stack.release;
-  if (!release) return { entry: stack.entry, prefix: [] };
+  if (!release) return { prefix: [] };
   return {
-    entry: stack.entry,
     external: { file: release.node === "22" ? node22Path : process.execPath, name: stack.id },
     prefix: [releaseBundle(release)],
   };

@@ -68,7 +68,7 @@ let nextCallId = 1;
 function startAgent(stack: ClientStack): Agent {
   const program = clientProgram(stack);
   const child: Child = spawnChild({
-    entry: program.entry,
+    entry: stack.entry,
     external: program.external,
     args: [...program.prefix, "--agent"],
     stdin: true,

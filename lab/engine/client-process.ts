@@ -21,7 +21,7 @@ const callingLine = /^calling .*\(pid \d+(?:, call (\d+) of \d+)?\)$/;
 export function startClientProcess(stack: ClientStack, args: string[]): CallHandle {
   const program = clientProgram(stack);
   const child: Child = spawnChild({
-    entry: program.entry,
+    entry: stack.entry,
     external: program.external,
     nice: startNice,
     args: [...program.prefix, ...args, "--json"],
@@ -50,44 +50,29 @@ export function startClientProcess(stack: ClientStack, args: string[]): CallHand
         // Reported below.
       }
     }
-    // Killed by its own fault (a crash), not by the lab: that is what the client did.
-    if (exit.signal && crashSignals.includes(exit.signal)) {
+    /** The record of a client that died of its own doing, not the lab's: that is what it did. */
+    const crashed = (message: string): CallsRecord => {
       const first = messages[0]?.at;
       return {
         client: stack.client,
         protocol: stack.protocol,
         code: "crashed",
         grpcCode: -1,
-        message: `the client process died of ${exit.signal}`,
+        message,
         received: messages.length,
         firstMessageMs: first !== undefined && starts[0] !== undefined ? Math.round(first - starts[0]) : null,
         elapsedMs: starts[0] !== undefined ? Math.round(exit.at - starts[0]) : 0,
         arrivalsMs: messages.map((m) => Math.round(m.at - (starts[0] ?? m.at))),
         endedAt: epochMs(exit.at),
       };
-    }
+    };
+    if (exit.signal && crashSignals.includes(exit.signal)) return crashed(`the client process died of ${exit.signal}`);
     // Killed by an error nobody listened for (Node's own message, exit 1): the library's doing, as
     // a signal would be (issue 18: connect-node 2.1.2 after a PING timeout).
     const stderr = child.stderr();
     if (exit.code === 1 && /Unhandled 'error' event|uncaughtException/.test(stderr)) {
-      const error =
-        stderr
-          .split("\n")
-          .find((l) => /^[\w$]*Error\b.*:/.test(l.trim()))
-          ?.trim() ?? "an error";
-      const first = messages[0]?.at;
-      return {
-        client: stack.client,
-        protocol: stack.protocol,
-        code: "crashed",
-        grpcCode: -1,
-        message: `the client process died of an unhandled 'error' event: ${error}`,
-        received: messages.length,
-        firstMessageMs: first !== undefined && starts[0] !== undefined ? Math.round(first - starts[0]) : null,
-        elapsedMs: starts[0] !== undefined ? Math.round(exit.at - starts[0]) : 0,
-        arrivalsMs: messages.map((m) => Math.round(m.at - (starts[0] ?? m.at))),
-        endedAt: epochMs(exit.at),
-      };
+      const error = stderr.split("\n").find((l) => /^[\w$]*Error\b.*:/.test(l.trim()));
+      return crashed(`the client process died of an unhandled 'error' event: ${error?.trim() ?? "an error"}`);
     }
     const why = stderr.trim().split("\n").pop() ?? "";
     throw new Error(

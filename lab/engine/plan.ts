@@ -216,12 +216,13 @@ export function planCells(options: PlanOptions): CellPlan[] {
           : { server: server.id, client: client.client, protocol: client.protocol };
       // A channel scenario a client stack cannot take part in: its cell says why (issue 17).
       const notFor = labCase.channel?.notFor?.find((n) => n.client === client.client);
+      const profile = profileOf(labCase, options);
       return {
         labCase,
         server,
         client,
-        clientArgs: profileArgs(profileOf(labCase, options), "client", client.client),
-        profile: profileOf(labCase, options).name,
+        clientArgs: profileArgs(profile, "client", client.client),
+        profile: profile.name,
         result: {
           case: labCase.id,
           ...where,

@@ -82,6 +82,21 @@ const healthCheckPath = "/grpc.health.v1.Health/Check";
  * The connection and stream that carried the call: the first request on the
  * first connection that has one, a proxy's health checks left aside.
  */
+/**
+ * One side let go of the call after `since`: its GOAWAY or RST_STREAM of the call's stream (a frame
+ * later than `since`), or its end of the TCP connection (from `since` on). The call's end from that
+ * side, where no status can follow.
+ */
+function letGo(call: { conn: TapConnection; id: number }, by: "client" | "server", since = -Infinity): boolean {
+  const dir = by === "client" ? "c2s" : "s2c";
+  return (
+    call.conn.frames.some(
+      (f) =>
+        f.dir === dir && f.at > since && (f.type === "GOAWAY" || (f.type === "RST_STREAM" && f.stream === call.id)),
+    ) || call.conn.tcp.some((e) => e.leg === by && e.by === by && e.event !== "open" && e.at >= since)
+  );
+}
+
 function callStream(o: Observation): { conn: TapConnection; id: number } | undefined {
   for (const conn of o.connections) {
     const headers = conn.frames.find(
@@ -140,14 +155,7 @@ export function statusOnWire(code: string): Evidence {
       // Settings of a user's (a --profile, issue 18) may end the call first, from the client's side:
       // its deadline, or grpc-js keepalive dropping a connection that got GOAWAY. No status can
       // come then; the client's own end of the call is on the wire instead.
-      const clientLeft =
-        o.ownSettings &&
-        statuses.length === 0 &&
-        (call.conn.frames.some(
-          (f) => f.dir === "c2s" && (f.type === "GOAWAY" || (f.type === "RST_STREAM" && f.stream === call.id)),
-        ) ||
-          call.conn.tcp.some((e) => e.leg === "client" && e.by === "client" && e.event !== "open"));
-      if (clientLeft) return undefined;
+      if (o.ownSettings && statuses.length === 0 && letGo(call, "client")) return undefined;
       return statuses.length === 0
         ? `no status left the server (saw ${seen(onStream(call.conn.frames, call.id))})`
         : `the status on the wire was ${statuses.map((f) => f.status?.code ?? "none").join(", ")}`;
@@ -214,15 +222,8 @@ export function drainedAfterGoaway(): Evidence {
         // stream from the server: the client let go (its GOAWAY, reset or close), or the server's
         // end closed (grpc-js with keepalive PINGs a draining session, fails, and destroys it:
         // issue 18). What the client made of it is the finding; a killed server sends no GOAWAY.
-        const leftAfterGoaway = (by: "client" | "server") =>
-          call.conn.frames.some(
-            (f) =>
-              f.dir === (by === "client" ? "c2s" : "s2c") &&
-              f.at > goaway.at &&
-              (f.type === "GOAWAY" || (by === "client" && f.type === "RST_STREAM" && f.stream === call.id)),
-          ) || call.conn.tcp.some((e) => e.leg === by && e.by === by && e.event !== "open" && e.at >= goaway.at);
         const reset = after.some((f) => f.type === "RST_STREAM" || f.status !== undefined);
-        if (!reset && (leftAfterGoaway("client") || leftAfterGoaway("server"))) return undefined;
+        if (!reset && (letGo(call, "client", goaway.at) || letGo(call, "server", goaway.at))) return undefined;
         return `after the GOAWAY the stream got to message ${last} of ${o.count}`;
       }
       return after.some((f) => f.status?.code === "ok") ? undefined : "no ok status after the GOAWAY";
