@@ -53,7 +53,11 @@ runCli("server", async () => {
     stopMode,
     connectionAge,
     libraryOptions,
-  } = readServerSettings("server", "the Chat service on connect-node (gRPC, gRPC-Web and Connect over h2c)");
+    tls,
+  } = readServerSettings(
+    "server",
+    "the Chat service on connect-node (gRPC, gRPC-Web and Connect over h2c, or TLS with --tls-cert)",
+  );
   if (Object.keys(libraryOptions).length > 0) {
     throw new UsageError(
       "--options: connect-node has no server option that changes liveness; use --ping-interval-ms, --ping-timeout-ms and --write-stall-timeout-ms",
@@ -131,24 +135,26 @@ runCli("server", async () => {
   });
   /** Each request's reply flow, for its handler (contextValues only sees the request). */
   const flows = new WeakMap<http2.Http2ServerRequest, ReplyFlow>();
-  const server = http2.createServer(
-    // Concurrent streams per connection: Node's default is 2^32-1 (see lib/server-flags.ts).
-    { settings: { maxConcurrentStreams: maxStreams } },
-    (req, res) => {
-      try {
-        clampTimeoutHeaders(req.headers);
-        flows.set(req, watchWrites(req.stream, res));
-        if (writeUnblock) unblockWritesOnClose(req.stream, res);
-        handler(req, res);
-      } catch {
-        // connect-node 2.1 builds new URL(path, "http://" + :authority) outside any catch: one
-        // request with a malformed :authority ("127.j.0.1", found by server-fuzz.test.ts) would
-        // throw out of the request event and end the process. Refuse that request instead.
-        if (!res.headersSent) res.writeHead(400);
-        res.end();
-      }
-    },
-  );
+  const onRequest = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
+    try {
+      clampTimeoutHeaders(req.headers);
+      flows.set(req, watchWrites(req.stream, res));
+      if (writeUnblock) unblockWritesOnClose(req.stream, res);
+      handler(req, res);
+    } catch {
+      // connect-node 2.1 builds new URL(path, "http://" + :authority) outside any catch: one
+      // request with a malformed :authority ("127.j.0.1", found by server-fuzz.test.ts) would
+      // throw out of the request event and end the process. Refuse that request instead.
+      if (!res.headersSent) res.writeHead(400);
+      res.end();
+    }
+  };
+  // Concurrent streams per connection: Node's default is 2^32-1 (see lib/server-flags.ts).
+  const settings = { maxConcurrentStreams: maxStreams };
+  // Over TLS, HTTP/2 only (ALPN h2): connect-node's Connect protocol over HTTP/1.1 is not what the lab measures.
+  const server = tls
+    ? http2.createSecureServer({ settings, cert: tls.cert, key: tls.key, ALPNProtocols: ["h2"] }, onRequest)
+    : http2.createServer({ settings }, onRequest);
 
   /**
    * Sees each write connect-node makes go to the socket (its callback, in write order), for the log

@@ -157,6 +157,9 @@ runCli("bench", async () => {
       [...base.slice(0, 1), ...tapCases, "--no-tap"],
       // --quick leaves the channel group out (its clocks are the libraries'): what it costs alone.
       ...(quick ? [] : [["--quick", "--cases", "channel"]]),
+      // Issue 19's dimension, behind its flag: TLS on the same cases as the first row (--quick
+      // leaves it out: the suite runs the bench's smoke test, and its time is counted).
+      ...(quick ? [] : [[...base, "--tls"]]),
     ];
     // Issue 11's targets are set on the matrix it was filed against (the two Node stacks, five
     // groups): that matrix both ways. The whole default run (grpcio, the server's view and the
@@ -170,10 +173,17 @@ runCli("bench", async () => {
       "connect,grpc-js",
     ];
     if (flags["full-lab"]) {
-      variants.push([], issue11Matrix, [...issue11Matrix, "--isolate"], ["--quick", ...issue11Matrix], tapCases, [
-        ...tapCases,
-        "--no-tap",
-      ]);
+      variants.push(
+        [],
+        issue11Matrix,
+        [...issue11Matrix, "--isolate"],
+        ["--quick", ...issue11Matrix],
+        tapCases,
+        [...tapCases, "--no-tap"],
+        // The default matrix over TLS, and the browser stacks (issue 19): too long for the default run.
+        ["--tls"],
+        ["--browsers"],
+      );
     }
     const rows: LabCostRow[] = [];
     // The largest run's results feed the report section: the default run's with --full-lab.

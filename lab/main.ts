@@ -13,12 +13,13 @@ import { availableParallelism } from "node:os";
 import * as path from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { type Flags, intFlag, parseFlags, runCli, stringFlag, UsageError } from "../lib/cli.ts";
+import { browserExecutable, browserKinds, browserPackages } from "../peers/browser/browsers.ts";
 import { installReleases } from "../scripts/install-releases.ts";
 import { caseGroups, defaultSettings, type LabSettings, labCases, quickSettings } from "./catalogue/cases.ts";
 import { builtinProfiles, readProfile } from "./catalogue/profiles.ts";
 import { proxyStacks, proxyVersions } from "./catalogue/proxies.ts";
 import { node22Path, releaseName, releases } from "./catalogue/releases.ts";
-import { clientStacks, releaseStacks, serverStacks, stackPairs } from "./catalogue/stacks.ts";
+import { browserStacks, clientStacks, releaseStacks, serverStacks, stackPairs } from "./catalogue/stacks.ts";
 import { buildEntries, buildReleaseEntries, isPythonEntry } from "./engine/build.ts";
 import {
   cpuTimes,
@@ -27,6 +28,8 @@ import {
   startedChildren,
   stopAllChildren,
 } from "./engine/child-process.ts";
+import { createLabTls } from "./engine/lab-tls.ts";
+import { refusedBy } from "./engine/plan.ts";
 import { findPython, grpcioHint } from "./engine/python.ts";
 import { runLab } from "./engine/run-lab.ts";
 import { differingCells } from "./reports/compare.ts";
@@ -89,6 +92,9 @@ function readSettings(flags: Flags): LabSettings {
   }
   return { ...base, intervalMs, keepalive, deadlineMs, idleTimeoutMs, watchdogMs };
 }
+
+/** The groups --browsers runs by default (issue 19): a page's own calls, not a channel's or a server's view. */
+const browserGroups = ["process", "network", "handler", "http2", "proxy"];
 
 /** The groups --versions runs by default: a client's own calls and channels, where a release can change the outcome. */
 const versionGroups = ["process", "network", "handler", "http2", "channel", "knob"];
@@ -158,6 +164,14 @@ runCli("lab", async () => {
         type: "boolean",
         help: "run the matrix with agents and with --isolate, and print every cell whose outcomes differ, with the race the catalogue names for it; exit 1 on a difference no race explains",
       },
+      tls: {
+        type: "boolean",
+        help: "every server, proxy and client on HTTP/2 over TLS (ALPN h2) with a CA the lab makes (openssl); the tap reads the connections with the peers' TLS key log",
+      },
+      browsers: {
+        type: "boolean",
+        help: `connect-web in headless Chromium and Firefox ESR (Debian's, driven by puppeteer-core), each call a page of its own, beside connect-node's Connect and gRPC-Web clients, over TLS (implies --tls), against the Connect server and the fault peer: the groups ${browserGroups.join(", ")} unless --cases says`,
+      },
       "no-tap": { type: "boolean", help: "no wire tap (and no evidence check): only to measure what the tap costs" },
       "sabotage-fault-peer": {
         type: "boolean",
@@ -226,8 +240,32 @@ runCli("lab", async () => {
   }
   const quickNote = flags.quick && typeof flags.cases !== "string";
   if (flags.versions && typeof flags.cases !== "string") cases = cases.filter((c) => versionGroups.includes(c.group));
-  let servers = pick(flags, "servers", serverStacks);
-  let clients = pick(flags, "clients", clientStacks);
+  // The cases a page can take: a browser sets no keepalive and is not a process the lab signals.
+  if (flags.browsers && typeof flags.cases !== "string") {
+    cases = cases.filter(
+      (c) =>
+        browserGroups.includes(c.group) &&
+        c.view !== "server" &&
+        browserStacks.some((b) => refusedBy(c, b, { settings: readSettings(flags) }) === undefined),
+    );
+  }
+  let servers =
+    flags.browsers && typeof flags.servers !== "string"
+      ? serverStacks.filter((s) => s.id === "connect" || s.peerOnly)
+      : pick(flags, "servers", serverStacks);
+  let clients = flags.browsers
+    ? typeof flags.clients === "string"
+      ? pick(flags, "clients", [...clientStacks, ...browserStacks])
+      : [...clientStacks.filter((c) => c.client === "connect" && c.protocol !== "grpc"), ...browserStacks]
+    : pick(flags, "clients", clientStacks);
+  // A browser that is not installed: the lab runs the others and says which and why, in one line.
+  for (const kind of browserKinds) {
+    if (!clients.some((c) => c.browser === kind) || browserExecutable(kind)) continue;
+    clients = clients.filter((c) => c.browser !== kind);
+    process.stderr.write(
+      `lab: --browsers: ${kind} skipped: not installed (Debian/Ubuntu, as root: apt-get install -y ${browserPackages[kind]})\n`,
+    );
+  }
   // The grpcio stacks need a Python 3 with grpcio; without one the lab runs the others and says so.
   const python = findPython();
   if (!python && [...servers, ...clients].some((stack) => isPythonEntry(stack.entry))) {
@@ -254,13 +292,24 @@ runCli("lab", async () => {
   if (flags.isolate && flags.compare) throw new UsageError("--isolate and --compare: choose one");
   const jobsFor = (isolate: boolean) =>
     // Runs mostly wait (for a keepalive, a deadline, a watchdog): 24 per core keep 2 cores ~70% busy
-    // with the outcomes of 16 per core (issue 17: the channel group made the run wait-bound).
-    intFlag(flags, "jobs", { default: (isolate ? 3 : 24) * availableParallelism(), min: 1, max: 256 });
+    // with the outcomes of 16 per core (issue 17: the channel group made the run wait-bound). A page
+    // costs a browser far more than a call costs an agent: --browsers at 24 per core starved both
+    // cores (servers took over 10 s to start, pages loaded past message 2), so 4 per core. TLS
+    // costs every peer and the tap CPU (2 cores 81% busy on average over the --tls run, against
+    // 60% for h2c; a grpc-js channel's handshake then took its whole 800 ms deadline): 16 per core.
+    intFlag(flags, "jobs", {
+      default: (isolate ? 3 : flags.browsers ? 4 : flags.tls ? 16 : 24) * availableParallelism(),
+      min: 1,
+      max: 256,
+    });
   const settings = readSettings(flags);
   const profile = readProfile(stringFlag(flags, "profile", "lab"), settings);
   const outDir = stringFlag(flags, "out", "lab-report");
   const console_ = flags.json ? process.stderr : process.stdout;
   const tap = flags["no-tap"] !== true;
+  // Made beside the reports: the key log lets tshark read the same connections (docs/tls.md).
+  // Browsers speak HTTP/2 only over TLS: --browsers is a --tls run.
+  const tls = flags.tls || flags.browsers ? createLabTls(path.join(outDir, "tls")) : undefined;
 
   // Ctrl-C or SIGTERM mid-run: no new runs, every process we started ends (stopped ones included).
   const interrupt = new AbortController();
@@ -307,6 +356,7 @@ runCli("lab", async () => {
         settings,
         isolate,
         tap,
+        tls,
         sabotagePeer: flags["sabotage-fault-peer"] === true,
         profile,
       },
@@ -334,7 +384,7 @@ runCli("lab", async () => {
         startedAt: startedAt.toISOString(),
         node: process.version,
         versions: {
-          ...libraryVersions(),
+          ...libraryVersions({ browsers: flags.browsers === true }),
           ...(flags.versions && {
             "release matrix": `${releases.map(releaseName).join(", ")} (connect-node 2.3.0 on Node ${node22Version()})`,
           }),
@@ -343,6 +393,7 @@ runCli("lab", async () => {
         profile: profile.sections,
         mode: isolate ? "isolate" : "agents",
         tap,
+        ...(tls && { tls: true }),
         wallMs: Math.round(performance.now() - start),
         cpu: cpuAfter && {
           labMs: cpuAfter.labMs - (cpuBefore?.labMs ?? 0),

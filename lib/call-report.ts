@@ -46,13 +46,23 @@ export interface CallReporterOptions {
   out?: (line: string) => void;
   /** Told of each message as it arrives, with the moment (ms since the epoch): the client agent's events. */
   onMessage?: (index: number, text: string, atEpochMs: number) => void;
+  /** Told when the call starts (ms since the epoch). */
+  onStart?: (atEpochMs: number) => void;
+  /** The call starts later than now, when started() says (a browser page). Default: false. */
+  startsLate?: boolean;
 }
 
 export interface CallReporter {
-  /** Records and prints the arrival of a message. */
-  message(index: number, text: string, sentAt: Date | undefined): void;
-  /** Prints the summary line and returns the result record. */
-  finish(code: number, message: string): CallResult;
+  /**
+   * Records and prints the arrival of a message; `at`: when, as
+   * performance.now(), where the client's own clock said so (a browser
+   * page's). Default: now.
+   */
+  message(index: number, text: string, sentAt: Date | undefined, at?: number): void;
+  /** Prints the summary line and returns the result record; `at` as for message(). */
+  finish(code: number, message: string, at?: number): CallResult;
+  /** The call started at `at` (performance.now()), later than the reporter was made: a browser loaded its page first. */
+  started(at: number): void;
 }
 
 /**
@@ -61,23 +71,28 @@ export interface CallReporter {
  * Message lines read `[   12 ms] message 1: ...`.
  */
 export function createCallReporter(options: CallReporterOptions): CallReporter {
-  const start = performance.now();
+  let start = performance.now();
+  if (!options.startsLate) options.onStart?.(epochMs(start));
   const arrivalsMs: number[] = [];
-  const since = () => Math.round(performance.now() - start);
   const out = options.out ?? ((line: string) => process.stdout.write(`${line}\n`));
   const which = options.callNumber ? `, call ${options.callNumber.index} of ${options.callNumber.of}` : "";
   out(`calling ${options.target} with ${options.client}, protocol ${options.protocol} (pid ${process.pid}${which})`);
   return {
-    message(index, text, sentAt) {
-      const now = performance.now();
+    started(at) {
+      start = at;
+      options.onStart?.(epochMs(at));
+    },
+    message(index, text, sentAt, at) {
+      const now = at ?? performance.now();
       const ms = Math.round(now - start);
       arrivalsMs.push(ms);
       options.onMessage?.(index, text, epochMs(now));
       const sent = sentAt ? ` (server sent it at ${sentAt.toISOString().slice(11, 23)})` : "";
       out(`[${String(ms).padStart(6)} ms] message ${index}: ${JSON.stringify(text)}${sent}`);
     },
-    finish(code, message) {
-      const elapsedMs = since();
+    finish(code, message, at) {
+      const end = at ?? performance.now();
+      const elapsedMs = Math.round(end - start);
       const result: CallResult = {
         client: options.client,
         protocol: options.protocol,
@@ -88,7 +103,7 @@ export function createCallReporter(options: CallReporterOptions): CallReporter {
         firstMessageMs: arrivalsMs[0] ?? null,
         elapsedMs,
         arrivalsMs,
-        endedAt: epochMs(performance.now()),
+        endedAt: epochMs(end),
       };
       const detail = message ? ` ${JSON.stringify(message)}` : "";
       out(

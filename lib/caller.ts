@@ -7,6 +7,8 @@ export interface CallEnd {
   message: string;
   /** The call ended ok, but what it answered is a failure (Check: not SERVING): exit 1. */
   unhealthy?: boolean;
+  /** When it ended, as this process's performance.now(), where the client's own clock said so (a browser page's). Default: when call() resolved. */
+  at?: number;
 }
 
 /**
@@ -25,4 +27,10 @@ export interface Caller {
   call(reporter: CallReporter, signal: AbortSignal, overrides?: Partial<CallSettings>): Promise<CallEnd>;
   /** Closes the transport or channel, and with it its connection. */
   close(): void;
+  /**
+   * The call starts some time after call() (a browser loads a page first):
+   * the caller tells the reporter when (reporter.started). Default: false,
+   * the call starts with call().
+   */
+  startsLate?: boolean;
 }

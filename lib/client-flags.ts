@@ -1,5 +1,6 @@
 import { choiceFlag, type FlagSpecs, type Flags, intFlag, optionalIntFlag, stringFlag, UsageError } from "./cli.ts";
 import { type LibraryOptions, optionsFlag, readOptionsFlag } from "./library-options.ts";
+import { clientTlsFlags, readClientTls } from "./tls-flags.ts";
 
 export const protocols = ["grpc", "connect", "grpc-web"] as const;
 export type Protocol = (typeof protocols)[number];
@@ -77,6 +78,7 @@ export const clientFlags: FlagSpecs = {
     default: "1 (no retry)",
   },
   options: optionsFlag,
+  ...clientTlsFlags,
   calls: { type: "string", help: "calls to make one after another on the same connection", default: "1" },
   "call-gap-ms": { type: "string", help: "pause between two calls", default: "0" },
   json: { type: "boolean", help: "print the result as one JSON object on the last stdout line" },
@@ -140,6 +142,8 @@ export interface ClientSettings {
   retryAttempts: number;
   /** --options: the library's own options, under the flags above (lab profiles, issue 18). */
   libraryOptions: LibraryOptions;
+  /** HTTP/2 over TLS trusting this CA's certificates (PEM, issue 19); undefined: h2c. */
+  tlsCa: Buffer | undefined;
   calls: number;
   callGapMs: number;
   json: boolean;
@@ -170,6 +174,7 @@ export function readClientSettings(flags: Flags, allowed: readonly Protocol[] = 
     waitForReady: flags["wait-for-ready"] === true,
     retryAttempts: intFlag(flags, "retry", { default: 1, min: 1, max: 10 }),
     libraryOptions: readOptionsFlag(flags),
+    tlsCa: readClientTls(flags),
     calls: intFlag(flags, "calls", { default: 1, min: 1, max: 1000 }),
     callGapMs: intFlag(flags, "call-gap-ms", { default: 0 }),
     json: flags.json === true,

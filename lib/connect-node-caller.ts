@@ -81,15 +81,20 @@ function createTransport(
 export function createConnectNodeCaller(settings: ClientSettings, services: ConnectServices): Caller {
   refuseGrpcOnlyFlags(settings, "connect-node");
   // Keepalive lives in the session manager's options; undefined keeps the defaults (no PINGs).
-  const baseUrl = `http://${authority(settings.host, settings.port)}`;
+  const baseUrl = `${settings.tlsCa ? "https" : "http"}://${authority(settings.host, settings.port)}`;
   const { pingIntervalMs, pingTimeoutMs, pingIdleConnection, idleConnectionTimeoutMs } = settings.libraryOptions;
-  const sessionManager = new Http2SessionManager(baseUrl, {
-    // The profile's options (--options) under the flags: a flag is the case's remedy.
-    ...({ pingIntervalMs, pingTimeoutMs, pingIdleConnection, idleConnectionTimeoutMs } as Http2SessionOptions),
-    ...(settings.pingIntervalMs !== undefined && { pingIntervalMs: settings.pingIntervalMs }),
-    ...(settings.pingTimeoutMs !== undefined && { pingTimeoutMs: settings.pingTimeoutMs }),
-    ...(settings.pingIdle && { pingIdleConnection: true }),
-  });
+  const sessionManager = new Http2SessionManager(
+    baseUrl,
+    {
+      // The profile's options (--options) under the flags: a flag is the case's remedy.
+      ...({ pingIntervalMs, pingTimeoutMs, pingIdleConnection, idleConnectionTimeoutMs } as Http2SessionOptions),
+      ...(settings.pingIntervalMs !== undefined && { pingIntervalMs: settings.pingIntervalMs }),
+      ...(settings.pingTimeoutMs !== undefined && { pingTimeoutMs: settings.pingTimeoutMs }),
+      ...(settings.pingIdle && { pingIdleConnection: true }),
+      // Over TLS (issue 19), Node's own: ALPN h2, the server's certificate checked against the lab's CA.
+    },
+    settings.tlsCa && { ca: settings.tlsCa },
+  );
   const transport = createTransport(settings, baseUrl, sessionManager, services);
   // biome-ignore lint/suspicious/noExplicitAny: the chat method's shape is Chat's, in either release's descriptors
   const client = createClient(services.chat, transport) as any;

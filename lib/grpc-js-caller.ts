@@ -36,7 +36,8 @@ export function createGrpcJsCaller(settings: ClientSettings): Caller {
   };
   const client = new grpc.Client(
     settings.target ?? authority(settings.host, settings.port),
-    grpc.credentials.createInsecure(),
+    // Over TLS (issue 19): the server's certificate checked against the lab's CA, ALPN h2.
+    settings.tlsCa ? grpc.credentials.createSsl(settings.tlsCa) : grpc.credentials.createInsecure(),
     channelOptions,
   );
   return {

@@ -2,7 +2,6 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { type CallResult, createCallReporter } from "./call-report.ts";
 import type { CallEnd, Caller } from "./caller.ts";
 import { authority, type CallSettings, type ClientSettings } from "./client-flags.ts";
-import { epochMs } from "./wall-clock.ts";
 
 /** A client's record of its calls: the last call's, with the earlier ones in previousCalls (--calls). */
 export type CallsRecord = CallResult & { previousCalls?: CallResult[] };
@@ -36,7 +35,6 @@ export async function runCallSequence(options: CallSequenceOptions): Promise<{ r
   for (let index = 1; index <= settings.calls; index++) {
     if (index > 1 && settings.callGapMs > 0) await sleep(settings.callGapMs, undefined, { signal }).catch(() => {});
     if (signal.aborted && index > 1) break;
-    options.onStart?.(index, epochMs(performance.now()));
     const reporter = createCallReporter({
       client: options.client,
       protocol: settings.protocol,
@@ -44,9 +42,11 @@ export async function runCallSequence(options: CallSequenceOptions): Promise<{ r
       callNumber: settings.calls > 1 ? { index, of: settings.calls } : undefined,
       out: options.out,
       onMessage: (i, text, at) => options.onMessage?.(index, i, text, at),
+      onStart: (at) => options.onStart?.(index, at),
+      startsLate: options.caller.startsLate,
     });
     last = await options.caller.call(reporter, signal, options.overrides);
-    results.push(reporter.finish(last.code, last.message));
+    results.push(reporter.finish(last.code, last.message, last.at));
   }
   const final = results[results.length - 1];
   return { record: results.length > 1 ? { ...final, previousCalls: results.slice(0, -1) } : final, last };

@@ -2,6 +2,7 @@ import type { ChatRepliesOptions } from "./chat-replies.ts";
 import { choiceFlag, type FlagSpecs, intFlag, optionalIntFlag, parseFlags, stringFlag } from "./cli.ts";
 import { type LibraryOptions, optionsFlag, readOptionsFlag } from "./library-options.ts";
 import type { ReplyFlowOptions } from "./reply-flow.ts";
+import { readServerTls, type ServerTls, serverTlsFlags } from "./tls-flags.ts";
 
 /**
  * connect-node accepts messages up to 4 GiB unless told otherwise; gRPC
@@ -114,6 +115,7 @@ export const serverFlags: FlagSpecs = {
     help: "how SIGTERM or SIGINT stops the server: ours (a grace, then unavailable \"server shutting down\"), library-graceful (the library's own graceful stop), library-immediate (the library's own immediate stop)",
     default: "ours",
   },
+  ...serverTlsFlags,
   "no-write-unblock": {
     type: "boolean",
     help: "connect-node only, for the lab: leave connect-node's stuck write as it is (a handler whose client left while its reply waited on flow control never ends)",
@@ -145,6 +147,8 @@ export interface ServerSettings {
   stopMode: StopMode;
   /** Connection rotation (issue 17): GOAWAY after maxAgeMs (0: off), closed graceMs later (undefined: when its streams end). */
   connectionAge: { maxAgeMs: number; graceMs: number | undefined };
+  /** HTTP/2 over TLS with this certificate (issue 19); undefined: h2c. */
+  tls: ServerTls | undefined;
 }
 
 /**
@@ -192,5 +196,6 @@ export function readServerSettings(program: string, summary: string): ServerSett
       maxAgeMs: intFlag(flags, "max-connection-age-ms", { default: 0 }),
       graceMs: optionalIntFlag(flags, "max-connection-age-grace-ms", { min: 0 }),
     },
+    tls: readServerTls(flags),
   };
 }

@@ -31,6 +31,7 @@ import { ChatResponseSchema } from "../gen/chat_pb.ts";
 import { choiceFlag, intFlag, parseFlags, runCli, stringFlag, UsageError } from "../lib/cli.ts";
 import { listenError } from "../lib/listen-error.ts";
 import { createServerLog, type ServerLog } from "../lib/server-log.ts";
+import { readServerTls, type ServerTls, serverTlsFlags } from "../lib/tls-flags.ts";
 import { epochMs } from "../lib/wall-clock.ts";
 
 export const peerFaults = [
@@ -69,6 +70,7 @@ runCli("fault-peer", async () => {
       port: { type: "string", help: "port; 0 picks a free one (one per fault)", default: "50051" },
       fault: { type: "string", help: `what goes wrong, or a comma list: ${peerFaults.join(", ")}` },
       "delay-ms": { type: "string", help: "pause between message 1 and the fault", default: "100" },
+      ...serverTlsFlags,
       sabotage: {
         type: "boolean",
         help: "for tests: commit every fault wrongly (a clean end before the reset, a socket closed without GOAWAY, a status, bytes from the mute peer)",
@@ -87,6 +89,7 @@ runCli("fault-peer", async () => {
     port,
     delayMs: intFlag(flags, "delay-ms", { default: 100 }),
     sabotage: flags.sabotage === true,
+    tls: readServerTls(flags),
     log: createServerLog(),
     nextId: (() => {
       let next = 1;
@@ -101,6 +104,8 @@ interface FaultOptions {
   port: number;
   delayMs: number;
   sabotage: boolean;
+  /** HTTP/2 over TLS (issue 19); undefined: h2c. */
+  tls: ServerTls | undefined;
   log: ServerLog;
   /** Stream numbers for the log, shared by every listener. */
   nextId: () => number;
@@ -114,7 +119,7 @@ function committed(what: string, peer: string): void {
 /** Listens for one fault and prints its `listening on` line. */
 async function serveFault(fault: PeerFault, options: FaultOptions): Promise<void> {
   const { host, port, sabotage, log } = options;
-  const listen = async (server: NetServer | http2.Http2Server) => {
+  const listen = async (server: NetServer | http2.Http2Server | http2.Http2SecureServer) => {
     await new Promise<void>((resolve, reject) => {
       server.once("error", (e) => reject(listenError(e, host, port)));
       server.listen(port, host, resolve);
@@ -124,7 +129,8 @@ async function serveFault(fault: PeerFault, options: FaultOptions): Promise<void
   };
 
   if (fault === "mute") {
-    // TCP accepted, then silence: no SETTINGS, no bytes, no close.
+    // TCP accepted, then silence: no SETTINGS, no bytes, no close. Over TLS too: the client's
+    // ClientHello goes unanswered, a peer that hangs before it says anything (issue 19).
     const server = createTcpServer((socket) => {
       socket.on("error", () => {});
       // Sabotaged, it speaks after all: the lab must see bytes where it expects none.
@@ -135,7 +141,9 @@ async function serveFault(fault: PeerFault, options: FaultOptions): Promise<void
     return;
   }
 
-  const server = http2.createServer();
+  const server = options.tls
+    ? http2.createSecureServer({ cert: options.tls.cert, key: options.tls.key, ALPNProtocols: ["h2"] })
+    : http2.createServer();
   server.on("sessionError", () => {});
   // The raw sockets, by the client's port: Node forbids touching a session's socket, and a sabotaged
   // GOAWAY must close one without the GOAWAY that session.destroy() would send.

@@ -50,7 +50,8 @@ runCli("grpc-js-server", async () => {
     stopMode,
     connectionAge,
     libraryOptions,
-  } = readServerSettings("grpc-js-server", "the Chat service on grpc-js (gRPC over h2c)");
+    tls,
+  } = readServerSettings("grpc-js-server", "the Chat service on grpc-js (gRPC over h2c, or TLS with --tls-cert)");
   const log = createServerLog({ quiet });
   reportMemoryOnSignal(log, () => active.size);
 
@@ -130,7 +131,11 @@ runCli("grpc-js-server", async () => {
   addGrpcJsHealthService(server, health);
   const target = `${host.includes(":") ? `[${host}]` : host}:${port}`;
   const boundPort = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (error, bound) => {
+    // No client certificates: the lab's clients prove nothing about themselves (issue 19).
+    const credentials = tls
+      ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: tls.cert, private_key: tls.key }], false)
+      : grpc.ServerCredentials.createInsecure();
+    server.bindAsync(target, credentials, (error, bound) => {
       // grpc-js does not pass the errno on; its message says what failed.
       if (error) {
         const why = /EADDRINUSE/.test(error.message) ? "is already in use" : `cannot be listened on (${error.message})`;

@@ -22,6 +22,8 @@ from lab_common import (  # noqa: E402
     UsageError,
     authority,
     choice_flag,
+    CLIENT_TLS_FLAGS,
+    client_tls,
     code_name,
     epoch_ms,
     OPTIONS_FLAG,
@@ -78,6 +80,7 @@ FLAGS = {
     "wait-for-ready": ("boolean", "a call waits for the channel to be ready instead of failing at once", None),
     "retry": ("string", "attempts in all for a call that fails unavailable before its first message (retry policy)", "1"),
     "options": OPTIONS_FLAG,
+    **CLIENT_TLS_FLAGS,
     "calls": ("string", "calls to make one after another on the same channel", "1"),
     "call-gap-ms": ("string", "pause between two calls", "0"),
     "json": ("boolean", "print the result as one JSON object on the last stdout line", None),
@@ -108,6 +111,7 @@ def read_settings(argv):
         "wait_for_ready": flags.get("wait-for-ready") is True,
         "retry": int_flag(flags, "retry", 1, 1, 10),
         "options": options_flag(flags),
+        "tls_ca": client_tls(flags),
         "calls": int_flag(flags, "calls", 1, 1, 1000),
         "call_gap_ms": int_flag(flags, "call-gap-ms", 0),
         "json": flags.get("json") is True,
@@ -292,6 +296,10 @@ async def one_call(settings, channel, reporter, interrupt):
 
 def open_channel(settings):
     target = settings["target"] or authority(settings["host"], settings["port"])
+    if settings["tls_ca"] is not None:
+        # Over TLS (issue 19): the server's certificate checked against the lab's CA, ALPN h2.
+        credentials = grpc.ssl_channel_credentials(root_certificates=settings["tls_ca"])
+        return grpc.aio.secure_channel(target, credentials, options=channel_options(settings))
     return grpc.aio.insecure_channel(target, options=channel_options(settings))
 
 

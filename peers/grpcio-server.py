@@ -34,6 +34,8 @@ from lab_common import (  # noqa: E402
     int_flag,
     optional_int_flag,
     options_flag,
+    SERVER_TLS_FLAGS,
+    server_tls,
     out,
     parse_flags,
     require_grpcio,
@@ -74,6 +76,7 @@ FLAGS = {
     "stop-mode": ("string", "how a signal stops it: %s" % ", ".join(STOP_MODES), "ours"),
     "quiet": ("boolean", "do not print a line per message", None),
     "options": OPTIONS_FLAG,
+    **SERVER_TLS_FLAGS,
 }
 
 SERVING, NOT_SERVING, SERVICE_UNKNOWN = 1, 2, 3
@@ -101,6 +104,7 @@ def read_settings():
         "max_age_grace_ms": optional_int_flag(flags, "max-connection-age-grace-ms", 0),
         "quiet": flags.get("quiet") is True,
         "options": options_flag(flags),
+        "tls": server_tls(flags),
         # Flags given on the command line win over --options; the flags' defaults do not.
         "explicit": {name for name in ("ping-interval-ms", "ping-timeout-ms") if flags.get(name) is not None},
     }
@@ -275,13 +279,16 @@ async def serve():
         finally:
             probe.close()
     try:
-        port = server.add_insecure_port(address)
+        if s["tls"] is not None:
+            # Over TLS (issue 19), no client certificates: the lab's clients prove nothing about themselves.
+            port = server.add_secure_port(address, grpc.ssl_server_credentials([s["tls"]]))
+        else:
+            port = server.add_insecure_port(address)
     except RuntimeError:
         port = 0
     if port == 0:
         raise UsageError("--port %d: %s is already in use or cannot be listened on" % (s["port"], address))
     await server.start()
-    out("listening on %s (pid %d, grpcio %s)" % (authority(host, port), os.getpid(), grpc.__version__))
 
     loop = asyncio.get_running_loop()
     signals = {"count": 0}
@@ -350,6 +357,9 @@ async def serve():
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, lambda sig=sig: stops.append(loop.create_task(stop(sig.name))))
     loop.add_signal_handler(signal.SIGUSR2, lambda: report_memory(state))
+    # Said once every signal has its handler: a SIGUSR2 that came right after this line, before
+    # the handler, ended the process (its default action; seen in a --tls run).
+    out("listening on %s (pid %d, grpcio %s)" % (authority(host, port), os.getpid(), grpc.__version__))
     await server.wait_for_termination()
     # The server has stopped; the stop under way still has to say how its streams ended, and it
     # ends the process itself. Returning now would cancel it mid-sentence.

@@ -22,6 +22,10 @@ export const programs: { file: string; python?: boolean; about: string }[] = [
   { file: "peers/grpcio-server.py", python: true, about: "The grpcio server (gRPC core, Python)." },
   { file: "peers/grpcio-client.py", python: true, about: "The grpcio client (gRPC core, Python)." },
   { file: "peers/fault-peer.ts", about: "The fault peer: an HTTP/2 server that misbehaves on purpose." },
+  {
+    file: "peers/browser-client.ts",
+    about: "The browser client: connect-web in headless Chromium or Firefox ESR (docs/tls-and-browsers.md).",
+  },
   { file: "lab/main.ts", about: "The lab (`npm run lab -- FLAGS`)." },
   { file: "bench/main.ts", about: "The benchmark (`npm run bench -- FLAGS`)." },
 ];

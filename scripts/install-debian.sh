@@ -4,10 +4,15 @@
 #   python3-grpcio      gRPC core, the original experiment's library, as server and client (issue 12)
 #   python3-grpc-tools  its code generator (npm run generate:python, and the staleness test)
 #   nginx haproxy       the proxies of the proxy group (issue 14), run by the lab in the foreground
-#   chromium            headless, for the test that opens report.html as a reader would, and the bench's load time (issue 20)
+#   chromium            headless: the browser stacks of --browsers (issue 19), the test that opens report.html as a
+#                       reader would, and the bench's load time (issue 20)
+#   firefox-esr         headless: the other browser stack of --browsers (issue 19)
+#   openssl             the CA and certificates of --tls (issue 19)
+#   gcc libc6-dev       builds the TLS key log for programs on the system's OpenSSL (gRPC core, nginx, HAProxy)
+#   tshark              decrypts a capture with the key log: the test that checks the tap's TLS reading against it
 # Elsewhere: see docs/install.md. Nothing here starts a service: the lab runs each program itself.
 set -euo pipefail
-packages=(nghttp2-client python3-grpcio python3-grpc-tools nginx haproxy chromium)
+packages=(nghttp2-client python3-grpcio python3-grpc-tools nginx haproxy chromium firefox-esr openssl gcc libc6-dev tshark)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
@@ -29,5 +34,6 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
 fi
 trap '[ -n "$guard" ] && rm -f "$guard"' EXIT
 apt-get update -qq
+# tshark asks whether non-root users may capture: the default (no) is asked of no one here.
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 echo "install-debian: installed ${missing[*]}"

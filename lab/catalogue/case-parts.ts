@@ -53,6 +53,17 @@ export const connectRst: KnownDeparture = {
   why: "Node reports a peer's RST_STREAM with any code but NO_ERROR and CANCEL as a stream error (\"Stream closed with error code NGHTTP2_...\"), which connect-node maps to internal before its RST-code table is consulted: that table's REFUSED_STREAM->unavailable and ENHANCE_YOUR_CALM->resource_exhausted rows are never reached on the client, on any protocol",
 };
 
+/**
+ * Over TLS (--tls, issue 19), a peer that accepts TCP and never answers the
+ * client's ClientHello (a mute peer; a suspended server met by a new
+ * connection): keepalive is HTTP/2's, and no HTTP/2 session exists yet.
+ */
+export const tlsHandshakeHang: KnownDeparture = {
+  tls: true,
+  codes: ["hang"],
+  why: 'over TLS the peer never answers the ClientHello (the tap: the client\'s 300-odd bytes, none back), and HTTP/2 keepalive starts only with the HTTP/2 session, which waits for the handshake: connect-node, grpc-js and gRPC core wait with no PING; connect-node and grpc-js bound the handshake by nothing (docs/repro/tls-mute-peer.mts, no lab code), gRPC core by its 20 s connect timeout (measured: unavailable "Handshake read failed" after 20.2 s, beyond the watchdog)',
+};
+
 /** A Connect-protocol stream cut short without an error code reads as a body without its end. */
 export const connectNoEnd: KnownDeparture = {
   client: "connect",

@@ -35,6 +35,8 @@ export interface CellMatch {
   server?: string;
   client?: string;
   protocol?: string;
+  /** Over TLS only (true, --tls, issue 19) or over h2c only (false). Default: either. */
+  tls?: boolean;
 }
 
 /** What a stack is known to do where it departs from the rule, and why. */
@@ -228,7 +230,7 @@ export type ChannelStep =
 /** The outcomes allowed in a cell: the rule's, plus the known departures that match it. */
 export function allowedOutcomes(
   expect: Expectation,
-  cell: { server: string; client: string; protocol: string },
+  cell: { server: string; client: string; protocol: string; tls?: boolean },
 ): string[] {
   const departures = matchingDepartures(expect, cell);
   return [...new Set([...(departures.length > 0 ? [] : expect.rule), ...departures.flatMap((d) => d.codes)])];
@@ -237,10 +239,11 @@ export function allowedOutcomes(
 /** The known departures that apply to a cell. */
 export function matchingDepartures(
   expect: Expectation,
-  cell: { server: string; client: string; protocol: string },
+  cell: { server: string; client: string; protocol: string; tls?: boolean },
 ): KnownDeparture[] {
   return (expect.departures ?? []).filter(
     (d) =>
+      (d.tls === undefined || d.tls === (cell.tls ?? false)) &&
       (d.server === undefined || d.server === cell.server) &&
       (d.client === undefined || d.client === cell.client) &&
       (d.protocol === undefined || d.protocol === cell.protocol),

@@ -14,6 +14,7 @@ import {
   keepaliveArgs,
   keepaliveRule,
   silentPeer,
+  tlsHandshakeHang,
 } from "./case-parts.ts";
 import type { ChannelScenario, ChannelStep, Expectation, KnownDeparture, LabCase } from "./case-types.ts";
 import type { LabSettings } from "./settings.ts";
@@ -219,7 +220,17 @@ export const channelCases: LabCase[] = [
   ),
   ...idleCases("idle-then-suspend", "the server is suspended (SIGSTOP)", suspendServer, [processStopped()], {
     "": { rule: ["hang"], cite: silentPeer },
-    "+keepalive": { rule: ["unavailable"], cite: keepaliveRule },
+    "+keepalive": {
+      rule: ["unavailable"],
+      cite: keepaliveRule,
+      departures: [
+        {
+          ...tlsHandshakeHang,
+          client: "connect",
+          why: "over TLS: connect-node PINGs the idle connection before the call (Http2SessionManager's verify), finds it dead and opens a new one, whose ClientHello the stopped server never answers (the tap: the old connection closed by the client, the new one's 300-odd bytes and none back); over h2c it PINGs the new connection before its SETTINGS and gives up. grpc-js and gRPC core put the call on the old connection, where keepalive finds the server gone, over TLS too",
+        },
+      ],
+    },
     "+keepalive+ping-idle": {
       rule: ["hang"],
       cite: "connection-backoff.md: a new connection gets MIN_CONNECT_TIMEOUT (20 s) to be established; the suspended server's kernel accepts it and nothing answers, and a call waits while the channel connects",
@@ -227,13 +238,16 @@ export const channelCases: LabCase[] = [
         {
           client: "connect",
           codes: ["unavailable"],
-          why: 'connect-node PINGs the new connection before the server has said a word (its SETTINGS never come) and ends the call "PING timed out" when nothing answers: keepalive bounds the connecting too',
+          why: 'connect-node PINGs the new connection before the server has said a word (its SETTINGS never come) and ends the call "PING timed out" when nothing answers: keepalive bounds the connecting too (over h2c: over TLS the session waits for the handshake)',
+          tls: false,
         },
         {
           client: "grpcio",
           codes: ["unavailable"],
           why: 'gRPC core with keepalive_permit_without_calls PINGs the new connection before its handshake is done and gives up on it: "failed to connect to all addresses; ... keepalive watchdog timeout" (without that option it never PINGs such a peer: mute-peer+keepalive)',
+          tls: false,
         },
+        tlsHandshakeHang,
       ],
     },
     "+deadline": { rule: ["deadline_exceeded"], cite: deadlineRule },

@@ -20,6 +20,7 @@ import {
   keepaliveRule,
   rstRule,
   silentPeer,
+  tlsHandshakeHang,
 } from "./case-parts.ts";
 import type { Expectation, KnownDeparture, LabCase } from "./case-types.ts";
 
@@ -164,6 +165,7 @@ export const http2Cases: LabCase[] = [
         codes: ["hang"],
         why: "gRPC core sends its preface, SETTINGS and WINDOW_UPDATE and then no PING to a peer that never answers its SETTINGS (the tap shows it): the call waits with no end; with grpc.keepalive_permit_without_calls 1 it PINGs and ends it unavailable (the knob group, and the +ping-idle case)",
       },
+      tlsHandshakeHang,
     ],
   }),
   // Issue 18: the finding above holds for keepalive during calls only (the libraries' default).
@@ -178,6 +180,7 @@ export const http2Cases: LabCase[] = [
         codes: ["hang"],
         why: "grpc-js (1.13 and later) starts keepalive only once the HTTP/2 session is up, keepalive_permit_without_calls or not: a peer that never sends SETTINGS is never pinged (1.8-1.12 did: --versions)",
       },
+      tlsHandshakeHang,
     ],
   }),
   mutePeer("+deadline", deadlineArgs, { rule: ["deadline_exceeded"], cite: deadlineRule }),

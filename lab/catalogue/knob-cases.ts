@@ -161,7 +161,13 @@ function knobCases(knob: Knob): LabCase[] {
   const section = optionSection(knob.section);
   if (!base || !section) throw new Error(`knob-cases.ts: no case "${knob.base}" or section "${knob.section}"`);
   return knob.values.map(({ value, departures }): LabCase => {
-    const expect: Expectation = { rule: base.expect.rule, cite: base.expect.cite, departures: departures ?? [] };
+    // The base's TLS departures (issue 19) hold whatever the knob: the knob's own are measured over h2c.
+    const overTls = (base.expect.departures ?? []).filter((d) => d.tls === true);
+    const expect: Expectation = {
+      rule: base.expect.rule,
+      cite: base.expect.cite,
+      departures: [...(departures ?? []), ...overTls],
+    };
     return {
       ...base,
       // The section too: grpc-js and gRPC core share option names.

@@ -99,14 +99,32 @@ export const processCases: LabCase[] = [
         {
           server: "grpc-js",
           client: "connect",
+          tls: false,
           codes: ["internal"],
           why: 'grpc-js forceShutdown() sends GOAWAY(CANCEL) and destroys the session (the tap shows it); connect-node reads the session error "Session closed with error code 8" as internal',
         },
         {
           server: "grpc-js",
           client: "grpc-js",
+          tls: false,
           codes: ["canceled"],
           why: "grpc-js's client reads its server's GOAWAY(CANCEL) as CANCELLED \"Call cancelled\"",
+        },
+        // Issue 19: over TLS that GOAWAY(CANCEL) never leaves. The tap shows GOAWAY(NO_ERROR), then the
+        // server's TCP reset: the session was destroyed with the CANCEL frame still in the TLS layer.
+        {
+          server: "grpc-js",
+          client: "connect",
+          tls: true,
+          codes: ["internal"],
+          why: 'over TLS grpc-js forceShutdown()\'s GOAWAY(CANCEL) never reaches the wire (the tap: GOAWAY(NO_ERROR), then a TCP reset): connect-node reads a stream with no status, internal "protocol error: missing status"',
+        },
+        {
+          server: "grpc-js",
+          client: "grpc-js",
+          tls: true,
+          codes: ["internal"],
+          why: "over TLS grpc-js forceShutdown()'s GOAWAY(CANCEL) never reaches the wire (the tap: GOAWAY(NO_ERROR), then a TCP reset): grpc-js's client reads internal \"Received RST_STREAM with code 0 (Call ended without gRPC status)\" where over h2c it read canceled",
         },
         ...(["connect", "grpc-js"] as const).map(
           (client): KnownDeparture => ({

@@ -20,12 +20,24 @@ export interface ProxySlot {
   upstream: number;
 }
 
+/** --tls (issue 19): the files a proxy serves and checks with (lab/engine/lab-tls.ts). */
+export interface ProxyTls {
+  /** The CA that signed the servers' certificate: the proxy checks its upstream with it. */
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+  /** Certificate and key in one file. */
+  pemFile: string;
+}
+
 export interface ProxyConfigOptions {
   /** A folder of the proxy's own (pid and temp files). */
   dir: string;
   slots: readonly ProxySlot[];
   variant: ProxyVariant;
   settings: LabSettings;
+  /** TLS on both sides of the proxy, ALPN h2 (issue 19). Default: none, h2c. */
+  tls?: ProxyTls;
 }
 
 export interface ProxyStack {
@@ -69,14 +81,29 @@ export const nginx: ProxyStack = {
     variant === "upstream-timeout"
       ? `grpc_read_timeout and grpc_send_timeout ${upstreamTimeoutMs(s)}ms`
       : `grpc_read_timeout and grpc_send_timeout ${quietS}s (nginx's own default)`,
-  config({ dir, slots, variant, settings }) {
+  config({ dir, slots, variant, settings, tls }) {
     const timeout = variant === "upstream-timeout" ? `${upstreamTimeoutMs(settings)}ms` : `${quietS}s`;
+    // Over TLS: the client's hop ends here with the lab's certificate; the server's hop is a TLS
+    // connection of nginx's own that checks the server's certificate against the lab's CA.
+    const serverTls = tls
+      ? `
+    ssl_certificate ${tls.certFile};
+    ssl_certificate_key ${tls.keyFile};
+    ssl_protocols TLSv1.3;`
+      : "";
+    const upstreamTls = tls
+      ? `
+      grpc_ssl_verify on;
+      grpc_ssl_trusted_certificate ${tls.caFile};
+      grpc_ssl_name localhost;
+      grpc_ssl_protocols TLSv1.3;`
+      : "";
     const servers = slots
       .map(
         (slot) => `  server {
-    listen 127.0.0.1:${slot.listen} http2;
+    listen 127.0.0.1:${slot.listen}${tls ? " ssl" : ""} http2;${serverTls}
     location / {
-      grpc_pass grpc://127.0.0.1:${slot.upstream};
+      grpc_pass ${tls ? "grpcs" : "grpc"}://127.0.0.1:${slot.upstream};${upstreamTls}
       # nginx's defaults but for the +upstream-timeout cases: 60 s between two reads or writes.
       grpc_read_timeout ${timeout};
       grpc_send_timeout ${timeout};
@@ -118,14 +145,22 @@ export const haproxy: ProxyStack = {
       : variant === "health-check"
         ? `an HTTP/2 health check every ${s.keepalive.intervalMs}ms (grpc.health.v1 Check in the Connect protocol, SERVING expected, ${s.keepalive.timeoutMs}ms to answer), fall 1, on-marked-down shutdown-sessions`
         : `timeout server and timeout tunnel ${quietS}s`,
-  config({ slots, variant, settings }) {
+  config({ slots, variant, settings, tls }) {
     const timeout = variant === "upstream-timeout" ? `${upstreamTimeoutMs(settings)}ms` : `${quietS}s`;
     // A TCP connect would pass against a suspended server (its kernel still accepts): ask the
     // server itself, grpc.health.v1 Check in the Connect protocol (JSON, so that the check is text).
     const check =
       variant === "health-check"
-        ? ` check check-proto h2 inter ${settings.keepalive.intervalMs}ms fall 1 rise 1 on-marked-down shutdown-sessions`
+        ? ` check ${tls ? "check-ssl check-alpn h2" : "check-proto h2"} inter ${settings.keepalive.intervalMs}ms fall 1 rise 1 on-marked-down shutdown-sessions`
         : "";
+    // Over TLS: the lab's certificate towards the client, ALPN h2; towards the server a TLS
+    // connection of HAProxy's own that checks the server's certificate against the lab's CA. HTTP/2
+    // by ALPN, not `proto h2`: with check-proto h2 over TLS, HAProxy 2.6.12's check sent its
+    // preface and SETTINGS and never its request (Layer7 timeout against every server, issue 19).
+    const bindTls = tls ? ` ssl crt ${tls.pemFile} alpn h2 ssl-min-ver TLSv1.3` : "";
+    const serverTls = tls
+      ? ` ssl verify required ca-file ${tls.caFile} verifyhost localhost alpn h2 ssl-min-ver TLSv1.3`
+      : "";
     const httpCheck =
       variant === "health-check"
         ? `
@@ -138,10 +173,10 @@ export const haproxy: ProxyStack = {
     const blocks = slots
       .map(
         (slot, i) => `frontend fe${i}
-  bind 127.0.0.1:${slot.listen} proto h2
+  bind 127.0.0.1:${slot.listen}${tls ? bindTls : " proto h2"}
   default_backend be${i}
 backend be${i}${httpCheck}
-  server s${i} 127.0.0.1:${slot.upstream} proto h2${check}`,
+  server s${i} 127.0.0.1:${slot.upstream}${tls ? serverTls : " proto h2"}${check}`,
       )
       .join("\n");
     return `# Written by the lab for one run: HAProxy with HTTP/2 on both sides, on loopback.

@@ -1,5 +1,6 @@
 import type { Protocol } from "../../lib/client-flags.ts";
-import type { Entry } from "../engine/build.ts";
+import { type BrowserKind, browserKinds } from "../../peers/browser/browsers.ts";
+import { type Entry, pageBundle } from "../engine/build.ts";
 import { node22Path, type Release, releaseBundle, releaseName, releases } from "./releases.ts";
 import type { LabSettings } from "./settings.ts";
 
@@ -36,6 +37,10 @@ export interface ClientStack {
   keepaliveFloorMs?: number;
   /** A release of the stack's library other than the project's own (--versions, issue 18). Default: the project's. */
   release?: Release;
+  /** A browser that runs connect-web (--browsers, issue 19). Default: none, a program of its own. */
+  browser?: BrowserKind;
+  /** The case flags this stack has no way to honour: a case that gives one is n/a for it, with `why`. Default: none. */
+  refuses?: { flags: readonly string[]; why: string };
 }
 
 /**
@@ -43,6 +48,7 @@ export interface ClientStack {
  * bundle (the first argument) on the Node it declares (lab/engine/child-process.ts `external`).
  */
 export function clientProgram(stack: ClientStack): { external?: { file: string; name: string }; prefix: string[] } {
+  if (stack.browser) return { prefix: ["--browser", stack.browser, "--page", pageBundle] };
   const release = stack.release;
   if (!release) return { prefix: [] };
   return {
@@ -94,6 +100,26 @@ export const clientStacks: readonly ClientStack[] = [
   // says (measured on the wire: keepalive 100 ms, the next PING 1 s after the last answered one).
   { id: "grpcio/grpc", client: "grpcio", protocol: "grpc", entry: "peers/grpcio-client", keepaliveFloorMs: 1000 },
 ];
+
+/**
+ * The browser stacks (--browsers, issue 19): connect-web in headless
+ * Chromium and Firefox ESR, each call in a page of its own over the
+ * browser's fetch, TLS only. A page sets no keepalive, calls one origin, has
+ * no retry policy or wait-for-ready and makes one call at a time.
+ */
+export const browserStacks: readonly ClientStack[] = browserKinds.flatMap((browser) =>
+  (["connect", "grpc-web"] as const).map((protocol) => ({
+    id: `${browser}/${protocol}`,
+    client: browser,
+    protocol,
+    entry: "peers/browser-client" as const,
+    browser,
+    refuses: {
+      flags: ["--ping-interval-ms", "--ping-timeout-ms", "--ping-idle", "--retry", "--wait-for-ready", "--channel"],
+      why: "a page cannot set HTTP/2 keepalive, and has no channel, retry policy or wait-for-ready of its own",
+    },
+  })),
+);
 
 /**
  * Every server/client pair that can talk, in report order: for a case with a

@@ -14,9 +14,13 @@ export const entries = [
   "peers/grpc-js-server",
   "peers/grpc-js-client",
   "peers/fault-peer",
+  "peers/browser-client",
   "lab/engine/supervisor",
   "bench/throughput-driver",
 ] as const;
+/** The script of the browser stacks' page (peers/browser/page.ts), bundled for the browser. */
+export const pageBundle = path.join(projectRoot, "dist", "peers", "browser", "page.js");
+
 /** The lab's Python programs (grpcio), run from their source by a Python 3 that has grpcio. */
 export const pythonEntries = ["peers/grpcio-server", "peers/grpcio-client"] as const;
 export type PythonEntry = (typeof pythonEntries)[number];
@@ -52,6 +56,8 @@ const common: BuildOptions = {
   format: "cjs",
   write: false,
   logLevel: "error",
+  // The browser driver's own: puppeteer-core finds its parts at run time; esbuild builds a page.
+  external: ["puppeteer-core", "esbuild"],
 };
 
 async function buildOnce(): Promise<void> {
@@ -62,9 +68,18 @@ async function buildOnce(): Promise<void> {
     outdir: path.join(projectRoot, "dist"),
     outExtension: { ".js": ".cjs" },
   });
+  const page = await build({
+    entryPoints: [path.join(projectRoot, "peers", "browser", "page.ts")],
+    bundle: true,
+    platform: "browser",
+    format: "iife",
+    write: false,
+    logLevel: "error",
+    outfile: pageBundle,
+  });
   // esbuild keeps a service process for later builds; there will be none.
   await stop();
-  await writeOutputs(result.outputFiles ?? []);
+  await writeOutputs([...(result.outputFiles ?? []), ...(page.outputFiles ?? [])]);
 }
 
 /**

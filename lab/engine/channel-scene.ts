@@ -107,6 +107,7 @@ export async function runChannelScene(scene: Scene, ctx: SceneContext): Promise<
               targetPort: servers[i]?.port ?? 0,
               port: kills ? await freeFixedPort(host) : undefined,
               decode: ctx.tap,
+              tls: ctx.tls?.keyLog,
             }),
           );
         }

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import type { Socket } from "node:net";
 import { setPriority } from "node:os";
+import * as path from "node:path";
 import { createInterface } from "node:readline";
 import { bundlePath, type Entry, isPythonEntry } from "./build.ts";
 import { procStat } from "./proc-stat.ts";
@@ -68,6 +69,12 @@ export interface Child {
   readonly exit: Exit | undefined;
   /** Sets the niceness; quietly does nothing where it is not allowed (raising priority needs CAP_SYS_NICE). */
   setNiceness(nice: number): void;
+  /**
+   * A process the child started that must end with it (a browser that a
+   * browser agent drives, issue 19): killed with the child, and by the
+   * supervisor if the lab dies first.
+   */
+  adopt(pid: number): void;
   /** Sends a signal (ignored once the process has exited). SIGSTOP/SIGCONT are tracked for stop(). */
   signal(signal: NodeJS.Signals): void;
   /** Ends the process for sure: SIGCONT first (a stopped process ignores everything but SIGKILL until it runs again), then SIGKILL. */
@@ -80,6 +87,37 @@ export interface Child {
  * measured here), and the lab's programs speak cleartext on loopback only.
  */
 const childEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== "NODE_EXTRA_CA_CERTS"));
+
+/** Where every child writes its TLS key log (--tls, issue 19), and the library that makes OpenSSL programs write one. */
+let keyLog: { dir: string; openssl?: string } | undefined;
+
+/**
+ * From now on, each child logs the TLS secrets of its connections to one
+ * file in `dir` for the wire tap (each line one append, whole: Node's
+ * appendFileSync, the OpenSSL key log's one write(2) with O_APPEND; one file
+ * is one stat for the tap, where a file per process was hundreds): Node
+ * programs with Node's
+ * --tls-keylog; the browsers a child starts (Firefox's NSS, Chromium) read
+ * SSLKEYLOGFILE; the programs on the system's OpenSSL (gRPC core in Python,
+ * nginx, HAProxy), which offer no key log, write to it with `openssl`
+ * preloaded (lab/faults/keylog/openssl-keylog.c). None changes a byte the
+ * peers exchange.
+ */
+export function logTlsKeys(options: { dir: string; openssl?: string } | undefined): void {
+  keyLog = options;
+}
+
+/** A child's environment, with the key log under --tls. */
+function envOf(native: boolean): NodeJS.ProcessEnv {
+  if (!keyLog) return childEnv;
+  const file = path.join(keyLog.dir, "peers.keys");
+  return {
+    ...childEnv,
+    NODE_OPTIONS: [childEnv.NODE_OPTIONS, `--tls-keylog=${file}`].filter(Boolean).join(" "),
+    SSLKEYLOGFILE: file,
+    ...(native && keyLog.openssl && { LD_PRELOAD: [childEnv.LD_PRELOAD, keyLog.openssl].filter(Boolean).join(" ") }),
+  };
+}
 
 /** How many children were started in all. */
 let started = 0;
@@ -130,7 +168,10 @@ export function spawnChild(options: ChildOptions): Child {
         [...(python ? ["-u"] : []), ...(options.nodeArgs ?? []), bundlePath(options.entry), ...options.args],
     {
       stdio: [options.stdin ? "pipe" : "ignore", "pipe", "pipe"],
-      env: childEnv,
+      // A program that is not Node's (Python, a proxy) gets the OpenSSL key log preloaded under --tls.
+      env: envOf(
+        python !== undefined || (options.external !== undefined && path.basename(options.external.file) !== "node"),
+      ),
     },
   );
   proc.stdin?.on("error", () => {});
@@ -158,6 +199,7 @@ export function spawnChild(options: ChildOptions): Child {
   const exited = new Promise<Exit>((resolve) => {
     proc.on("exit", (code, signal) => {
       exit = { code, signal, at: performance.now() };
+      killAdopted();
     });
     // "close" waits for stdout to drain too, so every line is in `lines` by then.
     proc.on("close", () => {
@@ -170,6 +212,19 @@ export function spawnChild(options: ChildOptions): Child {
     });
   });
 
+  /** Processes of the child's own that end with it (adopt()). */
+  const adopted = new Set<number>();
+  const killAdopted = () => {
+    for (const pid of adopted) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // Already gone.
+      }
+      supervise(`-${pid}`);
+    }
+    adopted.clear();
+  };
   const child: Child = {
     pid: proc.pid ?? -1,
     entry: name,
@@ -222,7 +277,13 @@ export function spawnChild(options: ChildOptions): Child {
         // Not allowed (an unprivileged user may not raise priority) or already gone.
       }
     },
+    adopt(pid) {
+      adopted.add(pid);
+      supervise(`+${pid}`);
+    },
     signal(signal) {
+      // The child's own processes go with it: once it is killed, nothing would end them.
+      if (signal === "SIGKILL") killAdopted();
       if (exit || proc.exitCode !== null || proc.signalCode !== null) return;
       try {
         proc.kill(signal);

@@ -20,6 +20,8 @@ interface AgentEvent {
   message?: string;
   eventLoopDelayMs?: { p50: number; p99: number; max: number };
   calls?: number;
+  /** In "ready": processes the agent started that must end with it (a browser). */
+  children?: number[];
 }
 
 interface PendingCall {
@@ -64,13 +66,13 @@ export interface Agent {
 
 let nextCallId = 1;
 
-/** Starts one agent: the client program with --agent. */
-function startAgent(stack: ClientStack): Agent {
+/** Starts one agent: the client program with --agent (a browser's, with the CA it is to trust: `browserArgs`). */
+function startAgent(stack: ClientStack, browserArgs: readonly string[]): Agent {
   const program = clientProgram(stack);
   const child: Child = spawnChild({
     entry: stack.entry,
     external: program.external,
-    args: [...program.prefix, "--agent"],
+    args: [...program.prefix, ...(stack.browser ? browserArgs : []), "--agent"],
     stdin: true,
     keepLines: false,
   });
@@ -98,6 +100,8 @@ function startAgent(stack: ClientStack): Agent {
     }
     if (event.event === "ready") {
       clearTimeout(timer);
+      // A browser agent's browser (issue 19): it ends with its agent.
+      for (const pid of event.children ?? []) child.adopt(pid);
       markReady();
     } else if (event.event === "stats") {
       statsWaiters.shift()?.(event);
@@ -310,7 +314,16 @@ export interface AgentPool {
   close(): Promise<void>;
 }
 
-export function createAgentPool(): AgentPool {
+export interface AgentPoolOptions {
+  /**
+   * Flags a browser agent starts with: the CA its browser trusts (--tls-ca),
+   * which a browser takes when it starts, not per call. Default: none.
+   */
+  browserArgs?: readonly string[];
+}
+
+export function createAgentPool(options: AgentPoolOptions = {}): AgentPool {
+  const browserArgs = options.browserArgs ?? [];
   /**
    * One per client stack: connect/grpc, connect/connect and connect/grpc-web each have a connect
    * agent of their own. connect-node costs ~4 ms of CPU per call here (measured: 360 six-message
@@ -323,14 +336,14 @@ export function createAgentPool(): AgentPool {
     get(stack) {
       let agent = agents.get(stack.id);
       if (!agent?.alive) {
-        agent = startAgent(stack);
+        agent = startAgent(stack, browserArgs);
         agents.set(stack.id, agent);
         all.push(agent);
       }
       return agent;
     },
     own(stack) {
-      const agent = startAgent(stack);
+      const agent = startAgent(stack, browserArgs);
       all.push(agent);
       return agent;
     },

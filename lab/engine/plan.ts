@@ -4,6 +4,7 @@ import { releaseName } from "../catalogue/releases.ts";
 import type { LabSettings } from "../catalogue/settings.ts";
 import { type ClientStack, clientStacks, type ServerStack, stackPairs } from "../catalogue/stacks.ts";
 import type { CellResult } from "../reports/results.ts";
+import { clientTlsArgs, type LabTls, serverTlsArgs } from "./lab-tls.ts";
 
 /** The outcome of a cell whose client stack cannot take part in its channel scenario. */
 export const notApplicable = "n/a";
@@ -79,6 +80,8 @@ export interface PlanOptions {
    * be told from the others on its log, so each gets a fault peer of its own.
    */
   tap: boolean;
+  /** --tls (issue 19): the servers' and clients' TLS flags. Default: none, h2c. */
+  tls?: LabTls;
 }
 
 /**
@@ -91,6 +94,9 @@ export interface PlanOptions {
 export function maxObservers(s: LabSettings): number {
   return Math.max(4, Math.min(12, Math.floor(s.intervalMs / 25)));
 }
+
+/** How many runs of one browser watch one server at most: its pages load at their own pace. */
+export const maxBrowserObservers = 3;
 
 /** A server's-view scene's runs, one after another, take at most this long by their estimates. */
 export const maxServerViewMs = 8000;
@@ -122,12 +128,17 @@ export function profileOf(labCase: LabCase, options: Pick<PlanOptions, "profile"
 
 /** The flags a case's server gets, --port aside: its profile's, then the case's own (which win). */
 export function serverArgsOf(labCase: LabCase, server: ServerStack, options: PlanOptions): string[] {
-  if (server.peerOnly) return [...(labCase.serverArgs?.(options.settings) ?? []), ...options.peerArgs];
+  if (server.peerOnly)
+    return [...(labCase.serverArgs?.(options.settings) ?? []), ...options.peerArgs, ...serverTlsArgs(options.tls)];
   const profile =
     labCase.serverAsShipped && options.profile.name === "lab"
       ? readProfile("defaults", options.settings)
       : profileOf(labCase, options);
-  return [...profileArgs(profile, "server", server.id), ...caseServerArgs(labCase, options)];
+  return [
+    ...profileArgs(profile, "server", server.id),
+    ...caseServerArgs(labCase, options),
+    ...serverTlsArgs(options.tls),
+  ];
 }
 
 function caseServerArgs(labCase: LabCase, options: PlanOptions): string[] {
@@ -206,6 +217,22 @@ function pairsOf(labCase: LabCase, options: PlanOptions): { server: ServerStack;
   return stackPairs(servers, clients, labCase.peer);
 }
 
+/** Why a client stack cannot run a case: the case gives it a flag the stack refuses (ClientStack.refuses). */
+export function refusedBy(
+  labCase: LabCase,
+  client: ClientStack,
+  options: Pick<PlanOptions, "settings">,
+): { why: string } | undefined {
+  if (!client.refuses) return undefined;
+  // The lab signals a client process in these: a page lives in its browser's processes, not the agent's.
+  if (client.browser && (labCase.fault ?? []).some(onClient)) {
+    return { why: "the case signals the client's process: a page lives in its browser's processes" };
+  }
+  const args = [...(labCase.clientArgs?.(options.settings) ?? []), ...(labCase.channel ? ["--channel"] : [])];
+  const flags = args.filter((a) => client.refuses?.flags.includes(a));
+  return flags.length > 0 ? { why: `${flags.join(", ")}: ${client.refuses.why}` } : undefined;
+}
+
 /** Every cell of the plan, in report order, with an empty result. */
 export function planCells(options: PlanOptions): CellPlan[] {
   return options.cases.flatMap((labCase) =>
@@ -214,14 +241,16 @@ export function planCells(options: PlanOptions): CellPlan[] {
         labCase.view === "server"
           ? { server: server.id, client: "", protocol: "" }
           : { server: server.id, client: client.client, protocol: client.protocol };
-      // A channel scenario a client stack cannot take part in: its cell says why (issue 17).
-      const notFor = labCase.channel?.notFor?.find((n) => n.client === client.client);
+      // A channel scenario a client stack cannot take part in (issue 17), or a case whose remedy it
+      // has no way to set (a browser's keepalive, issue 19): its cell says why.
+      const notFor =
+        labCase.channel?.notFor?.find((n) => n.client === client.client) ?? refusedBy(labCase, client, options);
       const profile = profileOf(labCase, options);
       return {
         labCase,
         server,
         client,
-        clientArgs: profileArgs(profile, "client", client.client),
+        clientArgs: [...profileArgs(profile, "client", client.client), ...clientTlsArgs(options.tls)],
         profile: profile.name,
         result: {
           case: labCase.id,
@@ -235,11 +264,16 @@ export function planCells(options: PlanOptions): CellPlan[] {
                 rule: labCase.expect.rule,
                 cite: labCase.expect.cite,
                 evidence: labCase.evidence.map((e) => e.says),
-                allowed: allowedOutcomes(labCase.expect, where),
-                departures: matchingDepartures(labCase.expect, where).map(({ codes, why }) => ({ codes, why })),
+                allowed: allowedOutcomes(labCase.expect, { ...where, tls: options.tls !== undefined }),
+                departures: matchingDepartures(labCase.expect, { ...where, tls: options.tls !== undefined }).map(
+                  ({ codes, why }) => ({ codes, why }),
+                ),
                 // The catalogue states the project's releases' outcomes with the lab's settings (a knob
                 // case: with its own).
-                ...((client.release !== undefined || (!labCase.knob && options.profile.name !== "lab")) && {
+                // A browser's (issue 19) are measured beside connect-node's, not stated.
+                ...((client.release !== undefined ||
+                  client.browser !== undefined ||
+                  (!labCase.knob && options.profile.name !== "lab")) && {
                   otherSettings: true,
                 }),
               },
@@ -314,7 +348,9 @@ export function planScenes(cells: readonly CellPlan[], options: PlanOptions): Sc
     }
   }
   for (let repeat = 0; repeat < options.repeat; repeat++) {
-    for (const cell of cells.filter((c) => c.labCase.view !== "server" && !c.labCase.channel)) {
+    for (const cell of cells.filter(
+      (c) => c.labCase.view !== "server" && !c.labCase.channel && c.result.expected.rule[0] !== notApplicable,
+    )) {
       const { labCase, server } = cell;
       const steps = serverSteps(labCase);
       const serverArgs = serverArgsOf(labCase, server, options);
@@ -335,15 +371,22 @@ export function planScenes(cells: readonly CellPlan[], options: PlanOptions): Sc
         // Client processes watch a server of their own: an agent's call has message 1 within
         // milliseconds, a process's only once it has loaded, and one fault must find every call of
         // its scene at message 1.
+        // A browser's call has message 1 only once its page has loaded (~0.1-0.5 s, issue 19): each
+        // browser's runs share a scene with its own only, a few at a time.
+        const browser = cell.client.browser ?? "";
         const key = JSON.stringify([
           repeat,
           caller,
+          browser,
           server.id,
           serverArgs,
           steps.map((s) => ({ ...s, afterMs: undefined })),
         ]);
         let scene = grouped.get(key);
-        if (!scene || scene.observers.length >= maxObservers(options.settings)) {
+        const most = browser
+          ? Math.min(maxBrowserObservers, maxObservers(options.settings))
+          : maxObservers(options.settings);
+        if (!scene || scene.observers.length >= most) {
           scene = { server, source: "fresh", serverArgs, serverSteps: steps, observers: [] };
           grouped.set(key, scene);
           scenes.push(scene);

@@ -5,6 +5,7 @@ import type { ProxySlot, ProxyStack, ProxyVariant } from "../catalogue/proxies.t
 import type { LabSettings } from "../catalogue/settings.ts";
 import { type Child, spawnChild } from "./child-process.ts";
 import { freeFixedPort, probePort } from "./free-port.ts";
+import type { LabTls } from "./lab-tls.ts";
 import { startTimeoutMs } from "./server-pool.ts";
 import { whenSlotFree } from "./start-slots.ts";
 
@@ -47,7 +48,7 @@ async function listening(port: number, ms: number, child: Child): Promise<void> 
   }
 }
 
-export function createProxyPool(options: { settings: LabSettings; slots: number }): ProxyPool {
+export function createProxyPool(options: { settings: LabSettings; slots: number; tls?: LabTls }): ProxyPool {
   const running = new Map<string, Promise<Running>>();
   const start = (proxy: ProxyStack, variant: ProxyVariant): Promise<Running> =>
     whenSlotFree(async () => {
@@ -56,7 +57,7 @@ export function createProxyPool(options: { settings: LabSettings; slots: number 
       for (let i = 0; i < options.slots; i++)
         slots.push({ listen: await freeFixedPort(), upstream: await freeFixedPort() });
       const config = path.join(dir, `${proxy.id}.conf`);
-      writeFileSync(config, proxy.config({ dir, slots, variant, settings: options.settings }));
+      writeFileSync(config, proxy.config({ dir, slots, variant, settings: options.settings, tls: options.tls }));
       const child = spawnChild({
         entry: "lab/engine/supervisor",
         external: { file: proxy.command, name: `${proxy.id} (${variant})` },

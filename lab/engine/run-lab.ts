@@ -6,8 +6,10 @@ import { tooBusy } from "../faults/evidence.ts";
 import type { AgentRecord, CellResult } from "../reports/results.ts";
 import { type RunRecord, runWithoutCall } from "../reports/run-record.ts";
 import { runChannelScene } from "./channel-scene.ts";
+import { logTlsKeys } from "./child-process.ts";
 import { createAgentPool } from "./client-agent.ts";
 import { createCpuWaitMeter } from "./cpu-pressure.ts";
+import { clientTlsArgs, type LabTls, serverTlsArgs } from "./lab-tls.ts";
 import {
   backendArgs,
   estimateMs,
@@ -39,6 +41,8 @@ export interface LabPlan {
   isolate?: boolean;
   /** The wire tap on every run with a server. Default: true. */
   tap?: boolean;
+  /** --tls (issue 19): every server, proxy and client on HTTP/2 over TLS. Default: none, h2c. */
+  tls?: LabTls;
   /** Run the fault peer with --sabotage: its faults miss the wire (tests of the evidence check). */
   sabotagePeer?: boolean;
   /** The stacks' settings (issue 18). Default: the built-in `lab` profile. */
@@ -85,6 +89,7 @@ async function warmUp(plan: LabPlan, ctx: SceneContext): Promise<void> {
     String(s.count),
     "--interval-ms",
     String(s.intervalMs),
+    ...serverTlsArgs(ctx.tls),
   ]);
   await Promise.all(
     plan.clients
@@ -92,7 +97,15 @@ async function warmUp(plan: LabPlan, ctx: SceneContext): Promise<void> {
       .map((client) =>
         ctx.agents
           .get(client)
-          .call(["--port", String(port), "--protocol", client.protocol, "--health"])
+          // A browser has no health call: a Chat call loads its first page (issue 19).
+          .call([
+            "--port",
+            String(port),
+            "--protocol",
+            client.protocol,
+            ...(client.browser ? [] : ["--health"]),
+            ...clientTlsArgs(ctx.tls),
+          ])
           .result.catch(() => {}),
       ),
   );
@@ -150,6 +163,8 @@ const maxAttempts = 3;
  */
 export async function runLab(plan: LabPlan, options: RunLabOptions = {}): Promise<LabOutcome> {
   const tap = plan.tap ?? true;
+  // Every process this run starts logs its TLS keys for the tap, or none does (h2c).
+  logTlsKeys(plan.tls && { dir: plan.tls.keyLogDir, openssl: plan.tls.opensslKeyLog });
   const peerCases = plan.cases.filter((c) => c.peer !== undefined);
   const sabotage = plan.sabotagePeer ? ["--sabotage"] : [];
   const planOptions = {
@@ -162,6 +177,7 @@ export async function runLab(plan: LabPlan, options: RunLabOptions = {}): Promis
     profile: plan.profile ?? readProfile("lab", plan.settings),
     peerArgs: sabotage,
     tap,
+    tls: plan.tls,
   };
   const cells = planCells(planOptions);
   // A channel scenario a client stack cannot take part in: one run that says why (issue 17).
@@ -173,13 +189,24 @@ export async function runLab(plan: LabPlan, options: RunLabOptions = {}): Promis
     (a, b) => sceneEstimateMs(b, plan.settings) - sceneEstimateMs(a, plan.settings),
   );
   const faults = [...new Set(peerCases.map((c) => c.serverArgs?.(plan.settings)[1] ?? c.id))];
-  const agents = createAgentPool();
+  const agents = createAgentPool({ browserArgs: clientTlsArgs(plan.tls) });
   const servers = createServerPool({
-    peerArgs: ["--fault", faults.join(","), "--delay-ms", String(plan.settings.intervalMs), ...sabotage],
+    peerArgs: [
+      "--fault",
+      faults.join(","),
+      "--delay-ms",
+      String(plan.settings.intervalMs),
+      ...sabotage,
+      ...serverTlsArgs(plan.tls),
+    ],
   });
   // Every run going on at once may be behind one proxy: its slots never make a run wait.
-  const proxies = createProxyPool({ settings: plan.settings, slots: Math.max(plan.jobs, maxObservers(plan.settings)) });
-  const ctx = { settings: plan.settings, agents, servers, proxies, tap };
+  const proxies = createProxyPool({
+    settings: plan.settings,
+    slots: Math.max(plan.jobs, maxObservers(plan.settings)),
+    tls: plan.tls,
+  });
+  const ctx = { settings: plan.settings, agents, servers, proxies, tap, tls: plan.tls };
   const total = scenes.reduce((n, scene) => n + scene.observers.length, 0);
   // Runs each cell gets (a channel scenario that watches many calls runs once: plan.ts).
   const planned = new Map<CellResult, number>();

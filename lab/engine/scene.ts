@@ -13,6 +13,7 @@ import { type CallHandle, fromEpoch } from "./call-handle.ts";
 import type { AgentPool } from "./client-agent.ts";
 import { startClientProcess } from "./client-process.ts";
 import { freePort, probePort } from "./free-port.ts";
+import type { LabTls } from "./lab-tls.ts";
 import { type Observer, observerSteps, type Scene } from "./plan.ts";
 import { procStat } from "./proc-stat.ts";
 import type { ProxyLease, ProxyPool } from "./proxy-pool.ts";
@@ -28,6 +29,8 @@ export interface SceneContext {
   proxies: ProxyPool;
   /** Put the wire tap on every run that has a server (default); off only to measure what it costs. */
   tap: boolean;
+  /** --tls (issue 19): the tap reads the connections with the peers' key log. Default: none, h2c. */
+  tls?: LabTls;
 }
 
 /** A fault step as it happened, on the lab's clock. */
@@ -142,11 +145,16 @@ export async function runScene(scene: Scene, ctx: SceneContext): Promise<RunReco
       const network = (labCase.fault ?? []).some((step) => step.kind === "network");
       if (w.proxy) {
         // Behind a proxy: a relay on each hop, the proxy between them.
-        w.upstream = await createRelay({ port: w.proxy.slot.upstream, targetPort: port, decode: ctx.tap });
-        w.relay = await createRelay({ targetPort: w.proxy.slot.listen, decode: ctx.tap });
-        if (labCase.proxy?.variant === "health-check") await checkedHealthy(w.upstream);
+        w.upstream = await createRelay({
+          port: w.proxy.slot.upstream,
+          targetPort: port,
+          decode: ctx.tap,
+          tls: ctx.tls?.keyLog,
+        });
+        w.relay = await createRelay({ targetPort: w.proxy.slot.listen, decode: ctx.tap, tls: ctx.tls?.keyLog });
+        if (labCase.proxy?.variant === "health-check") await checkedHealthy(w.upstream, ctx.tap);
       } else if (scene.source !== "none" && (ctx.tap || network)) {
-        w.relay = await createRelay({ targetPort: port, decode: ctx.tap });
+        w.relay = await createRelay({ targetPort: port, decode: ctx.tap, tls: ctx.tls?.keyLog });
       }
       const args = [
         "--port",
@@ -549,9 +557,13 @@ async function leaseProxySlots(watches: Watch[], proxies: ProxyPool, leases: Pro
  * on its slot (between runs): a call must wait until a check has passed
  * through this run's relay, or the proxy turns it away before any fault.
  */
-async function checkedHealthy(upstream: Relay): Promise<void> {
+async function checkedHealthy(upstream: Relay, decoded: boolean): Promise<void> {
+  // The server's answer, as HTTP/2 where the tap reads it: over TLS the first bytes back are the
+  // handshake's, long before the check's answer (a call then met the proxy's 503, issue 19).
+  const answered = (c: TapConnection) =>
+    decoded ? c.frames.some((f) => f.dir === "s2c" && f.type === "HEADERS") : c.forwarded.s2c > 0;
   for (const deadline = performance.now() + startTimeoutMs; performance.now() < deadline; await sleep(10)) {
-    if (upstream.connections.some((c) => c.forwarded.s2c > 0)) {
+    if (upstream.connections.some(answered)) {
       // The answer is through; give the proxy a moment to act on it.
       await sleep(20);
       return;
@@ -567,7 +579,11 @@ async function checkedHealthy(upstream: Relay): Promise<void> {
 async function peerFault(w: Watch, server: RunningServer): Promise<Mark | undefined> {
   const line = /^fault: .* \(peer [^)]*:(\d+)\) at (\d+(?:\.\d+)?)$/;
   // With a tap, the relay's port on the server leg names the run; without one the peer is the run's own.
-  const port = w.relay?.connections[0]?.upstreamPort;
+  // The connection that carries the call: a browser may open another beside it that carries
+  // nothing (Chromium: two TLS connections at once, one of them left idle; the tap shows it).
+  const connections = w.relay?.connections ?? [];
+  const carrier = connections.find((c) => c.frames.some((f) => f.dir === "c2s" && f.type === "HEADERS"));
+  const port = (carrier ?? connections[0])?.upstreamPort;
   const pattern = port === undefined ? line : new RegExp(`^fault: .* \\(peer [^)]*:${port}\\) at `);
   // Ports come round again in a long run: only a line of this run's time is this run's.
   const since = w.handle?.starts[0] ?? Number.NEGATIVE_INFINITY;

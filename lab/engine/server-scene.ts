@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { FaultStep } from "../catalogue/cases.ts";
 import { missingEvidence, type Observation, tooBusy } from "../faults/evidence.ts";
@@ -54,7 +55,7 @@ async function serverRun(observer: Observer, server: RunningServer, ctx: SceneCo
   const s = ctx.settings;
   const { labCase, client } = observer.cell;
   const driver = labCase.driver ?? "process";
-  const relay: Relay = await createRelay({ targetPort: server.port, decode: ctx.tap });
+  const relay: Relay = await createRelay({ targetPort: server.port, decode: ctx.tap, tls: ctx.tls?.keyLog });
   let handle: CallHandle | undefined;
   let readers: SlowReaders | undefined;
   const marks: { target: string; what: string; at: number }[] = [];
@@ -72,8 +73,9 @@ async function serverRun(observer: Observer, server: RunningServer, ctx: SceneCo
       ...observer.cell.clientArgs,
       ...(labCase.clientArgs?.(s) ?? []),
     ];
-    if (driver === "slow-reader") readers = openSlowReaders({ port: relay.port });
-    else if (observer.caller === "agent") handle = ctx.agents.get(client).call(args);
+    if (driver === "slow-reader") {
+      readers = openSlowReaders({ port: relay.port, tlsCa: ctx.tls && readFileSync(ctx.tls.caFile) });
+    } else if (observer.caller === "agent") handle = ctx.agents.get(client).call(args);
     else handle = startClientProcess(client, args);
 
     // Which stream is this run's on the server: the one whose peer is the relay's server leg.

@@ -15,6 +15,8 @@
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { createRpcConnectionDecoder, type Direction, type RpcFrame } from "./rpc-wire.ts";
 import { socketKey, type TcpQueue } from "./tcp-queues.ts";
+import { createTlsDecryptor, type TlsSummary } from "./tls-decryptor.ts";
+import type { TlsKeyLog } from "./tls-key-log.ts";
 
 /**
  * What the relay does with the bytes between client and server:
@@ -65,6 +67,8 @@ export interface TapConnection {
   dropped: Record<Direction, number>;
   /** Where the bytes of a direction stopped making sense as HTTP/2. */
   undecodable: Partial<Record<Direction, string>>;
+  /** Over TLS (issue 19): what the tap read of the handshake, and whether it had the secrets. */
+  tls?: TlsSummary;
 }
 
 export interface RelayOptions {
@@ -77,6 +81,12 @@ export interface RelayOptions {
   port?: number;
   /** Decode and record the HTTP/2 frames. Default: true (false only to measure what the tap costs). */
   decode?: boolean;
+  /**
+   * The connections are TLS: read the HTTP/2 inside with the secrets of this
+   * key log (issue 19). Records whose secrets are not logged yet are read
+   * when they are, with the time they passed. Default: none, h2c.
+   */
+  tls?: TlsKeyLog;
 }
 
 export interface Relay {
@@ -148,6 +158,8 @@ export function resetSocket(socket: Socket, onReset: () => void): void {
 export async function createRelay(options: RelayOptions): Promise<Relay> {
   const pairs = new Set<Pair>();
   const all: TapConnection[] = [];
+  /** Per TLS connection, open or closed: reads the records that waited for their secrets (issue 19). */
+  const catchUps: (() => void)[] = [];
   const decode = options.decode ?? true;
   let mode: RelayMode = "forward";
   /** Where new connections go: a restarted server may listen on a port of its own (resume()). */
@@ -192,6 +204,33 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
     pairs.add(pair);
     note(pair, "client", "open", "client");
     const decoder = decode ? createRpcConnectionDecoder() : undefined;
+    /** What a read was: when, and whether it was dropped (blackhole); a TLS record keeps its read's. */
+    type Read = { at: number; dropped: boolean };
+    const tls = decoder && options.tls ? createTlsDecryptor<Read>(options.tls) : undefined;
+    if (tls) record.tls = tls.summary;
+    const decodePiece = (dir: Direction, data: Buffer, read: Read) => {
+      if (!decoder) return;
+      const last = record.frames.at(-1)?.at ?? Number.NEGATIVE_INFINITY;
+      for (const frame of decoder.push(dir, data)) {
+        record.frames.push(read.dropped ? { ...frame, at: read.at, dropped: true } : { ...frame, at: read.at });
+      }
+      // A TLS record that waited for its secrets was read before frames of the other direction
+      // already here: the frames stay in the order they passed (a stable sort keeps each direction's).
+      if (read.at < last) record.frames.sort((a, b) => a.at - b.at);
+      const failure = tls?.failure(dir) ?? decoder.failure(dir);
+      if (failure) record.undecodable[dir] = failure;
+      else delete record.undecodable[dir];
+    };
+    if (tls) {
+      catchUps.push(() => {
+        const late = tls.drain();
+        for (const { dir, piece } of late) decodePiece(dir, piece.data, piece.meta);
+        for (const dir of ["c2s", "s2c"] as const) {
+          const failure = tls.failure(dir) ?? decoder?.failure(dir);
+          if (failure) record.undecodable[dir] = failure;
+        }
+      });
+    }
     let upstreamUp = false;
     /** Client bytes that came before the server leg was up. */
     const early: Buffer[] = [];
@@ -203,13 +242,8 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
     const pass = (dir: Direction, chunk: Buffer) => {
       const at = performance.now();
       const dropped = pair.mode !== "forward";
-      if (decoder) {
-        for (const frame of decoder.push(dir, chunk)) {
-          record.frames.push(dropped ? { ...frame, at, dropped: true } : { ...frame, at });
-        }
-        const failure = decoder.failure(dir);
-        if (failure) record.undecodable[dir] = failure;
-      }
+      if (tls) for (const piece of tls.push(dir, chunk, { at, dropped })) decodePiece(dir, piece.data, piece.meta);
+      else decodePiece(dir, chunk, { at, dropped });
       if (dropped) {
         record.dropped[dir] += chunk.length;
         return;
@@ -293,6 +327,7 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
       return mode;
     },
     get connections() {
+      for (const catchUp of catchUps) catchUp();
       return all;
     },
     get open() {

@@ -8,6 +8,7 @@
  */
 import * as http2 from "node:http2";
 import { connect, type Socket } from "node:net";
+import { connect as tlsConnect } from "node:tls";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { ChatRequestSchema } from "../../gen/chat_pb.ts";
 import { envelope } from "../testing/h2-frames.ts";
@@ -22,6 +23,8 @@ export interface SlowReaderOptions {
   perConnection?: number;
   /** Bytes of the request's name, which every reply repeats. Default: 100 000. */
   nameBytes?: number;
+  /** Speak TLS (ALPN h2), trusting this CA (--tls, issue 19). Default: none, h2c. */
+  tlsCa?: Buffer;
 }
 
 export interface SlowReaders {
@@ -55,10 +58,12 @@ export function openSlowReaders(options: SlowReaderOptions): SlowReaders {
   let received = 0;
   for (let opened = 0; opened < total; opened += perConnection) {
     // Our own socket, so that drop() can close it under HTTP/2's feet (Node forbids it otherwise).
-    const socket = connect({ host, port: options.port });
+    const socket = options.tlsCa
+      ? tlsConnect({ host, port: options.port, ca: options.tlsCa, ALPNProtocols: ["h2"] })
+      : connect({ host, port: options.port });
     socket.on("error", () => {});
     sockets.push(socket);
-    const session = http2.connect(`http://${host}:${options.port}`, {
+    const session = http2.connect(`${options.tlsCa ? "https" : "http"}://${host}:${options.port}`, {
       settings: { initialWindowSize: 0 },
       createConnection: () => socket,
     });

@@ -25,6 +25,7 @@ export function diffRuns(a: LabResults, b: LabResults): RunDiff {
     changed(`setting ${key}`, a.meta.settings[key], b.meta.settings[key]);
   changed("mode", a.meta.mode, b.meta.mode);
   changed("wire tap", a.meta.tap, b.meta.tap);
+  changed("TLS", a.meta.tls ?? false, b.meta.tls ?? false);
 
   const outcomes = differingCells(a.cells, b.cells, ["A", "B"]);
   const key = (cell: CellResult) => `${cell.case} ${cellName(cell)}`;

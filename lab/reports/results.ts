@@ -56,6 +56,8 @@ export interface LabResults {
     mode: "agents" | "isolate";
     /** The wire tap was on. */
     tap: boolean;
+    /** --tls (issue 19): every hop was HTTP/2 over TLS (absent: h2c). */
+    tls?: boolean;
     /** Wall time of the whole run, ms. */
     wallMs: number;
     /**

@@ -113,6 +113,8 @@ export interface WireRecord {
   bytes: { forwarded: { c2s: number; s2c: number }; dropped: { c2s: number; s2c: number } };
   /** Where a direction stopped decoding as HTTP/2 (a peer that speaks something else). */
   undecodable?: { c2s?: string; s2c?: string };
+  /** Over TLS (issue 19): the version and cipher suite, and whether the tap had the connection's secrets. */
+  tls?: { version?: string; suite?: string; secrets: boolean };
 }
 
 /** A frame in results.json: when (ms from the fault), which way, what. */

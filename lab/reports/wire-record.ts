@@ -21,5 +21,6 @@ export function wireRecord(c: TapConnection, origin: number, hop?: WireRecord["h
     tcp: c.tcp.map((e) => ({ t: t(e.at), leg: e.leg, event: e.event, by: e.by })),
     bytes: { forwarded: c.forwarded, dropped: c.dropped },
     ...(Object.keys(c.undecodable).length > 0 && { undecodable: c.undecodable }),
+    ...(c.tls && { tls: { ...c.tls } }),
   };
 }

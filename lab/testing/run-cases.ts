@@ -6,8 +6,9 @@ import { labCases } from "../catalogue/cases.ts";
 import type { Profile } from "../catalogue/profiles.ts";
 import { releases } from "../catalogue/releases.ts";
 import type { LabSettings } from "../catalogue/settings.ts";
-import { clientStacks, releaseStacks, serverStacks } from "../catalogue/stacks.ts";
+import { browserStacks, clientStacks, releaseStacks, serverStacks } from "../catalogue/stacks.ts";
 import { buildEntries, buildReleaseEntries } from "../engine/build.ts";
+import { createLabTls } from "../engine/lab-tls.ts";
 import { runLab } from "../engine/run-lab.ts";
 import type { CellResult, LabResults } from "../reports/results.ts";
 import { libraryVersions } from "../reports/versions.ts";
@@ -29,6 +30,10 @@ export interface RunCasesOptions {
   sabotagePeer?: boolean;
   /** The stacks' settings (issue 18). Default: the lab's. */
   profile?: Profile;
+  /** Every hop over TLS (--tls, issue 19), with a CA made for this run. Default: false. */
+  tls?: boolean;
+  /** Also the browser stacks (--browsers), chosen by `clients` ids like any; over TLS. Default: false. */
+  browsers?: boolean;
   /** Also the releases of the --versions matrix (installed first), chosen by `clients` ids like any. Default: false. */
   releases?: boolean;
   /**
@@ -54,7 +59,13 @@ export async function runCases(options: RunCasesOptions): Promise<CellResult[]> 
     installReleases();
     await buildReleaseEntries(releases);
   }
-  const stacks = options.releases ? [...clientStacks, ...releaseStacks()] : clientStacks;
+  const stacks = [
+    ...clientStacks,
+    ...(options.releases ? releaseStacks() : []),
+    ...(options.browsers ? browserStacks : []),
+  ];
+  const tls =
+    options.tls || options.browsers ? createLabTls(mkdtempSync(path.join(tmpdir(), "lab-test-tls-"))) : undefined;
   const unknown = options.cases.filter((id) => !labCases.some((c) => c.id === id));
   if (unknown.length > 0) throw new Error(`no such case: ${unknown.join(", ")}`);
   const startedAt = new Date();
@@ -72,6 +83,7 @@ export async function runCases(options: RunCasesOptions): Promise<CellResult[]> 
     tap: options.tap,
     sabotagePeer: options.sabotagePeer,
     profile: options.profile,
+    tls,
   });
   const errors = labErrorLines(outcome.cells);
   if (errors.length > 0 && options.keepOnLabError !== false) {

@@ -22,7 +22,13 @@ export async function readServerMemory(server: Child, timeoutMs = 5000): Promise
     if (m) return { heapUsed: Number.parseInt(m[1], 10), rss: Number(m[2]), handlers: Number(m[3]) };
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
-  throw new Error(`${server.entry} printed no memory line within ${timeoutMs} ms of SIGUSR2`);
+  const last = server.lines.at(-1)?.text;
+  const stderr = server.stderr().trim().split("\n").at(-1);
+  throw new Error(
+    `${server.entry} printed no memory line within ${timeoutMs} ms of SIGUSR2` +
+      `${server.exit ? ` (it exited: ${server.exit.code ?? server.exit.signal})` : ""}` +
+      `${last ? `; its last line: ${last.slice(0, 160)}` : ""}${stderr ? `; stderr: ${stderr.slice(0, 160)}` : ""}`,
+  );
 }
 
 /** Bytes as MiB, one decimal. */

@@ -6,6 +6,7 @@ A bad command line is one line on stderr and exit 2; any other failure one
 line and exit 1; never a traceback (set DEBUG=1 to see one).
 """
 
+import errno
 import json
 import os
 import sys
@@ -198,6 +199,54 @@ def options_flag(flags):
     if not isinstance(parsed, dict):
         raise UsageError("--options: must be a JSON object of gRPC core arguments")
     return parsed
+
+
+SERVER_TLS_FLAGS = {
+    "tls-cert": (
+        "string",
+        "serve HTTP/2 over TLS (ALPN h2) with this PEM certificate chain; needs --tls-key",
+        "none: h2c",
+    ),
+    "tls-key": ("string", "the PEM private key of --tls-cert", "none"),
+}
+
+CLIENT_TLS_FLAGS = {
+    "tls-ca": (
+        "string",
+        "speak HTTP/2 over TLS (ALPN h2), trusting the server certificates this PEM CA signed",
+        "none: h2c",
+    ),
+}
+
+
+def read_pem(flags, name):
+    """A PEM file a flag names (lib/tls-flags.ts): a one-line UsageError if it cannot be read."""
+    path = flags.get(name)
+    if not path:
+        raise UsageError("--%s needs a file" % name)
+    try:
+        with open(path, "rb") as f:
+            pem = f.read()
+    except OSError as e:
+        raise UsageError("--%s: cannot read %s: %s" % (name, path, errno.errorcode.get(e.errno, str(e))))
+    if b"-----BEGIN " not in pem:
+        raise UsageError("--%s: %s is not PEM" % (name, path))
+    return pem
+
+
+def server_tls(flags):
+    """--tls-cert and --tls-key, both or neither: (key, cert) PEM, or None for h2c (issue 19)."""
+    cert, key = flags.get("tls-cert") is not None, flags.get("tls-key") is not None
+    if not cert and not key:
+        return None
+    if cert != key:
+        raise UsageError("--tls-cert and --tls-key go together")
+    return (read_pem(flags, "tls-key"), read_pem(flags, "tls-cert"))
+
+
+def client_tls(flags):
+    """--tls-ca: the CA a client trusts (PEM), or None for h2c (issue 19)."""
+    return None if flags.get("tls-ca") is None else read_pem(flags, "tls-ca")
 
 
 def merge_service_config(user, own):

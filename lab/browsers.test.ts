@@ -1,0 +1,74 @@
+/**
+ * `--browsers` (issue 19), as a user runs it: connect-web in Debian's
+ * headless Chromium and Firefox ESR, over TLS, on the cases a page meets
+ * most (the server killed, a suspended server with a deadline, a reset
+ * connection, a peer's RST_STREAM(CANCEL)), each fault proven on the wire,
+ * with the codes a page's ConnectError gets beside connect-node's.
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { after, test } from "node:test";
+import { browserExecutable, browserKinds } from "../peers/browser/browsers.ts";
+import type { LabResults } from "./reports/results.ts";
+import { assertLabOk, runLab } from "./testing/lab-cli.ts";
+
+const scratch = mkdtempSync(path.join(tmpdir(), "lab-browsers-"));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** What each browser's fetch says when the stream under it breaks (the message connect-web passes on). */
+const networkError: Record<string, string> = { chromium: "network error", firefox: "Error in input stream" };
+
+test("a page's calls: crash, reset and RST_STREAM(CANCEL) all read unknown, a deadline deadline_exceeded", {
+  skip: browserKinds.every((kind) => browserExecutable(kind))
+    ? false
+    : "a browser is not installed (scripts/install-debian.sh)",
+}, async () => {
+  const out = path.join(scratch, "browsers");
+  const r = await runLab([
+    "--browsers",
+    "--cases",
+    "crash,suspend+deadline,reset,rst-stream:8",
+    "--clients",
+    "chromium,firefox,connect/connect",
+    "--repeat",
+    "1",
+    // Each browser's scenes hold 3 of its runs at most: more at once shortens the test.
+    "--jobs",
+    "16",
+    "--check",
+    "--json",
+    "--out",
+    out,
+  ]);
+  assertLabOk(r, out);
+  const results = JSON.parse(r.stdout.trim().split("\n").pop() ?? "") as LabResults;
+  assert.equal(results.meta.tls, true);
+  const pages = results.cells.filter((cell) => cell.client === "chromium" || cell.client === "firefox");
+  assert.equal(pages.length, 4 * 4, "each case, each browser, each protocol");
+  for (const cell of pages) {
+    const run = cell.runs[0];
+    const where = `${cell.case} ${cell.client}/${cell.protocol}`;
+    assert.deepEqual(run.evidence.missing, [], where);
+    assert.ok(run.evidence.checked, where);
+    if (cell.case === "suspend+deadline") {
+      assert.equal(run.code, "deadline_exceeded", where);
+    } else {
+      // The page cannot tell a killed server from a reset connection or a cancelled stream.
+      assert.equal(run.code, "unknown", where);
+      assert.equal(run.message, networkError[cell.client], where);
+    }
+  }
+  // Beside them, connect-node on the same protocols tells them apart.
+  const node = (name: string) =>
+    results.cells.filter((cell) => cell.case === name && cell.client === "connect").map((cell) => cell.runs[0].code);
+  assert.ok(
+    node("rst-stream:8").every((code) => code === "canceled"),
+    `connect-node rst-stream:8: ${node("rst-stream:8")}`,
+  );
+  assert.ok(
+    node("reset").every((code) => code === "aborted"),
+    `connect-node reset: ${node("reset")}`,
+  );
+});
