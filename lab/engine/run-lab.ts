@@ -139,6 +139,16 @@ const starvedShare = 0.8;
  */
 function starvedRun(run: RunRecord, observer: Observer, share: number): RunRecord {
   const expected = observer.cell.result.expected;
+  // A fault not seen as planned in a starved scene: a peer too late on its own timers (seen in CI:
+  // a grpc-js server at 97% CPU wait sent message 2 of a 150 ms stream 508 ms late, and a drain's
+  // grace ran out before message 3). Tried again; never a finding either way.
+  if (share >= starvedShare && run.code === "lab-error" && !run.retryable && run.message.startsWith("no evidence")) {
+    return {
+      ...run,
+      message: `${run.message}, while tasks waited for a CPU ${Math.round(share * 100)}% of the scene: ${tooBusy}`,
+      retryable: true,
+    };
+  }
   if (share < starvedShare || expected.otherSettings || run.code === "lab-error" || run.code === notApplicable)
     return run;
   if (expected.allowed.includes(run.code)) return run;
