@@ -3,16 +3,18 @@
  * headless Chromium and Firefox ESR, over TLS, on the cases a page meets
  * most (the server killed, a suspended server with a deadline, a reset
  * connection, a peer's RST_STREAM(CANCEL)), each fault proven on the wire,
- * with the codes a page's ConnectError gets beside connect-node's.
+ * with the codes a page's ConnectError gets beside connect-node's. Run after
+ * the main suite (package.json): two browsers loading pages slowed the
+ * timing-bound tests beside them.
  */
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, test } from "node:test";
-import { browserExecutable, browserKinds } from "../peers/browser/browsers.ts";
-import type { LabResults } from "./reports/results.ts";
-import { assertLabOk, runLab } from "./testing/lab-cli.ts";
+import type { LabResults } from "../../lab/reports/results.ts";
+import { assertLabOk, runLab } from "../../lab/testing/lab-cli.ts";
+import { browserExecutable, browserKinds } from "./browsers.ts";
 
 const scratch = mkdtempSync(path.join(tmpdir(), "lab-browsers-"));
 after(() => rmSync(scratch, { recursive: true, force: true }));
