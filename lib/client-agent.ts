@@ -50,8 +50,6 @@ export interface ClientAgentOptions {
   createCaller(settings: ClientSettings): Caller;
   /** Throws a UsageError for settings this stack has no way to honour (before the call starts). Default: none. */
   refuse?: (settings: ClientSettings) => void;
-  /** Processes this agent started that must end with it, for its "ready" event (a browser, issue 19). Default: none. */
-  children?: number[];
 }
 
 /** The flags a call on a channel takes, and the settings they make. */
@@ -219,10 +217,5 @@ export function runClientAgent(options: ClientAgentOptions): void {
   lines.on("close", () => process.exit(0));
   // Ctrl-C reaches the whole process group; the lab ends its agents itself, after its own cleanup.
   process.on("SIGINT", () => {});
-  send({
-    event: "ready",
-    client: options.client,
-    pid: process.pid,
-    ...(options.children && options.children.length > 0 && { children: options.children }),
-  });
+  send({ event: "ready", client: options.client, pid: process.pid });
 }

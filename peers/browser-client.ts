@@ -131,8 +131,6 @@ runCli(program, async () => {
       protocols,
       createCaller,
       refuse: (s) => refuseBrowserFlags(s, program),
-      // The lab ends the browser with this agent, even when it kills the agent.
-      children: [browser.process()?.pid].filter((pid): pid is number => pid !== undefined),
     });
     return;
   }

@@ -4,7 +4,7 @@ import { setPriority } from "node:os";
 import * as path from "node:path";
 import { createInterface } from "node:readline";
 import { bundlePath, type Entry, isPythonEntry } from "./build.ts";
-import { procStat } from "./proc-stat.ts";
+import { descendants, procStat } from "./proc-stat.ts";
 import { findPython, grpcioHint } from "./python.ts";
 
 /** One line a child printed, with the moment it arrived (performance.now()). */
@@ -27,7 +27,10 @@ export interface ChildOptions {
    * (--versions): run this file instead of the entry, under the same
    * supervision; `entry` then only names it in messages.
    */
-  external?: { file: string; name: string };
+  external?: {
+    file: string;
+    name: string;
+  };
   /** Its command-line flags. */
   args: string[];
   /** Flags for node (or Python) itself, before the program (e.g. --expose-gc). Default: none. */
@@ -43,6 +46,13 @@ export interface ChildOptions {
   stdin?: boolean;
   /** Keep every stdout line in `lines`. Default: true; an agent's many events go to onLine listeners only. */
   keepLines?: boolean;
+  /**
+   * The child starts processes of its own that must end with it (a browser
+   * agent's browser, which puppeteer starts in a process group of its own,
+   * issue 19): killing the child kills every process below it first, and so
+   * does the supervisor if the lab dies. Default: false.
+   */
+  tree?: boolean;
 }
 
 export interface Child {
@@ -69,12 +79,6 @@ export interface Child {
   readonly exit: Exit | undefined;
   /** Sets the niceness; quietly does nothing where it is not allowed (raising priority needs CAP_SYS_NICE). */
   setNiceness(nice: number): void;
-  /**
-   * A process the child started that must end with it (a browser that a
-   * browser agent drives, issue 19): killed with the child, and by the
-   * supervisor if the lab dies first.
-   */
-  adopt(pid: number): void;
   /** Sends a signal (ignored once the process has exited). SIGSTOP/SIGCONT are tracked for stop(). */
   signal(signal: NodeJS.Signals): void;
   /** Ends the process for sure: SIGCONT first (a stopped process ignores everything but SIGKILL until it runs again), then SIGKILL. */
@@ -199,7 +203,6 @@ export function spawnChild(options: ChildOptions): Child {
   const exited = new Promise<Exit>((resolve) => {
     proc.on("exit", (code, signal) => {
       exit = { code, signal, at: performance.now() };
-      killAdopted();
     });
     // "close" waits for stdout to drain too, so every line is in `lines` by then.
     proc.on("close", () => {
@@ -212,18 +215,16 @@ export function spawnChild(options: ChildOptions): Child {
     });
   });
 
-  /** Processes of the child's own that end with it (adopt()). */
-  const adopted = new Set<number>();
-  const killAdopted = () => {
-    for (const pid of adopted) {
+  /** The processes the child started, when it owns some (`tree`): killed with it, before it. */
+  const killTree = () => {
+    if (!options.tree || proc.pid === undefined) return;
+    for (const pid of descendants(proc.pid)) {
       try {
         process.kill(pid, "SIGKILL");
       } catch {
         // Already gone.
       }
-      supervise(`-${pid}`);
     }
-    adopted.clear();
   };
   const child: Child = {
     pid: proc.pid ?? -1,
@@ -277,13 +278,9 @@ export function spawnChild(options: ChildOptions): Child {
         // Not allowed (an unprivileged user may not raise priority) or already gone.
       }
     },
-    adopt(pid) {
-      adopted.add(pid);
-      supervise(`+${pid}`);
-    },
     signal(signal) {
       // The child's own processes go with it: once it is killed, nothing would end them.
-      if (signal === "SIGKILL") killAdopted();
+      if (signal === "SIGKILL") killTree();
       if (exit || proc.exitCode !== null || proc.signalCode !== null) return;
       try {
         proc.kill(signal);
@@ -300,7 +297,7 @@ export function spawnChild(options: ChildOptions): Child {
   if (proc.pid === undefined) {
     throw new Error(`could not start ${name}`);
   }
-  supervise(`+${child.pid}`);
+  supervise(`${options.tree ? "*" : "+"}${child.pid}`);
   started++;
   if (options.nice) child.setNiceness(options.nice);
   running.add(child);

@@ -20,8 +20,6 @@ interface AgentEvent {
   message?: string;
   eventLoopDelayMs?: { p50: number; p99: number; max: number };
   calls?: number;
-  /** In "ready": processes the agent started that must end with it (a browser). */
-  children?: number[];
 }
 
 interface PendingCall {
@@ -73,6 +71,8 @@ function startAgent(stack: ClientStack, browserArgs: readonly string[]): Agent {
     entry: stack.entry,
     external: program.external,
     args: [...program.prefix, ...(stack.browser ? browserArgs : []), "--agent"],
+    // A browser agent's browser ends with it, however it ends (issue 19).
+    tree: stack.browser !== undefined,
     stdin: true,
     keepLines: false,
   });
@@ -100,8 +100,6 @@ function startAgent(stack: ClientStack, browserArgs: readonly string[]): Agent {
     }
     if (event.event === "ready") {
       clearTimeout(timer);
-      // A browser agent's browser (issue 19): it ends with its agent.
-      for (const pid of event.children ?? []) child.adopt(pid);
       markReady();
     } else if (event.event === "stats") {
       statsWaiters.shift()?.(event);

@@ -4,7 +4,8 @@
  * included, when the lab has no chance to clean up).
  *
  * The lab starts it with a pipe on stdin and writes `+PID` for each child it
- * starts and `-PID` for each that ended. When stdin closes (the lab exited
+ * starts (`*PID` for one whose own processes end with it: a browser agent)
+ * and `-PID` for each that ended. When stdin closes (the lab exited
  * or was killed: the kernel closes its end of the pipe either way), every
  * child still listed gets SIGKILL, which also ends a stopped (SIGSTOP)
  * process at once. A pid is only killed if it still names the process that
@@ -14,7 +15,7 @@
  */
 import { existsSync } from "node:fs";
 import { createInterface } from "node:readline";
-import { procStat } from "./proc-stat.ts";
+import { descendants, procStat } from "./proc-stat.ts";
 
 /** Field 22 of /proc/PID/stat: when the process started, in clock ticks since boot; undefined when gone. */
 const startTime = (pid: number): string | undefined => procStat(pid)?.[19];
@@ -37,14 +38,34 @@ function register(pid: number): void {
   if (started !== undefined) children.set(pid, started);
 }
 
+/** Registered children that start processes of their own (`*PID`: a browser agent's browser). */
+const trees = new Set<number>();
+
 const lines = createInterface({ input: process.stdin });
 lines.on("line", (line) => {
   const pid = Number(line.slice(1));
   if (!Number.isSafeInteger(pid) || pid <= 0) return;
-  if (line[0] === "+") register(pid);
-  else if (line[0] === "-") children.delete(pid);
+  if (line[0] === "+" || line[0] === "*") register(pid);
+  if (line[0] === "*") trees.add(pid);
+  else if (line[0] === "-") {
+    children.delete(pid);
+    trees.delete(pid);
+  }
 });
 lines.on("close", () => {
+  // The processes below a tree's root first, while its root still holds them (once it is killed,
+  // they belong to init and no parent pid leads to them).
+  for (const root of trees) {
+    const started = children.get(root);
+    if (started === undefined || (started !== "" && startTime(root) !== started)) continue;
+    for (const pid of descendants(root)) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // Gone already.
+      }
+    }
+  }
   for (const [pid, started] of children) {
     if (started !== "" && startTime(pid) !== started) continue;
     try {

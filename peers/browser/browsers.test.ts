@@ -13,7 +13,8 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, test } from "node:test";
 import type { LabResults } from "../../lab/reports/results.ts";
-import { assertLabOk, runLab } from "../../lab/testing/lab-cli.ts";
+import { assertLabOk, runLab, startLab } from "../../lab/testing/lab-cli.ts";
+import { commandLine, descendants, processState } from "../../lab/testing/processes.ts";
 import { browserExecutable, browserKinds } from "./browsers.ts";
 
 const scratch = mkdtempSync(path.join(tmpdir(), "lab-browsers-"));
@@ -73,4 +74,33 @@ test("a page's calls: crash, reset and RST_STREAM(CANCEL) all read unknown, a de
     node("reset").every((code) => code === "aborted"),
     `connect-node reset: ${node("reset")}`,
   );
+});
+
+test("the lab killed (SIGKILL) while its browsers start: within 5 s no browser process is left", {
+  skip: browserKinds.every((kind) => browserExecutable(kind))
+    ? false
+    : "a browser is not installed (scripts/install-debian.sh)",
+}, async () => {
+  // puppeteer starts each browser in a process group of its own: only the lab's tree kill
+  // (lab/engine/child-process.ts `tree`, and the supervisor's) ends one that has not said ready.
+  const lab = startLab(["--browsers", "--cases", "suspend", "--out", path.join(scratch, "killed")]);
+  const pid = lab.pid ?? -1;
+  const closed = new Promise((resolve) => lab.on("close", resolve));
+  const seen = new Set<number>();
+  // The browsers' own programs (not the agents, whose flags name them), each seen before it said ready.
+  const program = (p: number) => commandLine(p).split(" ")[0];
+  const started = (kind: string) => [...seen].some((p) => new RegExp(`/${kind}[^/]*$`).test(program(p)));
+  for (let tries = 0; tries < 800 && !(started("chromium") && started("firefox")); tries++) {
+    await new Promise((resolve) => setTimeout(resolve, 25));
+    for (const child of descendants(pid)) seen.add(child);
+  }
+  assert.ok(started("chromium") && started("firefox"), "both browsers were starting");
+  lab.kill("SIGKILL");
+  await closed;
+  let left = [...seen];
+  for (let i = 0; i < 100 && left.length > 0; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    left = left.filter((p) => processState(p) !== undefined && processState(p) !== "Z");
+  }
+  assert.deepEqual(left.map(commandLine), [], "processes left behind 5 s after the lab died");
 });
