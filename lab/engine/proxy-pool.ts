@@ -50,27 +50,47 @@ async function listening(port: number, ms: number, child: Child): Promise<void> 
 
 export function createProxyPool(options: { settings: LabSettings; slots: number; tls?: LabTls }): ProxyPool {
   const running = new Map<string, Promise<Running>>();
+  /** One try: fresh ports, the config, the process, until its first slot listens. */
+  const startOnce = async (proxy: ProxyStack, variant: ProxyVariant): Promise<Running> => {
+    const dir = mkdtempSync(path.join(tmpdir(), `lab-${proxy.id}-`));
+    const slots: ProxySlot[] = [];
+    for (let i = 0; i < options.slots; i++)
+      slots.push({ listen: await freeFixedPort(), upstream: await freeFixedPort() });
+    const config = path.join(dir, `${proxy.id}.conf`);
+    writeFileSync(config, proxy.config({ dir, slots, variant, settings: options.settings, tls: options.tls }));
+    const child = spawnChild({
+      entry: "lab/engine/supervisor",
+      external: { file: proxy.command, name: `${proxy.id} (${variant})` },
+      args: proxy.args(config, dir),
+    });
+    try {
+      await listening(slots[0].listen, startTimeoutMs, child);
+      // A port another process took between our probe and the proxy's bind answers the probe all the
+      // same, and the proxy exits at once (seen in CI: HAProxy exited 1 after its first slot "listened").
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      if (child.exit) {
+        const why = child.stderr().trim().split("\n").pop() ?? "";
+        throw new Error(
+          `${child.entry} exited (${child.exit.code ?? child.exit.signal}) as it started${why ? `: ${why}` : ""}`,
+        );
+      }
+    } catch (e) {
+      await child.stop();
+      rmSync(dir, { recursive: true, force: true });
+      throw e;
+    }
+    return { child, dir, free: slots, waiting: [] };
+  };
+  /** A proxy that dies as it starts (a port taken under it) gets two more tries, on other ports. */
   const start = (proxy: ProxyStack, variant: ProxyVariant): Promise<Running> =>
     whenSlotFree(async () => {
-      const dir = mkdtempSync(path.join(tmpdir(), `lab-${proxy.id}-`));
-      const slots: ProxySlot[] = [];
-      for (let i = 0; i < options.slots; i++)
-        slots.push({ listen: await freeFixedPort(), upstream: await freeFixedPort() });
-      const config = path.join(dir, `${proxy.id}.conf`);
-      writeFileSync(config, proxy.config({ dir, slots, variant, settings: options.settings, tls: options.tls }));
-      const child = spawnChild({
-        entry: "lab/engine/supervisor",
-        external: { file: proxy.command, name: `${proxy.id} (${variant})` },
-        args: proxy.args(config, dir),
-      });
-      try {
-        await listening(slots[0].listen, startTimeoutMs, child);
-      } catch (e) {
-        await child.stop();
-        rmSync(dir, { recursive: true, force: true });
-        throw e;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await startOnce(proxy, variant);
+        } catch (e) {
+          if (attempt >= 3) throw e;
+        }
       }
-      return { child, dir, free: slots, waiting: [] };
     });
 
   return {
