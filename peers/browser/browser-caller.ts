@@ -57,9 +57,16 @@ export function createBrowserCaller(settings: ClientSettings, options: BrowserCa
       const page = await options.browser.newPage();
       pages.add(page);
       try {
+        let heard = 0;
+        let started = false;
         await page.exposeFunction("labEvent", (event: PageEvent) => {
           // The page's clock, as this process's performance.now(): the same axis as every agent's.
-          if (event.event === "start") return reporter.started(fromEpoch(event.at));
+          if (event.event === "start") {
+            if (!started) reporter.started(fromEpoch(event.at));
+            started = true;
+            return;
+          }
+          heard++;
           const sentAt = event.sentAt === undefined ? undefined : new Date(event.sentAt);
           reporter.message(event.index, event.text, sentAt, fromEpoch(event.at));
         });
@@ -89,6 +96,16 @@ export function createBrowserCaller(settings: ClientSettings, options: BrowserCa
         };
         try {
           const end: PageEnd = await page.evaluate((a) => window.labCall(a), args);
+          // Every message the page told of before its end is reported before the end (its events
+          // and this answer travel apart); a lost event does not hold the end for more than a second.
+          // The start comes with the end too: a call that failed at once (no server) can end before
+          // its start event arrives (seen in Firefox: the end came first, and the call was timed
+          // from before its page loaded).
+          if (!started) reporter.started(fromEpoch(end.startedAt));
+          started = true;
+          for (const until = performance.now() + 1000; heard < end.received && performance.now() < until; ) {
+            await new Promise((resolve) => setTimeout(resolve, 5));
+          }
           return { code: end.code, message: end.message, at: fromEpoch(end.endedAt) };
         } finally {
           interrupt.removeEventListener("abort", onInterrupt);
