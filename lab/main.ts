@@ -240,13 +240,14 @@ runCli("lab", async () => {
   }
   const quickNote = flags.quick && typeof flags.cases !== "string";
   if (flags.versions && typeof flags.cases !== "string") cases = cases.filter((c) => versionGroups.includes(c.group));
+  const settings = readSettings(flags);
   // The cases a page can take: a browser sets no keepalive and is not a process the lab signals.
   if (flags.browsers && typeof flags.cases !== "string") {
     cases = cases.filter(
       (c) =>
         browserGroups.includes(c.group) &&
         c.view !== "server" &&
-        browserStacks.some((b) => refusedBy(c, b, { settings: readSettings(flags) }) === undefined),
+        browserStacks.some((b) => refusedBy(c, b, { settings }) === undefined),
     );
   }
   let servers =
@@ -302,7 +303,6 @@ runCli("lab", async () => {
       min: 1,
       max: 256,
     });
-  const settings = readSettings(flags);
   const profile = readProfile(stringFlag(flags, "profile", "lab"), settings);
   const outDir = stringFlag(flags, "out", "lab-report");
   const console_ = flags.json ? process.stderr : process.stdout;

@@ -9,9 +9,8 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, describe, test } from "node:test";
 import { proxyStacks, proxyVersions } from "./catalogue/proxies.ts";
-import type { LabResults } from "./reports/results.ts";
 import type { RunRecord, WireRecord } from "./reports/run-record.ts";
-import { assertLabOk, runLab } from "./testing/lab-cli.ts";
+import { assertLabOk, runLab, runLabChecked } from "./testing/lab-cli.ts";
 
 const scratch = mkdtempSync(path.join(tmpdir(), "lab-proxies-"));
 after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -26,19 +25,10 @@ describe("behind each proxy, --quick", { concurrency: true }, () => {
       skip: installed ? false : `${proxy.id} is not installed (scripts/install-debian.sh)`,
     }, async () => {
       const cases = ["suspend+keepalive", "crash", "suspend+upstream-timeout", "blackhole-downstream+keepalive"];
-      const r = await runLab([
-        "--quick",
-        "--cases",
-        cases.map((c) => `${proxy.id}/${c}`).join(","),
-        "--clients",
-        clients.join(","),
-        "--check",
-        "--json",
-        "--out",
+      const results = await runLabChecked(
+        ["--quick", "--cases", cases.map((c) => `${proxy.id}/${c}`).join(","), "--clients", clients.join(",")],
         path.join(scratch, proxy.id),
-      ]);
-      assertLabOk(r, path.join(scratch, proxy.id));
-      const results = JSON.parse(r.stdout.trim().split("\n").pop() ?? "") as LabResults;
+      );
       assert.match(results.meta.versions[proxy.id] ?? "", /^\d+\.\d+/);
       const code = (name: string) =>
         results.cells

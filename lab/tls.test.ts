@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, test } from "node:test";
 import type { LabResults } from "./reports/results.ts";
-import { assertLabOk, runLab } from "./testing/lab-cli.ts";
+import { runLabChecked } from "./testing/lab-cli.ts";
 
 const scratch = mkdtempSync(path.join(tmpdir(), "lab-tls-"));
 after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -23,23 +23,19 @@ const codes = (results: LabResults, name: string) =>
     .map((cell) => `${cell.server}<-${cell.client}/${cell.protocol} ${cell.runs.map((run) => run.code).join(",")}`);
 
 test("over TLS every Node client ends crash, suspend+keepalive and goaway:0 as stated, each fault read inside TLS", async () => {
-  const out = path.join(scratch, "tls");
-  const r = await runLab([
-    "--quick",
-    "--tls",
-    "--cases",
-    "crash,suspend+keepalive,goaway:0",
-    "--servers",
-    "connect,grpc-js,fault-peer",
-    "--clients",
-    nodeClients.join(","),
-    "--check",
-    "--json",
-    "--out",
-    out,
-  ]);
-  assertLabOk(r, out);
-  const results = JSON.parse(r.stdout.trim().split("\n").pop() ?? "") as LabResults;
+  const results = await runLabChecked(
+    [
+      "--quick",
+      "--tls",
+      "--cases",
+      "crash,suspend+keepalive,goaway:0",
+      "--servers",
+      "connect,grpc-js,fault-peer",
+      "--clients",
+      nodeClients.join(","),
+    ],
+    path.join(scratch, "tls"),
+  );
   assert.equal(results.meta.tls, true);
   assert.equal(results.cells.length, 4 * 2 + 4 + 4);
   for (const cell of results.cells) {
@@ -70,21 +66,10 @@ test("over TLS every Node client ends crash, suspend+keepalive and goaway:0 as s
 
 test("over TLS a peer that never answers the handshake: connect-node's keepalive, which finds it over h2c, finds nothing", async () => {
   const run = async (tls: boolean) => {
-    const out = path.join(scratch, tls ? "mute-tls" : "mute-h2c");
-    const r = await runLab([
-      "--quick",
-      ...(tls ? ["--tls"] : []),
-      "--cases",
-      "mute-peer+keepalive",
-      "--clients",
-      "connect/grpc",
-      "--check",
-      "--json",
-      "--out",
-      out,
-    ]);
-    assertLabOk(r, out);
-    const results = JSON.parse(r.stdout.trim().split("\n").pop() ?? "") as LabResults;
+    const results = await runLabChecked(
+      ["--quick", ...(tls ? ["--tls"] : []), "--cases", "mute-peer+keepalive", "--clients", "connect/grpc"],
+      path.join(scratch, tls ? "mute-tls" : "mute-h2c"),
+    );
     const [cell] = results.cells;
     assert.deepEqual(cell.runs[0].evidence.missing, []);
     return { code: cell.runs[0].code, sent: cell.runs[0].wire?.[0]?.bytes.forwarded };

@@ -21,6 +21,7 @@ import { clientFlags, type Protocol, readClientSettings } from "../lib/client-fl
 import { runCalls } from "../lib/run-calls.ts";
 import { createBrowserCaller, refuseBrowserFlags } from "./browser/browser-caller.ts";
 import { type BrowserKind, browserExecutable, browserKinds } from "./browser/browsers.ts";
+import { pageBundleOptions } from "./browser/page-bundle.ts";
 
 const program = "browser-client";
 const protocols: readonly Protocol[] = ["connect", "grpc-web"];
@@ -57,15 +58,8 @@ async function pageScript(file: string | undefined): Promise<string> {
     return readFileSync(file, "utf8");
   }
   const { build } = await import("esbuild");
-  const result = await build({
-    entryPoints: [new URL("./browser/page.ts", import.meta.url).pathname],
-    bundle: true,
-    format: "iife",
-    platform: "browser",
-    write: false,
-    logLevel: "error",
-  });
-  return result.outputFiles[0].text;
+  const result = await build(pageBundleOptions(new URL("./browser/page.ts", import.meta.url).pathname));
+  return result.outputFiles?.[0]?.text ?? "";
 }
 
 runCli(program, async () => {

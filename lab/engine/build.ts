@@ -2,6 +2,7 @@ import { mkdir, rename, writeFile } from "node:fs/promises";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { type BuildOptions, build, stop } from "esbuild";
+import { pageBundleOptions } from "../../peers/browser/page-bundle.ts";
 import { type Release, releaseBundle, releasesDir } from "../catalogue/releases.ts";
 
 /** The project's top-level folder. */
@@ -69,12 +70,7 @@ async function buildOnce(): Promise<void> {
     outExtension: { ".js": ".cjs" },
   });
   const page = await build({
-    entryPoints: [path.join(projectRoot, "peers", "browser", "page.ts")],
-    bundle: true,
-    platform: "browser",
-    format: "iife",
-    write: false,
-    logLevel: "error",
+    ...pageBundleOptions(path.join(projectRoot, "peers", "browser", "page.ts")),
     outfile: pageBundle,
   });
   // esbuild keeps a service process for later builds; there will be none.

@@ -22,7 +22,7 @@ export interface LabTls {
   keyFile: string;
   /** Certificate and key in one file, as HAProxy takes them. */
   pemFile: string;
-  /** Where the peers write their key logs, one file each. */
+  /** Where the peers write their key log (one file: lab/engine/child-process.ts logTlsKeys). */
   keyLogDir: string;
   /** What the tap reads them with. */
   keyLog: TlsKeyLog;
@@ -44,17 +44,8 @@ export function createLabTls(dir: string): LabTls {
   mkdirSync(dir, { recursive: true });
   const file = (name: string) => path.join(dir, name);
   const openssl = (args: string[]) => {
-    try {
-      execFileSync("openssl", args, { stdio: ["ignore", "ignore", "pipe"] });
-    } catch (e) {
-      const why =
-        (e as NodeJS.ErrnoException).code === "ENOENT"
-          ? "not installed (apt-get install openssl)"
-          : String((e as { stderr?: Buffer }).stderr ?? e)
-              .trim()
-              .split("\n")[0];
-      throw new UsageError(`--tls: openssl: ${why}`);
-    }
+    const why = failureOf("openssl", args, "not installed (apt-get install openssl)");
+    if (why) throw new UsageError(`--tls: openssl: ${why}`);
   };
   const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
   openssl([
@@ -125,20 +116,24 @@ export function createLabTls(dir: string): LabTls {
 function buildOpensslKeyLog(dir: string): string | undefined {
   const out = path.join(dir, "openssl-keylog.so");
   const source = path.join(projectRoot, "lab", "faults", "keylog", "openssl-keylog.c");
+  const why = failureOf("cc", ["-shared", "-fPIC", "-O2", "-o", out, source, "-ldl"], "no C compiler (cc)");
+  if (!why) return out;
+  process.stderr.write(
+    `lab: --tls: the OpenSSL key log was not built (${why}): the tap cannot read connections between grpcio, nginx and HAProxy\n`,
+  );
+  return undefined;
+}
+
+/** Runs a tool; undefined when it succeeded, else why not in one line (`missing` when it is not installed). */
+function failureOf(command: string, args: string[], missing: string): string | undefined {
   try {
-    execFileSync("cc", ["-shared", "-fPIC", "-O2", "-o", out, source, "-ldl"], { stdio: ["ignore", "ignore", "pipe"] });
-    return out;
-  } catch (e) {
-    const why =
-      (e as NodeJS.ErrnoException).code === "ENOENT"
-        ? "no C compiler (cc)"
-        : String((e as { stderr?: Buffer }).stderr ?? e)
-            .trim()
-            .split("\n")[0];
-    process.stderr.write(
-      `lab: --tls: the OpenSSL key log was not built (${why}): the tap cannot read connections between grpcio, nginx and HAProxy\n`,
-    );
+    execFileSync(command, args, { stdio: ["ignore", "ignore", "pipe"] });
     return undefined;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return missing;
+    return String((e as { stderr?: Buffer }).stderr ?? e)
+      .trim()
+      .split("\n")[0];
   }
 }
 

@@ -142,7 +142,7 @@ function starvedRun(run: RunRecord, observer: Observer, share: number): RunRecor
   // A fault not seen as planned in a starved scene: a peer too late on its own timers (seen in CI:
   // a grpc-js server at 97% CPU wait sent message 2 of a 150 ms stream 508 ms late, and a drain's
   // grace ran out before message 3). Tried again; never a finding either way.
-  if (share >= starvedShare && run.code === "lab-error" && !run.retryable && run.message.startsWith("no evidence")) {
+  if (share >= starvedShare && run.code === "lab-error" && !run.retryable && run.evidence.missing.length > 0) {
     return {
       ...run,
       message: `${run.message}, while tasks waited for a CPU ${Math.round(share * 100)}% of the scene: ${tooBusy}`,

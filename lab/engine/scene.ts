@@ -4,7 +4,7 @@ import type { FaultStep } from "../catalogue/cases.ts";
 import { type ProxySlot, proxyStacks } from "../catalogue/proxies.ts";
 import type { LabSettings } from "../catalogue/settings.ts";
 import { keepaliveBoundMs } from "../catalogue/stacks.ts";
-import { missingEvidence, type Observation, pingAckDelays, tooBusy } from "../faults/evidence.ts";
+import { callOf, missingEvidence, type Observation, pingAckDelays, tooBusy } from "../faults/evidence.ts";
 import { createRelay, type Relay, type TapConnection } from "../faults/relay.ts";
 import { tcpQueues } from "../faults/tcp-queues.ts";
 import { type RunRecord, runWithoutCall } from "../reports/run-record.ts";
@@ -579,11 +579,8 @@ async function checkedHealthy(upstream: Relay, decoded: boolean): Promise<void> 
 async function peerFault(w: Watch, server: RunningServer): Promise<Mark | undefined> {
   const line = /^fault: .* \(peer [^)]*:(\d+)\) at (\d+(?:\.\d+)?)$/;
   // With a tap, the relay's port on the server leg names the run; without one the peer is the run's own.
-  // The connection that carries the call: a browser may open another beside it that carries
-  // nothing (Chromium: two TLS connections at once, one of them left idle; the tap shows it).
   const connections = w.relay?.connections ?? [];
-  const carrier = connections.find((c) => c.frames.some((f) => f.dir === "c2s" && f.type === "HEADERS"));
-  const port = (carrier ?? connections[0])?.upstreamPort;
+  const port = (callOf(connections)?.conn ?? connections[0])?.upstreamPort;
   const pattern = port === undefined ? line : new RegExp(`^fault: .* \\(peer [^)]*:${port}\\) at `);
   // Ports come round again in a long run: only a line of this run's time is this run's.
   const since = w.handle?.starts[0] ?? Number.NEGATIVE_INFINITY;

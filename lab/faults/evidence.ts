@@ -98,7 +98,16 @@ function letGo(call: { conn: TapConnection; id: number }, by: "client" | "server
 }
 
 function callStream(o: Observation): { conn: TapConnection; id: number } | undefined {
-  for (const conn of o.connections) {
+  return callOf(o.connections);
+}
+
+/**
+ * The connection and stream that carry the call: the first request but the
+ * health checks'. A client may open connections that carry nothing (Chromium
+ * opens two TLS connections at once and leaves one idle, issue 19).
+ */
+export function callOf(connections: readonly TapConnection[]): { conn: TapConnection; id: number } | undefined {
+  for (const conn of connections) {
     const headers = conn.frames.find(
       (f) =>
         f.dir === "c2s" &&

@@ -208,6 +208,12 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
     type Read = { at: number; dropped: boolean };
     const tls = decoder && options.tls ? createTlsDecryptor<Read>(options.tls) : undefined;
     if (tls) record.tls = tls.summary;
+    /** Why a direction cannot be read (the TLS layer's, then HTTP/2's), or none. */
+    const noteFailure = (dir: Direction) => {
+      const failure = tls?.failure(dir) ?? decoder?.failure(dir);
+      if (failure) record.undecodable[dir] = failure;
+      else delete record.undecodable[dir];
+    };
     const decodePiece = (dir: Direction, data: Buffer, read: Read) => {
       if (!decoder) return;
       const last = record.frames.at(-1)?.at ?? Number.NEGATIVE_INFINITY;
@@ -217,18 +223,13 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
       // A TLS record that waited for its secrets was read before frames of the other direction
       // already here: the frames stay in the order they passed (a stable sort keeps each direction's).
       if (read.at < last) record.frames.sort((a, b) => a.at - b.at);
-      const failure = tls?.failure(dir) ?? decoder.failure(dir);
-      if (failure) record.undecodable[dir] = failure;
-      else delete record.undecodable[dir];
+      noteFailure(dir);
     };
     if (tls) {
       catchUps.push(() => {
-        const late = tls.drain();
-        for (const { dir, piece } of late) decodePiece(dir, piece.data, piece.meta);
-        for (const dir of ["c2s", "s2c"] as const) {
-          const failure = tls.failure(dir) ?? decoder?.failure(dir);
-          if (failure) record.undecodable[dir] = failure;
-        }
+        for (const { dir, piece } of tls.drain()) decodePiece(dir, piece.data, piece.meta);
+        noteFailure("c2s");
+        noteFailure("s2c");
       });
     }
     let upstreamUp = false;

@@ -128,7 +128,7 @@ export function createTlsDecryptor<M>(keyLog: TlsKeyLog): TlsDecryptor<M> {
   let suite: Suite | undefined;
   const summary: TlsSummary = { secrets: false };
 
-  /** The ClientHello's random and ALPN list, the ServerHello's suite and version (RFC 8446 4.1.2, 4.1.3). */
+  /** The ClientHello's random, the ServerHello's suite and version (RFC 8446 4.1.2, 4.1.3). */
   const readHello = (dir: Direction, body: Buffer) => {
     if (body[0] !== (dir === "c2s" ? 1 : 2) || body.length < 38) return;
     const random = body.subarray(6, 38).toString("hex");
@@ -168,12 +168,14 @@ export function createTlsDecryptor<M>(keyLog: TlsKeyLog): TlsDecryptor<M> {
   /** Opens what waits in a direction, in order, as far as the secrets go. */
   const openWaiting = (dir: Direction, now = false): Piece<M>[] => {
     const out: Piece<M>[] = [];
-    while (waiting[dir].length > 0 && !failures[dir] && suite) {
+    const s = suite;
+    if (!s) return out;
+    while (waiting[dir].length > 0 && !failures[dir]) {
       const key = keyOf(dir, now);
       if (!key) break;
       const record = waiting[dir].shift();
       if (!record) break;
-      const plain = open(suite, key, record.header, record.body);
+      const plain = open(s, key, record.header, record.body);
       if (!plain) {
         // A handshake record (sealed with the handshake keys) before the first application record.
         if (!started[dir]) continue;
@@ -189,8 +191,7 @@ export function createTlsDecryptor<M>(keyLog: TlsKeyLog): TlsDecryptor<M> {
       if (type === applicationData) out.push({ data: content, meta: record.meta });
       else if (type === handshake && content[0] === 24) {
         // KeyUpdate (RFC 8446 4.6.3): the sender's next records use the next secret.
-        if (!suite) break;
-        keys[dir] = trafficKey(suite, expandLabel(suite.hash, key.secret, "traffic upd", suite.hashLength));
+        keys[dir] = trafficKey(s, expandLabel(s.hash, key.secret, "traffic upd", s.hashLength));
       }
       // NewSessionTicket and alerts carry no HTTP/2.
     }

@@ -4,6 +4,7 @@ import { cpSync, existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { projectRoot } from "../engine/build.ts";
+import type { LabResults } from "../reports/results.ts";
 
 /** Starts the lab's CLI as a user runs it (`npm run lab -- ARGS`), as a real process. */
 export function startLab(args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {
@@ -51,6 +52,16 @@ export async function runLab(args: string[], env?: NodeJS.ProcessEnv, timeoutMs 
  * --check lists every cell outside its outcomes and every lab error's
  * reason (issue 22).
  */
+/**
+ * Runs the lab with `--check --json --out OUT` after `args`, requires it to
+ * pass (assertLabOk) and gives back its results.json, as it printed it.
+ */
+export async function runLabChecked(args: string[], out: string): Promise<LabResults> {
+  const r = await runLab([...args, "--check", "--json", "--out", out]);
+  assertLabOk(r, out);
+  return JSON.parse(r.stdout.trim().split("\n").pop() ?? "") as LabResults;
+}
+
 export function assertLabOk(r: LabExit, out: string): void {
   assert.doesNotMatch(r.stderr, /still open after the run/, "the lab left a handle open");
   if (r.status === 0) return;

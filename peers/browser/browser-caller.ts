@@ -59,13 +59,13 @@ export function createBrowserCaller(settings: ClientSettings, options: BrowserCa
       try {
         let heard = 0;
         let started = false;
+        /** The call's start by the page's clock, as this process's performance.now(): the axis of every agent. */
+        const start = (at: number) => {
+          if (!started) reporter.started(fromEpoch(at));
+          started = true;
+        };
         await page.exposeFunction("labEvent", (event: PageEvent) => {
-          // The page's clock, as this process's performance.now(): the same axis as every agent's.
-          if (event.event === "start") {
-            if (!started) reporter.started(fromEpoch(event.at));
-            started = true;
-            return;
-          }
+          if (event.event === "start") return start(event.at);
           heard++;
           const sentAt = event.sentAt === undefined ? undefined : new Date(event.sentAt);
           reporter.message(event.index, event.text, sentAt, fromEpoch(event.at));
@@ -96,13 +96,11 @@ export function createBrowserCaller(settings: ClientSettings, options: BrowserCa
         };
         try {
           const end: PageEnd = await page.evaluate((a) => window.labCall(a), args);
-          // Every message the page told of before its end is reported before the end (its events
-          // and this answer travel apart); a lost event does not hold the end for more than a second.
-          // The start comes with the end too: a call that failed at once (no server) can end before
-          // its start event arrives (seen in Firefox: the end came first, and the call was timed
-          // from before its page loaded).
-          if (!started) reporter.started(fromEpoch(end.startedAt));
-          started = true;
+          // The page's events and this answer travel apart. The start comes with the end too: a call
+          // that failed at once (no server) could end before its start event arrived (seen in
+          // Firefox, and the call was timed from before its page loaded). Every message the page
+          // told of is reported before the end; a lost event holds the end a second at most.
+          start(end.startedAt);
           for (const until = performance.now() + 1000; heard < end.received && performance.now() < until; ) {
             await new Promise((resolve) => setTimeout(resolve, 5));
           }

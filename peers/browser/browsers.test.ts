@@ -12,8 +12,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, test } from "node:test";
-import type { LabResults } from "../../lab/reports/results.ts";
-import { assertLabOk, runLab, startLab } from "../../lab/testing/lab-cli.ts";
+import { runLabChecked, startLab } from "../../lab/testing/lab-cli.ts";
 import { commandLine, descendants, processState } from "../../lab/testing/processes.ts";
 import { browserExecutable, browserKinds } from "./browsers.ts";
 
@@ -28,25 +27,21 @@ test("a page's calls: crash, reset and RST_STREAM(CANCEL) all read unknown, a de
     ? false
     : "a browser is not installed (scripts/install-debian.sh)",
 }, async () => {
-  const out = path.join(scratch, "browsers");
-  const r = await runLab([
-    "--browsers",
-    "--cases",
-    "crash,suspend+deadline,reset,rst-stream:8",
-    "--clients",
-    "chromium,firefox,connect/connect",
-    "--repeat",
-    "1",
-    // Each browser's scenes hold 3 of its runs at most: more at once shortens the test.
-    "--jobs",
-    "16",
-    "--check",
-    "--json",
-    "--out",
-    out,
-  ]);
-  assertLabOk(r, out);
-  const results = JSON.parse(r.stdout.trim().split("\n").pop() ?? "") as LabResults;
+  const results = await runLabChecked(
+    [
+      "--browsers",
+      "--cases",
+      "crash,suspend+deadline,reset,rst-stream:8",
+      "--clients",
+      "chromium,firefox,connect/connect",
+      "--repeat",
+      "1",
+      // Each browser's scenes hold 3 of its runs at most: more at once shortens the test.
+      "--jobs",
+      "16",
+    ],
+    path.join(scratch, "browsers"),
+  );
   assert.equal(results.meta.tls, true);
   const pages = results.cells.filter((cell) => cell.client === "chromium" || cell.client === "firefox");
   assert.equal(pages.length, 4 * 4, "each case, each browser, each protocol");
