@@ -1,0 +1,3 @@
+module connectlab.dev/golab
+
+go 1.26.0
