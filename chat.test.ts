@@ -6,14 +6,14 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { type LabSettings, quickSettings } from "./lab/catalogue/settings.ts";
-import { stackPairs } from "./lab/catalogue/stacks.ts";
-import { buildEntries, type Entry } from "./lab/engine/build.ts";
+import { buildEntries, type NodeEntry } from "./lab/engine/build.ts";
 import { spawnChild, stopAllChildren } from "./lab/engine/child-process.ts";
 import { freePort } from "./lab/engine/free-port.ts";
-import { findPython } from "./lab/engine/python.ts";
+import type { Program } from "./lab/engine/programs.ts";
 import { startServer } from "./lab/engine/server-pool.ts";
 import type { CellResult } from "./lab/reports/results.ts";
 import { describeRuns, findCell, runCases } from "./lab/testing/run-cases.ts";
+import { readyClients, readyServers, testPairs } from "./lab/testing/stacks.ts";
 
 const settings: LabSettings = {
   count: 3,
@@ -47,7 +47,7 @@ before(async () => {
 });
 after(() => stopAllChildren());
 
-for (const { server, client } of stackPairs()) {
+for (const { server, client } of await testPairs()) {
   const run = (id: string) => {
     const cell = findCell(cells, id, server.id, client.id);
     assert.equal(cell.runs.length, 1);
@@ -128,21 +128,24 @@ describe("servers stop working for a client that left", { concurrency: true }, (
   }
 });
 
+const readyServersNow = await readyServers();
+const readyClientsNow = await readyClients();
+
 describe("bad command lines: one line on stderr naming the flag, exit 2", { concurrency: true }, () => {
-  // The grpcio programs take the same flags where they apply (issue 12); without grpcio they are skipped.
-  const python = findPython() !== null;
-  const servers: readonly Entry[] = [
-    "server",
-    "peers/grpc-js-server",
-    ...(python ? (["peers/grpcio-server"] as const) : []),
+  // Every program takes the same flags where they apply (issues 12, 27); a stack that is not here is skipped.
+  const program = (p: Program | NodeEntry): Program => (typeof p === "string" ? { kind: "node", entry: p } : p);
+  const servers = [
+    ...new Map(readyServersNow.filter((s) => !s.peerOnly).map((s) => [JSON.stringify(s.program), s.program])).values(),
   ];
-  const clients: readonly Entry[] = [
-    "client",
-    "peers/grpc-js-client",
-    ...(python ? (["peers/grpcio-client"] as const) : []),
+  const clients = [
+    ...new Map(readyClientsNow.filter((c) => !c.browser).map((c) => [JSON.stringify(c.program), c.program])).values(),
   ];
+  const name = (p: Program | NodeEntry) => {
+    const q = program(p);
+    return q.kind === "node" ? q.entry : q.kind === "java" ? q.mainClass : q.kind === "python" ? q.script : q.file;
+  };
   /** One class of bad input each, tried on every program it applies to. */
-  const classes: { name: string; entries: readonly Entry[]; args: string[]; message: RegExp }[] = [
+  const classes: { name: string; entries: readonly (Program | NodeEntry)[]; args: string[]; message: RegExp }[] = [
     {
       name: "an unknown flag",
       entries: [...servers, ...clients, "peers/fault-peer"],
@@ -205,9 +208,9 @@ describe("bad command lines: one line on stderr naming the flag, exit 2", { conc
       message: /--health and --watch-health: choose one/,
     },
   ];
-  for (const { name, entries, args, message } of classes) {
+  for (const { name: className, entries, args, message } of classes) {
     for (const entry of entries) {
-      test(`${name}: ${entry} ${args.join(" ")}`, async () => {
+      test(`${className}: ${name(entry)} ${args.join(" ")}`, async () => {
         const child = spawnChild({ entry, args });
         const exit = await child.exited;
         assert.equal(exit.code, 2);
@@ -219,7 +222,7 @@ describe("bad command lines: one line on stderr naming the flag, exit 2", { conc
     }
   }
   for (const entry of servers) {
-    test(`${entry}: a port in use`, async () => {
+    test(`${name(entry)}: a port in use`, async () => {
       const port = await freePort();
       const first = spawnChild({ entry: "server", args: ["--port", String(port)] });
       try {
@@ -239,5 +242,9 @@ describe("bad command lines: one line on stderr naming the flag, exit 2", { conc
 
 /** A Chat server of the given program on a free port (the lab warms it with one health check). */
 function startChatServer(entry: "server" | "peers/grpc-js-server", args: string[]) {
-  return startServer({ id: entry, entry, protocols: ["grpc"] }, ["--port", "0", ...args]);
+  return startServer({ id: entry, program: { kind: "node", entry }, protocols: ["grpc"], label: entry }, [
+    "--port",
+    "0",
+    ...args,
+  ]);
 }

@@ -202,7 +202,7 @@ for (const stack of servers) {
     const readMaxBytes = 1024;
     before(async () => {
       ({ server, port } = await startServer({
-        entry: stack.entry,
+        entry: stack.program,
         args: ["--count", "2", "--interval-ms", "20", "--quiet", "--read-max-bytes", String(readMaxBytes)],
       }));
     });
@@ -288,7 +288,7 @@ for (const stack of servers) {
   });
 
   test(`${stack.id} server: the default --read-max-bytes refuses a message over ${defaultReadMaxBytes} bytes`, async () => {
-    const { server, port } = await startServer({ entry: stack.entry, args: ["--quiet", "--interval-ms", "0"] });
+    const { server, port } = await startServer({ entry: stack.program, args: ["--quiet", "--interval-ms", "0"] });
     try {
       const r = await h2Request(port, grpcHeaders, chatBody("x".repeat(defaultReadMaxBytes)));
       assert.equal(codeOf(r), Code.ResourceExhausted, JSON.stringify(r));
@@ -304,7 +304,7 @@ for (const stack of servers) {
     before(async () => {
       // Streams long enough to be abandoned, never finished, while 2000 of them are opened.
       ({ server, port } = await startServer({
-        entry: stack.entry,
+        entry: stack.program,
         nodeArgs: ["--expose-gc"],
         args: ["--count", "2", "--interval-ms", "20000", "--quiet"],
       }));

@@ -80,7 +80,7 @@ for (const stack of servers) {
     test("grace longer than the streams: every stream ends ok with every message; new calls are refused", async (t) => {
       const count = 4;
       const { server, port } = await startServer({
-        entry: stack.entry,
+        entry: stack.program,
         args: ["--count", String(count), "--interval-ms", "300", "--grace-ms", "10000", "--quiet"],
       });
       const { firstMessages, ends } = openStreams(port);
@@ -105,7 +105,7 @@ for (const stack of servers) {
     test('short grace: the streams still running end unavailable "server shutting down", exit soon after grace + 1 s', async (t) => {
       const graceMs = 300;
       const { server, port } = await startServer({
-        entry: stack.entry,
+        entry: stack.program,
         args: ["--count", "20", "--interval-ms", "200", "--grace-ms", String(graceMs), "--quiet"],
       });
       const { firstMessages, ends } = openStreams(port);
@@ -138,10 +138,10 @@ describe("a second signal during the drain: the status each client receives is t
   for (const { server, client } of stackPairs(ourServerStacks)) {
     test(`${server.id}<-${client.id}: unavailable "server shutting down", on the wire and in the log`, async () => {
       // 5 s between messages: the second signal finds the stream mid-way, as Ctrl-C Ctrl-C would.
-      const { server: child, port } = await startServer({ entry: server.entry, args: ["--interval-ms", "5000"] });
+      const { server: child, port } = await startServer({ entry: server.program, args: ["--interval-ms", "5000"] });
       try {
         const caller = spawnChild({
-          entry: client.entry,
+          entry: client.program,
           args: ["--port", String(port), "--protocol", client.protocol, "--json"],
         });
         await caller.waitForLine(/message 1:/, 10_000);

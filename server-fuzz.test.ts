@@ -210,7 +210,7 @@ for (const stack of servers) {
     t.diagnostic(`FUZZ_SEED=${seed}`);
     const random = createRandom(seed);
     const { server, port } = await startServer({
-      entry: stack.entry,
+      entry: stack.program,
       nodeArgs: ["--expose-gc"],
       // Server-side keepalive at 1 s ends what Node leaves in CLOSE-WAIT (lib/session-keepalive.ts) within the 5 s we wait.
       args: [

@@ -40,7 +40,7 @@ for (const stack of ourServerStacks) {
     for (const how of ["reset", "drop"] as const) {
       test(`a client that ${how === "reset" ? "resets its stream" : "drops its connection"} while its reply waits on flow control: the handler ends, "client gone"`, async () => {
         // 2 s between messages: the handler is mid-stream when the client leaves.
-        const { server, port } = await startServer({ entry: stack.entry, args: ["--interval-ms", "2000"] });
+        const { server, port } = await startServer({ entry: stack.program, args: ["--interval-ms", "2000"] });
         try {
           const readers = openSlowReaders({ port });
           await readers.responded;
@@ -58,7 +58,7 @@ for (const stack of ourServerStacks) {
 
     test("a client that stops reading for good: the write-stall timeout resets the stream and says so; nothing claims to be sent", async () => {
       const { server, port } = await startServer({
-        entry: stack.entry,
+        entry: stack.program,
         args: ["--interval-ms", "100", "--write-stall-timeout-ms", "500"],
       });
       try {
@@ -79,7 +79,7 @@ for (const stack of ourServerStacks) {
     });
 
     test("a normal call: each message is said to be sent once it went to the socket, then ended: ok", async () => {
-      const { server, port } = await startServer({ entry: stack.entry, args: ["--interval-ms", "50"] });
+      const { server, port } = await startServer({ entry: stack.program, args: ["--interval-ms", "50"] });
       try {
         const client = spawnChild({ entry: "client", args: ["--port", String(port)] });
         assert.equal((await client.exited).code, 0);
@@ -99,7 +99,7 @@ for (const stack of ourServerStacks) {
     });
 
     test("after the server's own GOAWAY (a client's protocol error), the connection closes within moments, not at keepalive", async () => {
-      const { server, port } = await startServer({ entry: stack.entry, args: [] });
+      const { server, port } = await startServer({ entry: stack.program, args: [] });
       try {
         const socket = connect({ host: "127.0.0.1", port });
         socket.on("error", () => {});
@@ -124,7 +124,7 @@ for (const stack of ourServerStacks) {
       // session when its PING was answered late, streams opened meanwhile and all: a client starved
       // of CPU lost every live stream of the connection (connect-node read internal "missing status").
       const { server, port } = await startServer({
-        entry: stack.entry,
+        entry: stack.program,
         args: ["--count", "4", "--interval-ms", "400"],
       });
       try {
@@ -186,7 +186,7 @@ for (const stack of ourServerStacks) {
       // room (the bug of issue 21) holds 16, 6 MB more than the bound allows.
       const budget = nameBytes;
       const { server, port } = await startServer({
-        entry: stack.entry,
+        entry: stack.program,
         nodeArgs: ["--expose-gc"],
         args: [
           "--interval-ms",

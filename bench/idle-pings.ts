@@ -11,8 +11,8 @@ import { defaultSettings } from "../lab/catalogue/settings.ts";
 import { type ClientStack, clientStacks, serverStacks } from "../lab/catalogue/stacks.ts";
 import { startServer, stopAllChildren } from "../lab/engine/child-process.ts";
 import { createAgentPool } from "../lab/engine/client-agent.ts";
-import { findPython } from "../lab/engine/python.ts";
 import { createRelay } from "../lab/faults/relay.ts";
+import { readyClients } from "../lab/testing/stacks.ts";
 
 export interface IdlePingRow {
   profile: string;
@@ -27,11 +27,12 @@ export interface IdlePingRow {
 export async function measureIdlePings(profiles: readonly string[], idleMs: number): Promise<IdlePingRow[]> {
   const server = serverStacks.find((s) => s.id === "connect");
   if (!server) throw new Error("no connect server stack");
-  const clients = clientStacks.filter((c) => c.protocol === "grpc" && (c.client !== "grpcio" || findPython() !== null));
+  const here = await readyClients();
+  const clients = clientStacks.filter((c) => c.protocol === "grpc" && here.some((h) => h.id === c.id));
   const rows: IdlePingRow[] = [];
   for (const name of profiles) {
     const profile = readProfile(name, defaultSettings);
-    const { port } = await startServer({ entry: server.entry, args: profileArgs(profile, "server", server.id) });
+    const { port } = await startServer({ entry: server.program, args: profileArgs(profile, "server", server.id) });
     const agents = createAgentPool();
     try {
       rows.push(...(await Promise.all(clients.map((client) => idleOnce(profile, client, port, agents, idleMs)))));

@@ -9,13 +9,14 @@ import { after, before, describe, test } from "node:test";
 import { labCases } from "./catalogue/cases.ts";
 import { defaultSettings, quickSettings } from "./catalogue/settings.ts";
 import { runningChildren, stopAllChildren } from "./engine/child-process.ts";
-import { findPython } from "./engine/python.ts";
 import type { CellResult } from "./reports/results.ts";
 import { describeRuns, findCell, runCases } from "./testing/run-cases.ts";
+import { ready } from "./testing/stacks.ts";
 
 const channelCases = labCases.filter((c) => c.group === "channel");
 // connect-node and grpc-js everywhere; grpcio too where Debian's grpcio is installed.
-const clients = ["connect/grpc", "grpc-js/grpc", ...(findPython() ? ["grpcio/grpc"] : [])];
+const grpcio = await ready("grpcio/grpc");
+const clients = ["connect/grpc", "grpc-js/grpc", ...(grpcio ? ["grpcio/grpc"] : [])];
 // --quick's timings, but a channel's own and keepalive at the default's: the suite runs beside
 // other test files, and a server's first calls, a fault's burst of reconnections and the libraries'
 // own reconnect backoff take what they take, and a starved client that answers a 100 ms PING late
@@ -84,7 +85,7 @@ describe("what a long-lived channel does, as users rely on it", () => {
   });
 
   test("several backends: a crashed one costs the calls under way on it, and the channel moves on", () => {
-    for (const client of ["grpc-js/grpc", ...(findPython() ? ["grpcio/grpc"] : [])]) {
+    for (const client of ["grpc-js/grpc", ...(grpcio ? ["grpcio/grpc"] : [])]) {
       for (const id of ["backends-crash", "backends-crash+round-robin"]) {
         const run = findCell(cells, id, "grpc-js", client).runs[0];
         assert.equal(run.code, "ok+unavailable", `${id} ${client}`);
@@ -97,7 +98,7 @@ describe("what a long-lived channel does, as users rely on it", () => {
   });
 
   test("several backends: keepalive takes a stuck one out; health checking does not see a suspended one, and only gRPC core does it", () => {
-    const python = findPython();
+    const python = grpcio;
     for (const client of ["grpc-js/grpc", ...(python ? ["grpcio/grpc"] : [])]) {
       for (const id of ["backends-suspend+keepalive+round-robin", "backends-blackhole+keepalive+round-robin"]) {
         const cell = findCell(cells, id, "grpc-js", client);

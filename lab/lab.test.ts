@@ -7,10 +7,10 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, describe, test } from "node:test";
 import { proxyStacks, proxyVersions } from "./catalogue/proxies.ts";
-import { findPython } from "./engine/python.ts";
 import type { LabResults } from "./reports/results.ts";
 import { assertLabOk, runLab, startLab } from "./testing/lab-cli.ts";
 import { commandLine, descendants, processState } from "./testing/processes.ts";
+import { ready } from "./testing/stacks.ts";
 
 const scratch = mkdtempSync(path.join(tmpdir(), "lab-test-"));
 /** The proxies installed here (CI installs both: scripts/install-debian.sh). */
@@ -54,13 +54,13 @@ describe("npm run lab -- --quick", { concurrency: true }, () => {
     // --isolate starts two per run.
     // One agent per client stack.
     const stacks = ["connect/connect", "connect/grpc", "connect/grpc-web", "grpc-js/grpc"];
-    if (findPython()) stacks.push("grpcio/grpc");
+    if (await ready("grpcio/grpc")) stacks.push("grpcio/grpc");
     assert.deepEqual(results.meta.agents.map((a) => a.stack).sort(), stacks);
     const runs = results.cells.reduce((n, cell) => n + cell.runs.length, 0);
     assert.ok(results.meta.processes < runs, `${results.meta.processes} processes for ${runs} runs`);
     assert.ok(results.meta.cpu === null || results.meta.cpu.childrenMs > 0);
     assert.match(results.meta.versions["@connectrpc/connect-node"] ?? "", /^\d+\.\d+\.\d+$/);
-    assert.equal(results.cells.length, 3 * (findPython() ? 11 : 6));
+    assert.equal(results.cells.length, 3 * ((await ready("grpcio/grpc")) ? 11 : 6));
     for (const cell of results.cells) {
       assert.deepEqual(Object.keys(cell), ["case", "server", "client", "protocol", "expected", "runs"]);
       assert.ok(cell.expected.evidence.length > 0, "every case states its evidence");

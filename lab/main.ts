@@ -15,13 +15,29 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { type Flags, intFlag, parseFlags, runCli, stringFlag, UsageError } from "../lib/cli.ts";
 import { browserExecutable, browserKinds, browserPackages } from "../peers/browser/browsers.ts";
 import { installReleases } from "../scripts/install-releases.ts";
-import { caseGroups, defaultSettings, type LabSettings, labCases, quickSettings } from "./catalogue/cases.ts";
+import {
+  caseGroups,
+  defaultScope,
+  defaultSettings,
+  firstQuestion,
+  type LabSettings,
+  labCases,
+  quickSettings,
+} from "./catalogue/cases.ts";
 import { builtinProfiles, readProfile } from "./catalogue/profiles.ts";
 import { proxyStacks, proxyVersions } from "./catalogue/proxies.ts";
 import { node22Path, releaseName, releases } from "./catalogue/releases.ts";
-import { browserStacks, clientStacks, releaseStacks, serverStacks, stackPairs } from "./catalogue/stacks.ts";
-import { buildEntries, buildReleaseEntries, isPythonEntry } from "./engine/build.ts";
 import {
+  browserStacks,
+  clientStacks,
+  coreStacks,
+  releaseStacks,
+  serverStacks,
+  stackPairs,
+} from "./catalogue/stacks.ts";
+import { buildEntries, buildReleaseEntries } from "./engine/build.ts";
+import {
+  childCpu,
   cpuTimes,
   killAllChildrenNow,
   runningChildren,
@@ -29,17 +45,19 @@ import {
   stopAllChildren,
 } from "./engine/child-process.ts";
 import { createLabTls } from "./engine/lab-tls.ts";
+import { availableStacks } from "./engine/peer-builds.ts";
 import { refusedBy } from "./engine/plan.ts";
-import { findPython, grpcioHint } from "./engine/python.ts";
 import { runLab } from "./engine/run-lab.ts";
+import { readShard } from "./engine/shards.ts";
 import { differingCells } from "./reports/compare.ts";
 import { diffRuns, diffText } from "./reports/diff-runs.ts";
+import { mergeShards, readShardRuns } from "./reports/merge-runs.ts";
+import { printRun } from "./reports/print-run.ts";
 import { createProgress } from "./reports/progress.ts";
-import { comparisonTables, legend } from "./reports/report-markdown.ts";
-import type { CellResult, LabResults } from "./reports/results.ts";
-import { cellName, checkFailures, summarizeCell } from "./reports/summary.ts";
+import type { LabResults } from "./reports/results.ts";
+import { cellName } from "./reports/summary.ts";
 import { libraryVersions } from "./reports/versions.ts";
-import { labErrorLines, writeReports } from "./reports/write-reports.ts";
+import { writeReports } from "./reports/write-reports.ts";
 
 /** The Node the newest connect-node release runs on (releases/node22). */
 const node22Version = () => execFileSync(node22Path, ["--version"], { encoding: "utf8" }).trim();
@@ -133,8 +151,63 @@ function runDiff(argv: string[]): void {
   if (d.outcomes.some((o) => o.race === undefined)) process.exitCode = 1;
 }
 
+/**
+ * `--merge DIR... --out DIR [--check] [--json]` (issue 29): one run out of every shard's folder.
+ * Read before the flags: it takes several values, which parseArgs does not.
+ */
+async function runMerge(argv: string[]): Promise<void> {
+  const at = argv.indexOf("--merge");
+  let end = at + 1;
+  while (end < argv.length && !argv[end].startsWith("--")) end++;
+  const dirs = argv.slice(at + 1, end);
+  const rest = [...argv.slice(0, at), ...argv.slice(end)];
+  const flags = parseFlags({
+    program: "lab",
+    summary: "--merge DIR... --out DIR",
+    argv: rest,
+    flags: {
+      out: { type: "string", help: "folder for the merged results.json, report.md, report.html" },
+      check: { type: "boolean", help: "exit 1 when an outcome is outside the stated ones" },
+      tables: { type: "boolean", help: "print every table" },
+      json: { type: "boolean", help: "print results.json to stdout" },
+    },
+  });
+  if (dirs.length === 0)
+    throw new UsageError("--merge takes the folders of every shard's run: --merge A B C --out DIR");
+  if (typeof flags.out !== "string") throw new UsageError("--merge needs --out DIR for the merged reports");
+  const results = mergeShards(readShardRuns(dirs));
+  await writeReports(flags.out, results);
+  const console_ = flags.json ? process.stderr : process.stdout;
+  const ok = printRun(results, {
+    out: flags.out,
+    tables: flags.tables === true,
+    check: flags.check === true,
+    console: console_,
+  });
+  if (flags.json) process.stdout.write(`${JSON.stringify(results)}\n`);
+  if (!ok) process.exitCode = 1;
+}
+
+/** The commit the lab runs from, "+dirty" with uncommitted changes; undefined outside git. */
+function gitCommit(): string | undefined {
+  try {
+    const head = execFileSync("git", ["rev-parse", "HEAD"], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    }).trim();
+    const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    }).trim();
+    return dirty ? `${head}+dirty` : head;
+  } catch {
+    return undefined;
+  }
+}
+
 runCli("lab", async () => {
   if (process.argv.includes("--diff")) return runDiff(process.argv.slice(2));
+  if (process.argv.includes("--merge")) return runMerge(process.argv.slice(2));
   const flags = parseFlags({
     program: "lab",
     summary: "run every liveness case against every client, server and protocol, and compare",
@@ -215,12 +288,29 @@ runCli("lab", async () => {
           )}) or a JSON file of your own, one section per stack, each key the library's own option name (docs/profiles.md)`,
         default: "lab",
       },
+      full: {
+        type: "boolean",
+        help: `every case for every server/client pair (issue 27): without it, the cases beyond the first question (${firstQuestion.join(", ")}) run for the core stacks only (${coreStacks.servers.join(", ")}), unless --servers or --clients names stacks`,
+      },
       versions: {
         type: "boolean",
         help: `the release matrix: every client case (groups ${versionGroups.join(", ")}, unless --cases says) also on ${releases.map(releaseName).join(", ")} (installed into releases/ on first use; connect-node 2.3 on Node 22), and the report lists each case whose outcome changed between releases`,
       },
       out: { type: "string", help: "folder for results.json, report.md, report.html", default: "lab-report" },
       check: { type: "boolean", help: "exit 1 when an outcome is outside the stated ones" },
+      tables: {
+        type: "boolean",
+        help: "print every table of the report here too (default: the run's findings, then where the report is)",
+      },
+      shard: {
+        type: "string",
+        help: "run shard K of N (K/N): a share of the cells balanced by their estimated run time, the same on every machine; --merge joins the shards' folders (docs/many-machines.md)",
+        default: "1/1",
+      },
+      merge: {
+        type: "string",
+        help: "--merge DIR... --out DIR: one results.json, report.html and report.md from the folders of every shard of one run (same commit, settings, profile and versions); --check and --diff work on it; runs nothing",
+      },
       json: { type: "boolean", help: "print results.json to stdout (progress and table go to stderr)" },
       diff: {
         type: "string",
@@ -239,6 +329,10 @@ runCli("lab", async () => {
     cases = cases.filter((c) => c.channel === undefined && c.group !== "knob");
   }
   const quickNote = flags.quick && typeof flags.cases !== "string";
+  // The default run asks the first question of every pair, and the rest of the catalogue of the
+  // core stacks (issue 27: seven servers and eleven clients through every case is ~3x the runs).
+  const scoped = !flags.full && !flags.browsers && flags.servers === undefined && flags.clients === undefined;
+  if (scoped) cases = cases.map((c) => defaultScope(c, coreStacks));
   if (flags.versions && typeof flags.cases !== "string") cases = cases.filter((c) => versionGroups.includes(c.group));
   const settings = readSettings(flags);
   // The cases a page can take: a browser sets no keepalive and is not a process the lab signals.
@@ -266,13 +360,6 @@ runCli("lab", async () => {
     process.stderr.write(
       `lab: --browsers: ${kind} skipped: not installed (Debian/Ubuntu, as root: apt-get install -y ${browserPackages[kind]})\n`,
     );
-  }
-  // The grpcio stacks need a Python 3 with grpcio; without one the lab runs the others and says so.
-  const python = findPython();
-  if (!python && [...servers, ...clients].some((stack) => isPythonEntry(stack.entry))) {
-    servers = servers.filter((stack) => !isPythonEntry(stack.entry));
-    clients = clients.filter((stack) => !isPythonEntry(stack.entry));
-    process.stderr.write(`lab: grpcio skipped: no Python 3 with grpcio (${grpcioHint})\n`);
   }
   // The proxy group needs nginx and HAProxy; without one the lab runs the rest and says how to add it.
   const absent = proxyStacks.filter((p) => proxyVersions().get(p.id) === undefined);
@@ -304,6 +391,7 @@ runCli("lab", async () => {
       max: 256,
     });
   const profile = readProfile(stringFlag(flags, "profile", "lab"), settings);
+  const shard = typeof flags.shard === "string" ? readShard(flags.shard) : undefined;
   const outDir = stringFlag(flags, "out", "lab-report");
   const console_ = flags.json ? process.stderr : process.stdout;
   const tap = flags["no-tap"] !== true;
@@ -324,6 +412,10 @@ runCli("lab", async () => {
   }
 
   // Once every flag was read: a usage error is one line.
+  if (scoped && cases.some((c) => !firstQuestion.includes(c.id)))
+    process.stderr.write(
+      `lab: every pair answers the first question (${firstQuestion.join(", ")}); the other cases run for ${coreStacks.servers.join(", ")} only: --full runs them for every stack, --servers/--clients for the stacks named\n`,
+    );
   if (quickNote)
     process.stderr.write(
       "lab: --quick leaves the channel and knob groups out (add --cases channel,knob, or run without --quick)\n",
@@ -334,6 +426,11 @@ runCli("lab", async () => {
     await buildReleaseEntries(releases);
     clients = [...clients, ...releaseStacks(clients)];
   }
+  // The stacks in other languages (issue 27): built once per machine; a missing toolchain or a
+  // failed build leaves its stacks out, said in one line.
+  const say = (line: string) => process.stderr.write(`lab: ${line}\n`);
+  servers = await availableStacks(servers, say);
+  clients = await availableStacks(clients, say);
 
   /** One run of the whole plan in one mode, its reports written to `dir`. */
   const runOnce = async (isolate: boolean, dir: string): Promise<LabResults | undefined> => {
@@ -359,6 +456,7 @@ runCli("lab", async () => {
         tls,
         sabotagePeer: flags["sabotage-fault-peer"] === true,
         profile,
+        shard,
       },
       {
         signal: interrupt.signal,
@@ -399,7 +497,16 @@ runCli("lab", async () => {
           labMs: cpuAfter.labMs - (cpuBefore?.labMs ?? 0),
           childrenMs: cpuAfter.childrenMs - (cpuBefore?.childrenMs ?? 0),
         },
+        childCpu: childCpu(),
         processes: startedChildren() - processesBefore,
+        commit: gitCommit(),
+        selection: {
+          cases: cases.map((c) => c.id),
+          servers: servers.map((x) => x.id),
+          clients: clients.map((c) => c.id),
+          full: flags.full === true,
+        },
+        ...(shard && { shard }),
         agents: outcome.agents,
         labEventLoopDelayMs: { p50: ms(delay.percentile(50)), p99: ms(delay.percentile(99)), max: ms(delay.max) },
       },
@@ -412,71 +519,12 @@ runCli("lab", async () => {
   const results = await runOnce(flags.isolate === true, outDir);
   if (!results) return;
   const { cells } = results;
-  console_.write(
-    `${comparisonTables(cells, labCases)}\n\n${legend.map((l) => `  ${l.replace(/`/g, "")}`).join("\n")}\n\n`,
-  );
-  const departures = cells.filter((cell) => summarizeCell(cell).departs).length;
-  const errors = cells.filter((cell) => cell.runs.some((run) => run.code === "lab-error")).length;
-  const cpu = results.meta.cpu;
-  const runs = cells.reduce((n, cell) => n + cell.runs.length, 0);
-  console_.write(
-    `${cells.length} cells, ${runs} runs in ${(results.meta.wallMs / 1000).toFixed(1)} s (${results.meta.mode}` +
-      `${cpu ? `, ${Math.round((cpu.labMs + cpu.childrenMs) / runs)} ms of CPU per run` : ""}); ` +
-      `${departures} cell(s) depart from the gRPC rules${errors > 0 ? `, ${errors} cell(s) with lab errors` : ""}. ` +
-      `Report: ${path.join(outDir, "report.html")} (and report.md, results.json)\n`,
-  );
-  if (flags.json) process.stdout.write(`${JSON.stringify(results)}\n`);
-  let failed = false;
-  // The catalogue states each case's outcomes for the `lab` profile (a knob case: for its own).
-  // Under another profile they are what it changes, not failures; a lab error fails all the same,
-  // and `recommended` must end every case (issue 18).
-  const stated = (cell: CellResult) => !cell.expected.otherSettings;
-  const hung = cells.filter((cell) => cell.runs.some((run) => run.code === "hang"));
-  /** Why no setting ends this cell's case, where the catalogue says so. */
-  const noSetting = (cell: CellResult) => {
-    const known = labCases.find((c) => c.id === cell.case)?.noSetting;
-    return known && (known.server === undefined || known.server === cell.server) ? known.why : undefined;
-  };
-  for (const cell of hung) {
-    const why = profile.name !== "lab" && noSetting(cell);
-    if (why) console_.write(`lab: ${cell.case} ${cellName(cell)} hangs, and no setting ends it: ${why}\n`);
-  }
-  if (profile.name !== "lab") {
-    const changed = cells.filter(
-      (cell) => !stated(cell) && cell.runs.some((run) => !cell.expected.allowed.includes(run.code)),
-    );
-    console_.write(
-      `lab: profile ${profile.name}: ${hung.length} cell(s) with a hang; ${changed.length} cell(s) outside the outcomes stated for the lab profile (what this profile changes: report.md)\n`,
-    );
-  }
-  if (flags.check) {
-    const failures = [
-      ...checkFailures(cells.filter(stated)),
-      ...cells
-        .filter((cell) => !stated(cell) && cell.runs.some((run) => run.code === "lab-error"))
-        .map((cell) => `${cell.case} ${cellName(cell)}: ${summarizeCell(cell).outcome}`),
-      ...(profile.name === "recommended"
-        ? hung
-            .filter((cell) => noSetting(cell) === undefined)
-            .filter((cell) => !stated(cell))
-            .map(
-              (cell) =>
-                `${cell.case} ${cellName(cell)}: ${summarizeCell(cell).outcome} (recommended must end every case)`,
-            )
-        : []),
-    ];
-    if (failures.length > 0) {
-      // A lab error says why it proves nothing: the reader of a red run needs that, not only the cell.
-      const errors = labErrorLines(cells).filter((line) => !line.includes("(tried again)"));
-      process.stderr.write(
-        `lab: --check: ${failures.length} cell(s) outside the stated outcomes:\n${failures.map((f) => `  ${f}`).join("\n")}\n` +
-          (errors.length > 0 ? `lab errors:\n${errors.map((e) => `  ${e}`).join("\n")}\n` : ""),
-      );
-      failed = true;
-    } else {
-      console_.write("lab: --check: every outcome is one of the stated ones\n");
-    }
-  }
+  let failed = !printRun(results, {
+    out: outDir,
+    tables: flags.tables === true,
+    check: flags.check === true,
+    console: console_,
+  });
   if (flags.compare) {
     const isolated = await runOnce(true, path.join(outDir, "isolate"));
     if (!isolated) return;

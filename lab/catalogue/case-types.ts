@@ -129,7 +129,7 @@ export interface LabCase {
    * with no such setting): `--profile recommended` reports its hang with
    * the reason instead of failing on it (issue 18). Default: none.
    */
-  noSetting?: { server?: string; why: string };
+  noSetting?: { server?: string; client?: string; why: string }[];
   /** Extra server flags. */
   serverArgs?: (settings: LabSettings) => string[];
   /** Extra client flags. */

@@ -31,3 +31,36 @@ export const labCases: readonly LabCase[] = [
   ...channelCases,
   ...knobCasesAll,
 ];
+
+/**
+ * The user's first question (issue 27): what does my client see when the server is fine, is not
+ * there, shuts down, crashes or hangs, and what keepalive and a deadline do about the hang. The
+ * default run asks it of every server/client pair; every other case runs for the core stacks
+ * (stacks.ts coreStacks) unless --full, or --servers/--clients, asks for more.
+ */
+export const firstQuestion: readonly string[] = [
+  "normal",
+  "no-server",
+  "shutdown-graceful",
+  "shutdown-abrupt",
+  "crash",
+  "suspend",
+  "suspend+keepalive",
+  "suspend+deadline",
+];
+
+/**
+ * The case as the default run takes it: a first-question case for every pair, any other for the
+ * core stacks (and the fault peer, for the cases that are its own).
+ */
+export function defaultScope(
+  labCase: LabCase,
+  core: { servers: readonly string[]; clients: readonly string[] },
+): LabCase {
+  if (firstQuestion.includes(labCase.id)) return labCase;
+  const servers = (labCase.servers ?? [...core.servers, "fault-peer"]).filter(
+    (s) => core.servers.includes(s) || s === "fault-peer",
+  );
+  const clients = (labCase.clients ?? core.clients).filter((c) => core.clients.includes(c));
+  return { ...labCase, servers, clients };
+}

@@ -138,6 +138,367 @@ const grpcServerCommon: LibraryOption[] = [
   },
 ];
 
+/** A duration in ms, the way every Go, Java and Rust option here is given to the lab's programs. */
+const ms = (name: string, dflt: string, what: string, doc: string): LibraryOption => ({
+  name,
+  kind: "ms",
+  default: dflt,
+  what,
+  doc,
+});
+
+const netHttp = "Go net/http (http.HTTP2Config, Go 1.24+; x/net/http2 calls SendPingTimeout ReadIdleTimeout)";
+const grpcGoKeepalive =
+  "grpc-go keepalive package (keepalive.ClientParameters, keepalive.ServerParameters, keepalive.EnforcementPolicy) and Documentation/keepalive.md";
+const grpcJavaBuilder = "grpc-java NettyChannelBuilder / NettyServerBuilder javadoc";
+const tonicDocs = "tonic transport::Endpoint / transport::Server docs (hyper's HTTP/2 keep-alive)";
+
+/** The sections of the stacks in other languages (issue 27), each option by the name its users write in code. */
+const otherLanguages: OptionSection[] = [
+  {
+    id: "connect-go",
+    role: "client",
+    stack: "connect-go",
+    library: "connectrpc.com/connect on net/http (connect-go has no liveness options of its own)",
+    options: [
+      ms(
+        "http.HTTP2Config.SendPingTimeout",
+        "0 (off)",
+        "PING after this long without a frame from the server, on idle connections too; an unanswered one closes the connection",
+        netHttp,
+      ),
+      ms("http.HTTP2Config.PingTimeout", "15000", "how long a PING may go unanswered", netHttp),
+      ms(
+        "http.HTTP2Config.WriteByteTimeout",
+        "0 (off)",
+        "a connection whose writes make no progress this long is closed",
+        netHttp,
+      ),
+      ms(
+        "http.Transport.IdleConnTimeout",
+        "0 (no limit; http.DefaultTransport: 90000)",
+        "an idle connection is closed after this long; the next call opens a new one",
+        "Go net/http Transport",
+      ),
+      ms("net.Dialer.Timeout", "none (the kernel's)", "how long a connection may take to open", "Go net Dialer"),
+    ],
+  },
+  {
+    id: "connect-go-server",
+    role: "server",
+    stack: "connect-go",
+    library: "connectrpc.com/connect on net/http",
+    options: [
+      ms(
+        "http.HTTP2Config.SendPingTimeout",
+        "0 (off)",
+        "the server PINGs a connection silent this long; an unanswered PING closes it",
+        netHttp,
+      ),
+      ms("http.HTTP2Config.PingTimeout", "15000", "how long the server's PING may go unanswered", netHttp),
+      ms(
+        "http.HTTP2Config.WriteByteTimeout",
+        "0 (off)",
+        "a connection whose writes make no progress this long is closed",
+        netHttp,
+      ),
+      {
+        name: "http.HTTP2Config.MaxConcurrentStreams",
+        kind: "count",
+        default: "250",
+        what: "concurrent streams per connection (SETTINGS_MAX_CONCURRENT_STREAMS)",
+        doc: netHttp,
+      },
+      ms(
+        "http.Server.IdleTimeout",
+        "0 (none)",
+        "a connection with no stream this long is closed (GOAWAY)",
+        "Go net/http Server",
+      ),
+    ],
+  },
+  {
+    id: "grpc-go",
+    role: "client",
+    stack: "grpc-go",
+    library: "google.golang.org/grpc",
+    options: [
+      ms(
+        "keepalive.ClientParameters.Time",
+        "infinity (off)",
+        "PING after this long without activity; grpc-go raises anything under 10 s to 10 s",
+        grpcGoKeepalive,
+      ),
+      ms("keepalive.ClientParameters.Timeout", "20000", "how long a PING may go unanswered", grpcGoKeepalive),
+      {
+        name: "keepalive.ClientParameters.PermitWithoutStream",
+        kind: "boolean",
+        default: "false",
+        what: "true: PINGs also while no call is open",
+        doc: grpcGoKeepalive,
+      },
+      ms(
+        "grpc.WithIdleTimeout",
+        "1800000 (30 min)",
+        "a channel with no call this long goes IDLE and closes its connections",
+        "grpc-go dialoptions.go WithIdleTimeout; gRFC A9",
+      ),
+      ms(
+        "backoff.Config.BaseDelay",
+        "1000",
+        "the first pause before a lost connection is tried again",
+        "grpc-go backoff package; connection-backoff.md",
+      ),
+      ms(
+        "backoff.Config.MaxDelay",
+        "120000",
+        "the longest pause between two connection attempts",
+        "grpc-go backoff package",
+      ),
+      ms(
+        "grpc.ConnectParams.MinConnectTimeout",
+        "20000",
+        "how long a connection attempt may take",
+        "grpc-go dialoptions.go WithConnectParams",
+      ),
+      {
+        name: "grpc.WithDefaultServiceConfig",
+        kind: "json",
+        default: "none",
+        what: "deadline, wait-for-ready, retries, load balancing",
+        doc: serviceConfig,
+      },
+    ],
+  },
+  {
+    id: "grpc-go-server",
+    role: "server",
+    stack: "grpc-go",
+    library: "google.golang.org/grpc",
+    options: [
+      ms(
+        "keepalive.ServerParameters.Time",
+        "7200000 (2 h)",
+        "the server PINGs a connection idle this long; grpc-go raises anything under 1 s to 1 s",
+        grpcGoKeepalive,
+      ),
+      ms(
+        "keepalive.ServerParameters.Timeout",
+        "20000",
+        "how long the server's PING may go unanswered",
+        grpcGoKeepalive,
+      ),
+      ms(
+        "keepalive.ServerParameters.MaxConnectionIdle",
+        "infinity",
+        "a connection with no call this long gets GOAWAY",
+        grpcGoKeepalive,
+      ),
+      ms(
+        "keepalive.ServerParameters.MaxConnectionAge",
+        "infinity",
+        "a connection this old gets GOAWAY (rotation)",
+        grpcGoKeepalive,
+      ),
+      ms(
+        "keepalive.ServerParameters.MaxConnectionAgeGrace",
+        "infinity",
+        "how long calls of a connection past its age may still run; then it is closed",
+        grpcGoKeepalive,
+      ),
+      ms(
+        "keepalive.EnforcementPolicy.MinTime",
+        "300000 (5 min)",
+        'a client PING sooner than this after the last is a strike; too many draw GOAWAY(ENHANCE_YOUR_CALM, "too_many_pings")',
+        grpcGoKeepalive,
+      ),
+      {
+        name: "keepalive.EnforcementPolicy.PermitWithoutStream",
+        kind: "boolean",
+        default: "false",
+        what: "true: client PINGs while no call is open are allowed",
+        doc: grpcGoKeepalive,
+      },
+      {
+        name: "grpc.MaxConcurrentStreams",
+        kind: "count",
+        default: "unlimited (math.MaxUint32)",
+        what: "concurrent streams per connection",
+        doc: "grpc-go server.go MaxConcurrentStreams",
+      },
+    ],
+  },
+  {
+    id: "grpc-java",
+    role: "client",
+    stack: "grpc-java",
+    library: "io.grpc:grpc-netty",
+    options: [
+      ms(
+        "NettyChannelBuilder.keepAliveTime",
+        "off",
+        "PING after this long without activity; grpc-java raises anything under 10 s to 10 s",
+        grpcJavaBuilder,
+      ),
+      ms("NettyChannelBuilder.keepAliveTimeout", "20000", "how long a PING may go unanswered", grpcJavaBuilder),
+      {
+        name: "NettyChannelBuilder.keepAliveWithoutCalls",
+        kind: "boolean",
+        default: "false",
+        what: "true: PINGs also while no call is open",
+        doc: grpcJavaBuilder,
+      },
+      ms(
+        "NettyChannelBuilder.idleTimeout",
+        "1800000 (30 min)",
+        "a channel with no call this long goes IDLE and closes its connections",
+        grpcJavaBuilder,
+      ),
+      ms(
+        "ChannelOption.CONNECT_TIMEOUT_MILLIS",
+        "30000 (Netty's)",
+        "how long a connection attempt may take",
+        "Netty ChannelOption",
+      ),
+      {
+        name: "NettyChannelBuilder.defaultServiceConfig",
+        kind: "json",
+        default: "none",
+        what: "deadline, wait-for-ready, retries, load balancing",
+        doc: serviceConfig,
+      },
+      {
+        name: "NettyChannelBuilder.enableRetry",
+        kind: "boolean",
+        default: "true",
+        what: "false: no service-config retries and no transparent retries (disableRetry())",
+        doc: grpcJavaBuilder,
+      },
+    ],
+  },
+  {
+    id: "grpc-java-server",
+    role: "server",
+    stack: "grpc-java",
+    library: "io.grpc:grpc-netty",
+    options: [
+      ms(
+        "NettyServerBuilder.keepAliveTime",
+        "7200000 (2 h)",
+        "the server PINGs a connection this often",
+        grpcJavaBuilder,
+      ),
+      ms(
+        "NettyServerBuilder.keepAliveTimeout",
+        "20000",
+        "how long the server's PING may go unanswered",
+        grpcJavaBuilder,
+      ),
+      ms(
+        "NettyServerBuilder.permitKeepAliveTime",
+        "300000 (5 min)",
+        'a client PING sooner than this after the last is a strike; two draw GOAWAY(ENHANCE_YOUR_CALM, "too_many_pings")',
+        grpcJavaBuilder,
+      ),
+      {
+        name: "NettyServerBuilder.permitKeepAliveWithoutCalls",
+        kind: "boolean",
+        default: "false",
+        what: "true: client PINGs while no call is open are allowed",
+        doc: grpcJavaBuilder,
+      },
+      ms(
+        "NettyServerBuilder.maxConnectionIdle",
+        "infinite",
+        "a connection with no call this long gets GOAWAY",
+        grpcJavaBuilder,
+      ),
+      ms(
+        "NettyServerBuilder.maxConnectionAge",
+        "infinite",
+        "a connection this old gets GOAWAY (rotation)",
+        grpcJavaBuilder,
+      ),
+      ms(
+        "NettyServerBuilder.maxConnectionAgeGrace",
+        "infinite",
+        "how long calls past the age may still run",
+        grpcJavaBuilder,
+      ),
+      {
+        name: "NettyServerBuilder.maxConcurrentCallsPerConnection",
+        kind: "count",
+        default: "unlimited",
+        what: "concurrent streams per connection",
+        doc: grpcJavaBuilder,
+      },
+    ],
+  },
+  {
+    id: "tonic",
+    role: "client",
+    stack: "tonic",
+    library: "tonic (hyper, h2)",
+    options: [
+      ms(
+        "Endpoint::http2_keep_alive_interval",
+        "none (off)",
+        "PING this often while a call is open (or always, with keep_alive_while_idle)",
+        tonicDocs,
+      ),
+      ms("Endpoint::keep_alive_timeout", "20000", "how long a PING may go unanswered", tonicDocs),
+      {
+        name: "Endpoint::keep_alive_while_idle",
+        kind: "boolean",
+        default: "false",
+        what: "true: PINGs also while no call is open",
+        doc: tonicDocs,
+      },
+      ms("Endpoint::connect_timeout", "none", "how long a connection may take to open", tonicDocs),
+      ms(
+        "Endpoint::timeout",
+        "none",
+        "a time limit on each call, by tower's timeout: until the response's headers, not over a stream (measured: docs/repro/rust)",
+        tonicDocs,
+      ),
+      ms("Endpoint::tcp_keepalive", "none", "TCP keepalive on the connection's socket", tonicDocs),
+    ],
+  },
+  {
+    id: "tonic-server",
+    role: "server",
+    stack: "tonic",
+    library: "tonic (hyper, h2)",
+    options: [
+      ms("Server::http2_keepalive_interval", "none (off)", "the server PINGs each connection this often", tonicDocs),
+      ms("Server::http2_keepalive_timeout", "20000", "how long the server's PING may go unanswered", tonicDocs),
+      {
+        name: "Server::max_concurrent_streams",
+        kind: "count",
+        default: "none (h2's)",
+        what: "concurrent streams per connection",
+        doc: tonicDocs,
+      },
+      ms(
+        "Server::max_connection_age",
+        "none",
+        "a connection this old is closed after its grace (tonic sends no GOAWAY at the age)",
+        tonicDocs,
+      ),
+      ms("Server::max_connection_age_grace", "none", "how long calls past the age may still run", tonicDocs),
+      ms("Server::tcp_keepalive", "none", "TCP keepalive on each accepted socket", tonicDocs),
+      {
+        name: "ping-interval-ms",
+        kind: "ms",
+        default: "60000 (the lab server's; 0: off, as tonic ships)",
+        what: "the lab server's keepalive flag: 0 turns tonic's PINGs off",
+        doc: "peers/tonic/src/server.rs",
+        via: "flag",
+      },
+    ],
+  },
+];
+
 export const optionSections: readonly OptionSection[] = [
   {
     id: "connect-node",
@@ -301,6 +662,7 @@ export const optionSections: readonly OptionSection[] = [
       },
     ],
   },
+  ...otherLanguages,
 ];
 
 /** The section of this id, or undefined. */

@@ -62,6 +62,11 @@ export const builtinProfiles: Record<string, { summary: string; sections: (s: La
       "connect-node-server": { "ping-interval-ms": 0, "write-stall-timeout-ms": 0 },
       "grpc-js-server": { "grpc.keepalive_time_ms": 7_200_000, "write-stall-timeout-ms": 0 },
       "grpcio-server": { "grpc.keepalive_time_ms": 7_200_000 },
+      // The servers in other languages (issue 27), their keepalive as their libraries ship it.
+      "connect-go-server": { "http.HTTP2Config.SendPingTimeout": 0 },
+      "grpc-go-server": { "keepalive.ServerParameters.Time": 7_200_000 },
+      "grpc-java-server": { "NettyServerBuilder.keepAliveTime": 7_200_000 },
+      "tonic-server": { "ping-interval-ms": 0 },
     }),
   },
   recommended: {

@@ -3,11 +3,14 @@
  * the npm client libraries, installed side by side under npm aliases
  * (releases/package.json) and driven by the same agents: each release's
  * agent is bundled with the release in place of the project's own
- * (lab/engine/build.ts). gRPC core is Debian's python3-grpcio only.
+ * (lab/engine/build.ts). gRPC core's other release is Debian 12's
+ * python3-grpcio 1.51.1 (issue 27: the grpcio stack is PyPI's current one),
+ * its own program on Debian's Python.
  */
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Protocol } from "../../lib/client-flags.ts";
+import type { Program } from "../engine/programs.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 /** Where the releases are installed. */
@@ -17,14 +20,18 @@ export const node22Path = path.join(releasesDir, "node22", "node_modules", "node
 
 export interface Release {
   /** The client stack it is a release of. */
-  client: "grpc-js" | "connect";
-  /** The library's package and the release, as npm names them. */
+  client: "grpc-js" | "connect" | "grpcio";
+  /** The library's package and the release, as its registry names them. */
   library: string;
   version: string;
-  /** Package names the bundle takes from releases/node_modules instead: name -> npm alias. */
-  alias: Record<string, string>;
-  /** The program bundled: the stack's own, or one for a release whose API differs. */
-  entry: "client" | "peers/grpc-js-client" | "releases/connect-v1-client";
+  /** Package names the bundle takes from releases/node_modules instead: name -> npm alias (npm releases). */
+  alias?: Record<string, string>;
+  /** The program bundled: the stack's own, or one for a release whose API differs (npm releases). */
+  entry?: "client" | "peers/grpc-js-client" | "releases/connect-v1-client";
+  /** A release that is a program of its own, not a bundle (Debian's grpcio). Default: none. */
+  program?: Program;
+  /** Where the release's stack differs from the project's (a keepalive floor). Default: nothing. */
+  differs?: { keepaliveFloorMs?: number };
   /** The Node it runs on: the lab's own, or Node 22 where the release declares it (engines). */
   node?: "22";
   protocols: readonly Protocol[];
@@ -66,7 +73,19 @@ export const releases: readonly Release[] = [
     node: "22",
     protocols: connectProtocols,
   },
+  {
+    client: "grpcio",
+    library: "grpcio (Debian 12's python3-grpcio)",
+    version: "1.51.1",
+    program: { kind: "python", script: "peers/grpcio/client.py", python: "debian" },
+    // gRPC core 1.51 keeps its PINGs about 1 s apart whatever keepalive_time_ms says (measured on the wire).
+    differs: { keepaliveFloorMs: 1000 },
+    protocols: ["grpc"],
+  },
 ];
+
+/** The npm releases: the ones bundled with their packages under npm aliases. */
+export const npmReleases = (list: readonly Release[] = releases) => list.filter((r) => r.entry !== undefined);
 
 /** "grpc-js@1.8.22": how reports name a release's client. */
 export const releaseName = (r: Pick<Release, "client" | "version">) => `${r.client}@${r.version}`;

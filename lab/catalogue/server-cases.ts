@@ -129,7 +129,7 @@ export const serverViewCases: LabCase[] = [
     summary: "a client that never opens its flow-control window, with replies of 100 kB; no server-side remedy",
     driver: "slow-reader",
     serverAsShipped: true,
-    noSetting: { server: "grpcio", why: grpcioNoWriteStall },
+    noSetting: [{ server: "grpcio", why: grpcioNoWriteStall }],
     evidence: [windowShut()],
     timing: "from the call's start",
     expect: { rule: ["hang"], cite: stoppedReading },
@@ -139,7 +139,7 @@ export const serverViewCases: LabCase[] = [
     summary: "the same; the server PINGs (keepalive), and the client answers",
     driver: "slow-reader",
     serverAsShipped: true,
-    noSetting: { server: "grpcio", why: grpcioNoWriteStall },
+    noSetting: [{ server: "grpcio", why: grpcioNoWriteStall }],
     serverArgs: serverKeepaliveArgs,
     evidence: [windowShut()],
     timing: "from the call's start",
@@ -177,9 +177,11 @@ export const serverViewCases: LabCase[] = [
     servers: ["connect"],
     serverAsShipped: true,
     serverArgs: () => ["--no-write-unblock"],
-    noSetting: {
-      why: "a connect-node 2.1.2 bug that only code reaches (lib/connect-write-unblock.ts, which this case turns off): no library or server setting ends the handler",
-    },
+    noSetting: [
+      {
+        why: "a connect-node 2.1.2 bug that only code reaches (lib/connect-write-unblock.ts, which this case turns off): no library or server setting ends the handler",
+      },
+    ],
     fault: [{ kind: "reader", action: "reset" }],
     evidence: [windowShut(), clientCancelled()],
     expect: {

@@ -3,9 +3,9 @@ import type { Socket } from "node:net";
 import { setPriority } from "node:os";
 import * as path from "node:path";
 import { createInterface } from "node:readline";
-import { bundlePath, type Entry, isPythonEntry } from "./build.ts";
+import { bundlePath, type NodeEntry } from "./build.ts";
 import { descendants, procStat } from "./proc-stat.ts";
-import { findPython, grpcioHint } from "./python.ts";
+import { commandOf, type Program, programName } from "./programs.ts";
 
 /** One line a child printed, with the moment it arrived (performance.now()). */
 export interface Line {
@@ -20,8 +20,8 @@ export interface Exit {
 }
 
 export interface ChildOptions {
-  /** Which program to run (its bundle in dist/; a Python program from its source). */
-  entry: Entry;
+  /** Which program to run: a Node program's entry (its bundle in dist/), or a program in any language. */
+  entry: NodeEntry | Program;
   /**
    * A program not of ours (nginx, HAProxy), or a Node for a release's bundle
    * (--versions): run this file instead of the entry, under the same
@@ -33,7 +33,7 @@ export interface ChildOptions {
   };
   /** Its command-line flags. */
   args: string[];
-  /** Flags for node (or Python) itself, before the program (e.g. --expose-gc). Default: none. */
+  /** Flags for the program's runtime (node, python, java), before the program (e.g. --expose-gc). Default: none. */
   nodeArgs?: string[];
   /**
    * Scheduling niceness to start it with (0 to 19). Default: 0. The lab
@@ -46,6 +46,8 @@ export interface ChildOptions {
   stdin?: boolean;
   /** Keep every stdout line in `lines`. Default: true; an agent's many events go to onLine listeners only. */
   keepLines?: boolean;
+  /** What its CPU time is counted under (childCpu): its stack and role, e.g. "grpc-java server". Default: the program's name. */
+  account?: string;
   /**
    * The child starts processes of its own that must end with it (a browser
    * agent's browser, which puppeteer starts in a process group of its own,
@@ -126,6 +128,40 @@ function envOf(native: boolean): NodeJS.ProcessEnv {
 /** How many children were started in all. */
 let started = 0;
 
+/**
+ * CPU time of the children, by account (issue 29: where the children's CPU goes): each child's
+ * utime + stime (and its own children's, once reaped), sampled every second and once more right
+ * before the lab kills it; a child that exits by itself counts to its last sample.
+ */
+const cpuByAccount = new Map<string, { ms: number; processes: number }>();
+const lastCpu = new Map<Child, { account: string; ms: number }>();
+let sampling = false;
+
+function sampleCpu(child: Child): void {
+  const f = procStat(child.pid);
+  const seen = lastCpu.get(child);
+  if (!f || !seen) return;
+  seen.ms = (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * 10;
+}
+
+function settleCpu(child: Child): void {
+  const seen = lastCpu.get(child);
+  if (!seen) return;
+  lastCpu.delete(child);
+  const total = cpuByAccount.get(seen.account) ?? { ms: 0, processes: 0 };
+  cpuByAccount.set(seen.account, { ms: total.ms + seen.ms, processes: total.processes + 1 });
+}
+
+/** The children's CPU so far, by account (ms), those still running at their last sample. */
+export function childCpu(): Record<string, { ms: number; processes: number }> {
+  const all = new Map(cpuByAccount);
+  for (const seen of lastCpu.values()) {
+    const total = all.get(seen.account) ?? { ms: 0, processes: 0 };
+    all.set(seen.account, { ms: total.ms + seen.ms, processes: total.processes + 1 });
+  }
+  return Object.fromEntries([...all].sort((a, b) => b[1].ms - a[1].ms));
+}
+
 /** Every child still running, so that one call can end them all (Ctrl-C, errors, test teardown). */
 const running = new Set<Child>();
 /** Set once the lab is ending: a run still under way must not start a process nobody will stop. */
@@ -161,23 +197,16 @@ function supervise(line: string): void {
  */
 export function spawnChild(options: ChildOptions): Child {
   if (closed) throw new Error("not starting a process: every process is being ended");
-  const python = !options.external && isPythonEntry(options.entry) ? findPython() : undefined;
-  if (python === null) throw new Error(`cannot start ${options.entry}: no Python 3 with grpcio (${grpcioHint})`);
-  const name = options.external?.name ?? options.entry;
-  const proc: ChildProcess = spawn(
-    options.external ? options.external.file : python ? python.path : process.execPath,
-    options.external
-      ? options.args
-      : // Python: unbuffered, so that each line reaches the lab as it is printed.
-        [...(python ? ["-u"] : []), ...(options.nodeArgs ?? []), bundlePath(options.entry), ...options.args],
-    {
-      stdio: [options.stdin ? "pipe" : "ignore", "pipe", "pipe"],
-      // A program that is not Node's (Python, a proxy) gets the OpenSSL key log preloaded under --tls.
-      env: envOf(
-        python !== undefined || (options.external !== undefined && path.basename(options.external.file) !== "node"),
-      ),
-    },
-  );
+  const program: Program = typeof options.entry === "string" ? { kind: "node", entry: options.entry } : options.entry;
+  const name = options.external?.name ?? programName(program);
+  const command = options.external
+    ? { file: options.external.file, args: options.args, openssl: path.basename(options.external.file) !== "node" }
+    : commandOf(program, options.args, options.nodeArgs);
+  const proc: ChildProcess = spawn(command.file, command.args, {
+    stdio: [options.stdin ? "pipe" : "ignore", "pipe", "pipe"],
+    // A program on the system's OpenSSL (gRPC core in Python, a proxy) gets the key log preloaded under --tls.
+    env: envOf(command.openssl),
+  });
   proc.stdin?.on("error", () => {});
   // A failed spawn shows up as pid undefined below; the event must not go unhandled.
   proc.on("error", () => {});
@@ -207,6 +236,7 @@ export function spawnChild(options: ChildOptions): Child {
     // "close" waits for stdout to drain too, so every line is in `lines` by then.
     proc.on("close", () => {
       void stdoutDone.then(() => {
+        settleCpu(child);
         running.delete(child);
         supervise(`-${child.pid}`);
         exit ??= { code: proc.exitCode, signal: proc.signalCode, at: performance.now() };
@@ -279,7 +309,9 @@ export function spawnChild(options: ChildOptions): Child {
       }
     },
     signal(signal) {
-      // The child's own processes go with it: once it is killed, nothing would end them.
+      // Its CPU as it ends (issue 29); then the child's own processes go with it: once it is
+      // killed, nothing would end them.
+      if (signal === "SIGKILL" || signal === "SIGTERM" || signal === "SIGINT") sampleCpu(child);
       if (signal === "SIGKILL") killTree();
       if (exit || proc.exitCode !== null || proc.signalCode !== null) return;
       try {
@@ -299,6 +331,13 @@ export function spawnChild(options: ChildOptions): Child {
   }
   supervise(`${options.tree ? "*" : "+"}${child.pid}`);
   started++;
+  lastCpu.set(child, { account: options.account ?? name, ms: 0 });
+  if (!sampling) {
+    sampling = true;
+    setInterval(() => {
+      for (const c of lastCpu.keys()) sampleCpu(c);
+    }, 1000).unref();
+  }
   if (options.nice) child.setNiceness(options.nice);
   running.add(child);
   return child;

@@ -64,11 +64,22 @@ export interface Agent {
 
 let nextCallId = 1;
 
+/** The lab's side of one agent process: its commands, and who waits for which event. */
+interface AgentLink {
+  stack: ClientStack;
+  child: Child;
+  ready: Promise<void>;
+  pending: Map<string, PendingCall>;
+  /** Sends a command line; false once the agent is gone. */
+  command(line: object): boolean;
+}
+
 /** Starts one agent: the client program with --agent (a browser's, with the CA it is to trust: `browserArgs`). */
 function startAgent(stack: ClientStack, browserArgs: readonly string[]): Agent {
   const program = clientProgram(stack);
   const child: Child = spawnChild({
-    entry: stack.entry,
+    account: `${stack.id} agent`,
+    entry: program.program,
     external: program.external,
     args: [...program.prefix, ...(stack.browser ? browserArgs : []), "--agent"],
     // A browser agent's browser ends with it, however it ends (issue 19).
@@ -78,7 +89,6 @@ function startAgent(stack: ClientStack, browserArgs: readonly string[]): Agent {
   });
   const pending = new Map<string, PendingCall>();
   const statsWaiters: ((e: AgentEvent) => void)[] = [];
-  let stderr = "";
   let markReady: () => void = () => {};
   let failReady: (e: Error) => void = () => {};
   const ready = new Promise<void>((resolve, reject) => {
@@ -111,7 +121,7 @@ function startAgent(stack: ClientStack, browserArgs: readonly string[]): Agent {
     clearTimeout(timer);
     // An uncaught exception ends with Node's version line; the error itself is the line that names it.
     const lines = child.stderr().trim().split("\n");
-    stderr = lines.find((l) => /^\w*(Error|Exception)\b|^\s*\[?\w+Error/.test(l)) ?? lines.pop() ?? "";
+    const stderr = lines.find((l) => /^\w*(Error|Exception)\b|^\s*\[?\w+Error/.test(l)) ?? lines.pop() ?? "";
     if (process.env.LAB_DEBUG) process.stderr.write(`agent ${child.pid} stderr:\n${child.stderr()}\n`);
     const why = `the ${stack.id} agent (pid ${child.pid}) died (${exit.signal ?? `exit ${exit.code}`})${stderr ? `: ${stderr}` : ""}`;
     failReady(new Error(why));
@@ -120,118 +130,13 @@ function startAgent(stack: ClientStack, browserArgs: readonly string[]): Agent {
     for (const wake of statsWaiters.splice(0)) wake({ event: "stats" });
   });
 
-  /** Sends a command once the agent is ready; false when it is gone. */
-  const command = (line: object) => child.write(`${JSON.stringify(line)}\n`);
-
-  const call = (args: string[], channel?: string): CallHandle => {
-    const id = `c${nextCallId++}`;
-    const starts: number[] = [];
-    const messages: ArrivedMessage[] = [];
-    const firstWaiters = new Set<{ resolve: (at: number) => void; reject: (e: Error) => void }>();
-    const startWaiters = new Set<{ resolve: (at: number) => void; reject: (e: Error) => void }>();
-    let settled = false;
-    let failure: Error | undefined;
-    let resolveResult: (r: CallsRecord) => void = () => {};
-    let rejectResult: (e: Error) => void = () => {};
-    const result = new Promise<CallsRecord>((resolve, reject) => {
-      resolveResult = resolve;
-      rejectResult = reject;
-    });
-    result.catch(() => {});
-    const finish = (error?: Error) => {
-      if (settled) return;
-      settled = true;
-      pending.delete(id);
-      failure = error ?? new Error(`${stack.id}: the call ended before message 1`);
-      for (const w of firstWaiters) w.reject(failure);
-      for (const w of startWaiters) w.reject(failure);
-      firstWaiters.clear();
-      startWaiters.clear();
-    };
-    pending.set(id, {
-      onEvent(event) {
-        if (event.event === "start" && event.at !== undefined) {
-          starts.push(fromEpoch(event.at));
-          if (starts.length === 1) for (const w of startWaiters) w.resolve(starts[0]);
-          startWaiters.clear();
-        } else if (event.event === "message" && event.at !== undefined) {
-          const message = {
-            call: event.call ?? 1,
-            index: event.index ?? 0,
-            text: event.text ?? "",
-            at: fromEpoch(event.at),
-          };
-          messages.push(message);
-          if (messages.length === 1) for (const w of firstWaiters) w.resolve(message.at);
-          firstWaiters.clear();
-        } else if (event.event === "end" && event.result) {
-          finish();
-          resolveResult(event.result);
-        } else if (event.event === "error") {
-          const error = new Error(`${stack.id} agent: ${event.message ?? "error"}`);
-          finish(error);
-          rejectResult(error);
-        }
-      },
-      fail(reason) {
-        const error = new Error(reason);
-        finish(error);
-        rejectResult(error);
-      },
-    });
-    const wait = (set: typeof firstWaiters, done: () => number | undefined, what: string, timeoutMs: number) => {
-      const at = done();
-      if (at !== undefined) return Promise.resolve(at);
-      if (failure) return Promise.reject(failure);
-      return new Promise<number>((resolve, reject) => {
-        let timer: NodeJS.Timeout | undefined;
-        const waiter = {
-          resolve: (t: number) => {
-            clearTimeout(timer);
-            resolve(t);
-          },
-          reject: (e: Error) => {
-            clearTimeout(timer);
-            reject(e);
-          },
-        };
-        timer = setTimeout(() => {
-          set.delete(waiter);
-          reject(new Error(`${stack.id}: no ${what} within ${timeoutMs} ms`));
-        }, timeoutMs);
-        set.add(waiter);
-      });
-    };
-    void ready.then(
-      () => {
-        if (!command({ op: "call", id, args, ...(channel && { channel }) }))
-          pending.get(id)?.fail(`the ${stack.id} agent is gone`);
-      },
-      (e: Error) => pending.get(id)?.fail(e.message),
-    );
-    return {
-      label: `${stack.id} agent call ${id}`,
-      starts,
-      messages,
-      result,
-      get settled() {
-        return settled;
-      },
-      firstMessage: (timeoutMs) => wait(firstWaiters, () => messages[0]?.at, "message", timeoutMs),
-      started: (timeoutMs) => wait(startWaiters, () => starts[0], "call start", timeoutMs),
-      async abandon() {
-        if (settled) return;
-        command({ op: "cancel", id });
-        // The call ends canceled and its transport closes; an agent that cannot say so is dead.
-        await within(
-          result.catch(() => {}),
-          2000,
-        );
-        finish(new Error("abandoned"));
-      },
-    };
+  const link: AgentLink = {
+    stack,
+    child,
+    ready,
+    pending,
+    command: (line) => child.write(`${JSON.stringify(line)}\n`),
   };
-
   return {
     pid: child.pid,
     get alive() {
@@ -241,39 +146,8 @@ function startAgent(stack: ClientStack, browserArgs: readonly string[]): Agent {
       return child.exit;
     },
     ready,
-    call: (args) => call(args),
-    async open(args) {
-      await ready;
-      const id = `ch${nextCallId++}`;
-      const answer = (op: string) =>
-        new Promise<AgentEvent>((resolve, reject) => {
-          pending.set(id, {
-            onEvent: (event) => {
-              pending.delete(id);
-              resolve(event);
-            },
-            fail: (reason) => {
-              pending.delete(id);
-              reject(new Error(reason));
-            },
-          });
-          if (!command({ op, id, ...(op === "open" && { args }) })) reject(new Error(`the ${stack.id} agent is gone`));
-        });
-      const opened = await answer("open");
-      if (opened.event !== "opened")
-        throw new Error(`${stack.id} agent: ${opened.message ?? "could not open a channel"}`);
-      return {
-        id,
-        call: (callArgs) => call(callArgs, id),
-        async close() {
-          if (child.exit) return;
-          await within(
-            answer("close").catch(() => {}),
-            2000,
-          );
-        },
-      };
-    },
+    call: (args) => agentCall(link, args),
+    open: (args) => openChannel(link, args),
     async stop() {
       await child.stop();
     },
@@ -291,6 +165,153 @@ function startAgent(stack: ClientStack, browserArgs: readonly string[]): Agent {
         calls: event.calls ?? 0,
         eventLoopDelayMs: event.eventLoopDelayMs ?? null,
       };
+    },
+  };
+}
+
+/** A waiter for the first of some moment: resolved with its time, or rejected with why it cannot come. */
+type Waiter = { resolve: (at: number) => void; reject: (e: Error) => void };
+
+/** One call in an agent (on a channel it opened, when `channel` names one), as a CallHandle. */
+function agentCall(link: AgentLink, args: string[], channel?: string): CallHandle {
+  const { stack, pending } = link;
+  const id = `c${nextCallId++}`;
+  const starts: number[] = [];
+  const messages: ArrivedMessage[] = [];
+  const firstWaiters = new Set<Waiter>();
+  const startWaiters = new Set<Waiter>();
+  let settled = false;
+  let failure: Error | undefined;
+  let resolveResult: (r: CallsRecord) => void = () => {};
+  let rejectResult: (e: Error) => void = () => {};
+  const result = new Promise<CallsRecord>((resolve, reject) => {
+    resolveResult = resolve;
+    rejectResult = reject;
+  });
+  result.catch(() => {});
+  const finish = (error?: Error) => {
+    if (settled) return;
+    settled = true;
+    pending.delete(id);
+    failure = error ?? new Error(`${stack.id}: the call ended before message 1`);
+    for (const w of [...firstWaiters, ...startWaiters]) w.reject(failure);
+    firstWaiters.clear();
+    startWaiters.clear();
+  };
+  pending.set(id, {
+    onEvent(event) {
+      if (event.event === "start" && event.at !== undefined) {
+        starts.push(fromEpoch(event.at));
+        if (starts.length === 1) for (const w of startWaiters) w.resolve(starts[0]);
+        startWaiters.clear();
+      } else if (event.event === "message" && event.at !== undefined) {
+        const message = {
+          call: event.call ?? 1,
+          index: event.index ?? 0,
+          text: event.text ?? "",
+          at: fromEpoch(event.at),
+        };
+        messages.push(message);
+        if (messages.length === 1) for (const w of firstWaiters) w.resolve(message.at);
+        firstWaiters.clear();
+      } else if (event.event === "end" && event.result) {
+        finish();
+        resolveResult(event.result);
+      } else if (event.event === "error") {
+        const error = new Error(`${stack.id} agent: ${event.message ?? "error"}`);
+        finish(error);
+        rejectResult(error);
+      }
+    },
+    fail(reason) {
+      const error = new Error(reason);
+      finish(error);
+      rejectResult(error);
+    },
+  });
+  const wait = (set: Set<Waiter>, done: () => number | undefined, what: string, timeoutMs: number) => {
+    const at = done();
+    if (at !== undefined) return Promise.resolve(at);
+    if (failure) return Promise.reject(failure);
+    return new Promise<number>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const waiter: Waiter = {
+        resolve: (t) => {
+          clearTimeout(timer);
+          resolve(t);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      };
+      timer = setTimeout(() => {
+        set.delete(waiter);
+        reject(new Error(`${stack.id}: no ${what} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      set.add(waiter);
+    });
+  };
+  void link.ready.then(
+    () => {
+      if (!link.command({ op: "call", id, args, ...(channel && { channel }) }))
+        pending.get(id)?.fail(`the ${stack.id} agent is gone`);
+    },
+    (e: Error) => pending.get(id)?.fail(e.message),
+  );
+  return {
+    label: `${stack.id} agent call ${id}`,
+    starts,
+    messages,
+    result,
+    get settled() {
+      return settled;
+    },
+    firstMessage: (timeoutMs) => wait(firstWaiters, () => messages[0]?.at, "message", timeoutMs),
+    started: (timeoutMs) => wait(startWaiters, () => starts[0], "call start", timeoutMs),
+    async abandon() {
+      if (settled) return;
+      link.command({ op: "cancel", id });
+      // The call ends canceled and its transport closes; an agent that cannot say so is dead.
+      await within(
+        result.catch(() => {}),
+        2000,
+      );
+      finish(new Error("abandoned"));
+    },
+  };
+}
+
+/** Opens a channel in the agent (issue 17); rejects with the agent's reason. */
+async function openChannel(link: AgentLink, args: string[]): Promise<AgentChannel> {
+  await link.ready;
+  const { stack, pending, child } = link;
+  const id = `ch${nextCallId++}`;
+  const answer = (op: string) =>
+    new Promise<AgentEvent>((resolve, reject) => {
+      pending.set(id, {
+        onEvent: (event) => {
+          pending.delete(id);
+          resolve(event);
+        },
+        fail: (reason) => {
+          pending.delete(id);
+          reject(new Error(reason));
+        },
+      });
+      if (!link.command({ op, id, ...(op === "open" && { args }) })) reject(new Error(`the ${stack.id} agent is gone`));
+    });
+  const opened = await answer("open");
+  if (opened.event !== "opened") throw new Error(`${stack.id} agent: ${opened.message ?? "could not open a channel"}`);
+  return {
+    id,
+    call: (callArgs) => agentCall(link, callArgs, id),
+    async close() {
+      if (child.exit) return;
+      await within(
+        answer("close").catch(() => {}),
+        2000,
+      );
     },
   };
 }

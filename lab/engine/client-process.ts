@@ -21,7 +21,8 @@ const callingLine = /^calling .*\(pid \d+(?:, call (\d+) of \d+)?\)$/;
 export function startClientProcess(stack: ClientStack, args: string[]): CallHandle {
   const program = clientProgram(stack);
   const child: Child = spawnChild({
-    entry: stack.entry,
+    account: `${stack.id} process`,
+    entry: program.program,
     external: program.external,
     nice: startNice,
     args: [...program.prefix, ...args, "--json"],

@@ -2,7 +2,14 @@ import { allowedOutcomes, type FaultStep, type LabCase, matchingDepartures } fro
 import { type Profile, profileArgs, readProfile, withOption } from "../catalogue/profiles.ts";
 import { releaseName } from "../catalogue/releases.ts";
 import type { LabSettings } from "../catalogue/settings.ts";
-import { type ClientStack, clientStacks, type ServerStack, stackPairs } from "../catalogue/stacks.ts";
+import {
+  type ClientStack,
+  clientStacks,
+  keepaliveBoundMs,
+  type Refusal,
+  type ServerStack,
+  stackPairs,
+} from "../catalogue/stacks.ts";
 import type { CellResult } from "../reports/results.ts";
 import { clientTlsArgs, type LabTls, serverTlsArgs } from "./lab-tls.ts";
 
@@ -217,20 +224,55 @@ function pairsOf(labCase: LabCase, options: PlanOptions): { server: ServerStack;
   return stackPairs(servers, clients, labCase.peer);
 }
 
-/** Why a client stack cannot run a case: the case gives it a flag the stack refuses (ClientStack.refuses). */
+/** Every flag a case gives its client: its own, and a channel scenario's (its channel's, its calls', a list of backends). */
+function caseClientFlags(labCase: LabCase, s: LabSettings): string[] {
+  const channel = labCase.channel;
+  if (!channel) return labCase.clientArgs?.(s) ?? [];
+  const calls = channel.steps.flatMap((step) =>
+    step.do === "call" || step.do === "calls" ? (step.args?.(s) ?? []) : [],
+  );
+  return [
+    "--channel",
+    ...(channel.channelArgs?.(s) ?? []),
+    ...calls,
+    // A scenario of several backends calls them as one target (channel-scene.ts).
+    ...((channel.backends ?? 1) > 1 ? ["--target"] : []),
+  ];
+}
+
+/** Every flag a case gives its server. */
+const caseServerFlags = (labCase: LabCase, s: LabSettings) => [
+  ...(labCase.serverArgs?.(s) ?? []),
+  ...(labCase.channel?.serverArgs?.(s) ?? []),
+];
+
+/** The first refusal some of `args` meet, as "--flag, --other: why". */
+function refusal(refuses: readonly Refusal[] | undefined, args: readonly string[]): { why: string } | undefined {
+  for (const r of refuses ?? []) {
+    const flags = r.flags.filter((f) => args.includes(f));
+    if (flags.length > 0) return { why: `${flags.join(", ")}: ${r.why}` };
+  }
+  return undefined;
+}
+
+/**
+ * Why a pair cannot run a case: the case gives the client a flag its stack
+ * refuses (ClientStack.refuses: a concept the library lacks), or the server
+ * one its stack refuses (ServerStack.refuses).
+ */
 export function refusedBy(
   labCase: LabCase,
   client: ClientStack,
   options: Pick<PlanOptions, "settings">,
+  server?: ServerStack,
 ): { why: string } | undefined {
-  if (!client.refuses) return undefined;
   // The lab signals a client process in these: a page lives in its browser's processes, not the agent's.
   if (client.browser && (labCase.fault ?? []).some(onClient)) {
     return { why: "the case signals the client's process: a page lives in its browser's processes" };
   }
-  const args = [...(labCase.clientArgs?.(options.settings) ?? []), ...(labCase.channel ? ["--channel"] : [])];
-  const flags = args.filter((a) => client.refuses?.flags.includes(a));
-  return flags.length > 0 ? { why: `${flags.join(", ")}: ${client.refuses.why}` } : undefined;
+  const mine =
+    labCase.view === "server" ? undefined : refusal(client.refuses, caseClientFlags(labCase, options.settings));
+  return mine ?? refusal(server?.refuses, caseServerFlags(labCase, options.settings));
 }
 
 /** Every cell of the plan, in report order, with an empty result. */
@@ -243,8 +285,14 @@ export function planCells(options: PlanOptions): CellPlan[] {
           : { server: server.id, client: client.client, protocol: client.protocol };
       // A channel scenario a client stack cannot take part in (issue 17), or a case whose remedy it
       // has no way to set (a browser's keepalive, issue 19): its cell says why.
+      // Over TLS, a stack whose secrets the tap cannot read proves no fault (issue 27).
+      const noKeys = options.tls
+        ? (server.noTlsKeyLog ?? (labCase.view === "server" ? undefined : client.noTlsKeyLog))
+        : undefined;
       const notFor =
-        labCase.channel?.notFor?.find((n) => n.client === client.client) ?? refusedBy(labCase, client, options);
+        labCase.channel?.notFor?.find((n) => n.client === client.client) ??
+        (noKeys ? { why: `--tls: ${noKeys}` } : undefined) ??
+        refusedBy(labCase, client, options, server);
       const profile = profileOf(labCase, options);
       return {
         labCase,
@@ -304,7 +352,7 @@ export function planScenes(cells: readonly CellPlan[], options: PlanOptions): Sc
   // after another (each reads the handlers and heap before it), up to maxServerViewMs of runs: a
   // server's start costs ~0.2 s of CPU, and these were a third of --quick's server starts.
   const viewScenes = new Map<string, Scene>();
-  for (const cell of cells.filter((c) => c.labCase.view === "server")) {
+  for (const cell of cells.filter((c) => c.labCase.view === "server" && c.result.expected.rule[0] !== notApplicable)) {
     const serverArgs = serverArgsOf(cell.labCase, cell.server, options);
     const caller: Observer["caller"] = cell.labCase.driver === "agent" && !options.isolate ? "agent" : "process";
     const observers = Array.from({ length: options.repeat }, () => ({ cell, caller }));
@@ -405,8 +453,17 @@ export function planScenes(cells: readonly CellPlan[], options: PlanOptions): Sc
   return scenes;
 }
 
-/** A rough length of one run, for ordering: hangs wait for the watchdog, full streams for every message. */
-export function estimateMs(labCase: LabCase, s: LabSettings): number {
+/**
+ * A rough length of one run, for ordering: hangs wait for the watchdog, full streams for every
+ * message; a client whose keepalive keeps a floor (grpc-go, grpc-java: 10 s) waits for its own
+ * keepalive, twice (scene.ts awaitResult).
+ */
+export function estimateMs(labCase: LabCase, s: LabSettings, client?: Pick<ClientStack, "keepaliveFloorMs">): number {
+  const args = [...(labCase.clientArgs?.(s) ?? []), ...(labCase.channel?.channelArgs?.(s) ?? [])];
+  if (client?.keepaliveFloorMs !== undefined && args.includes("--ping-interval-ms")) {
+    const floorWatchdog = 2 * keepaliveBoundMs(client, s);
+    if (floorWatchdog > s.watchdogMs) return estimateMs(labCase, { ...s, watchdogMs: floorWatchdog });
+  }
   if (labCase.channel) {
     const c = s.channel;
     return labCase.channel.steps.reduce((ms, step) => {
@@ -426,6 +483,6 @@ export function estimateMs(labCase: LabCase, s: LabSettings): number {
 
 /** The longest of a scene's runs (the server's view: all of them, one after another). */
 export function sceneEstimateMs(scene: Scene, s: LabSettings): number {
-  const runs = scene.observers.map((o) => estimateMs(o.cell.labCase, s));
+  const runs = scene.observers.map((o) => estimateMs(o.cell.labCase, s, o.cell.client));
   return scene.source === "server-view" ? runs.reduce((a, b) => a + b, 0) : Math.max(...runs);
 }

@@ -26,6 +26,8 @@ import { createProxyPool } from "./proxy-pool.ts";
 import { runScene, type SceneContext } from "./scene.ts";
 import { createServerPool } from "./server-pool.ts";
 import { runServerScene } from "./server-scene.ts";
+import { type Shard, shardCells } from "./shards.ts";
+import { within } from "./within.ts";
 
 export interface LabPlan {
   cases: readonly LabCase[];
@@ -47,6 +49,8 @@ export interface LabPlan {
   sabotagePeer?: boolean;
   /** The stacks' settings (issue 18). Default: the built-in `lab` profile. */
   profile?: Profile;
+  /** Run this machine's share of the cells only (--shard K/N, issue 29). Default: every cell. */
+  shard?: Shard;
 }
 
 export interface RunProgress {
@@ -171,11 +175,9 @@ const maxAttempts = 3;
  * fault, `jobs` runs at a time, the longest scenes first so that the last
  * seconds are not spent waiting for one slow hang case.
  */
-export async function runLab(plan: LabPlan, options: RunLabOptions = {}): Promise<LabOutcome> {
+/** The plan's cells and its scenes, longest first; a cell a stack cannot take part in has its one run saying why. */
+function planRun(plan: LabPlan) {
   const tap = plan.tap ?? true;
-  // Every process this run starts logs its TLS keys for the tap, or none does (h2c).
-  logTlsKeys(plan.tls && { dir: plan.tls.keyLogDir, openssl: plan.tls.opensslKeyLog });
-  const peerCases = plan.cases.filter((c) => c.peer !== undefined);
   const sabotage = plan.sabotagePeer ? ["--sabotage"] : [];
   const planOptions = {
     cases: plan.cases,
@@ -189,8 +191,10 @@ export async function runLab(plan: LabPlan, options: RunLabOptions = {}): Promis
     tap,
     tls: plan.tls,
   };
-  const cells = planCells(planOptions);
-  // A channel scenario a client stack cannot take part in: one run that says why (issue 17).
+  const cells = plan.shard
+    ? shardCells(planCells(planOptions), plan.shard, plan.settings, plan.repeat)
+    : planCells(planOptions);
+  // A scenario a client stack cannot take part in: one run that says why (issues 17, 27).
   for (const cell of cells) {
     if (cell.result.expected.rule[0] !== notApplicable) continue;
     cell.result.runs.push(notApplicableRun(cell.result.expected.cite));
@@ -198,6 +202,12 @@ export async function runLab(plan: LabPlan, options: RunLabOptions = {}): Promis
   const scenes = planScenes(cells, planOptions).sort(
     (a, b) => sceneEstimateMs(b, plan.settings) - sceneEstimateMs(a, plan.settings),
   );
+  return { cells, scenes, tap, sabotage };
+}
+
+/** The pools a run's scenes draw on: client agents, servers (the fault peer's faults among them), proxies. */
+function createPools(plan: LabPlan, sabotage: string[], tap: boolean): SceneContext {
+  const peerCases = plan.cases.filter((c) => c.peer !== undefined);
   const faults = [...new Set(peerCases.map((c) => c.serverArgs?.(plan.settings)[1] ?? c.id))];
   const agents = createAgentPool({ browserArgs: clientTlsArgs(plan.tls) });
   const servers = createServerPool({
@@ -216,7 +226,14 @@ export async function runLab(plan: LabPlan, options: RunLabOptions = {}): Promis
     slots: Math.max(plan.jobs, maxObservers(plan.settings)),
     tls: plan.tls,
   });
-  const ctx = { settings: plan.settings, agents, servers, proxies, tap, tls: plan.tls };
+  return { settings: plan.settings, agents, servers, proxies, tap, tls: plan.tls };
+}
+
+/**
+ * What the runs have done so far: each run's record put in its cell (or its scene tried again,
+ * for runs the machine botched), and the progress in estimated run time.
+ */
+function createRunLedger(scenes: readonly Scene[], plan: LabPlan, options: RunLabOptions) {
   const total = scenes.reduce((n, scene) => n + scene.observers.length, 0);
   // Runs each cell gets (a channel scenario that watches many calls runs once: plan.ts).
   const planned = new Map<CellResult, number>();
@@ -224,7 +241,7 @@ export async function runLab(plan: LabPlan, options: RunLabOptions = {}): Promis
     for (const { cell } of scene.observers) planned.set(cell.result, (planned.get(cell.result) ?? 0) + 1);
   // Runs differ 100-fold in length (a watchdog's 1.6 s, a channel's 10 s): progress is counted in
   // estimated run time, not in runs, or the ETA of the first minute is off by orders of magnitude.
-  const workOf = (o: Scene["observers"][number]) => estimateMs(o.cell.labCase, plan.settings);
+  const workOf = (o: Scene["observers"][number]) => estimateMs(o.cell.labCase, plan.settings, o.cell.client);
   const workTotal = Math.max(
     1,
     scenes.reduce((n, scene) => n + scene.observers.reduce((m, o) => m + workOf(o), 0), 0),
@@ -241,47 +258,106 @@ export async function runLab(plan: LabPlan, options: RunLabOptions = {}): Promis
   };
   let cellsDone = 0;
   let done = 0;
+  const attempts = new Map<Scene, number>();
+  /** Why each observer's earlier tries proved nothing: the record keeps it (issue 22). */
+  const retried = new Map<Scene["observers"][number], string[]>();
+  return {
+    started(scene: Scene) {
+      inflight.set(scene, {
+        start: performance.now(),
+        work: scene.observers.reduce((n, o) => n + workOf(o), 0),
+        estimate: sceneEstimateMs(scene, plan.settings),
+      });
+    },
+    ended(scene: Scene) {
+      inflight.delete(scene);
+    },
+    /** Records a scene's runs; returns the scene to try again with the observers whose runs proved nothing. */
+    record(scene: Scene, runs: RunRecord[]): Scene | undefined {
+      const again: Scene["observers"] = [];
+      const attempt = attempts.get(scene) ?? 1;
+      for (const [i, { retryable, ...run }] of runs.entries()) {
+        const observer = scene.observers[i];
+        if (retryable && attempt < maxAttempts) {
+          again.push(observer);
+          retried.set(observer, [...(retried.get(observer) ?? []), run.message]);
+          continue;
+        }
+        const cell = observer.cell.result;
+        const earlier = retried.get(observer);
+        cell.runs.push(attempt > 1 ? { ...run, attempts: attempt, ...(earlier && { retried: earlier }) } : run);
+        if (cell.runs.length === planned.get(cell)) cellsDone++;
+        workDone += workOf(observer);
+        options.onRun?.(
+          { runs: ++done, totalRuns: total, cells: cellsDone, totalCells: planned.size, workDone: workNow() },
+          cell,
+        );
+      }
+      if (again.length === 0) return undefined;
+      const retry = { ...scene, observers: again };
+      attempts.set(retry, attempt + 1);
+      return retry;
+    },
+  };
+}
+
+/** How much of the jobs a scene takes: a server's view runs one call at a time; six channels weigh as one run. */
+function weightOf(scene: Scene, jobs: number): number {
+  if (scene.source === "server-view") return 1;
+  if (scene.source === "channel") return Math.min(jobs, Math.ceil(scene.observers.length / 6));
+  return Math.min(jobs, scene.observers.length);
+}
+
+/**
+ * How long a scene may take before the lab stops waiting for it: every wait in a scene is bounded,
+ * (a server's start queues behind others on a loaded machine: minutes, in a full matrix), so one
+ * past five times its estimate and five minutes is a bug of the lab's. Its runs become lab
+ * errors that say where (never a finding), and the run goes on (issue 27: a 30-minute full matrix
+ * once sat idle for ten minutes behind one scene).
+ */
+const sceneLimitMs = (scene: Scene, s: LabSettings) => 5 * sceneEstimateMs(scene, s) + 300_000;
+
+/** Runs one scene by its kind, each run's CPU wait measured and a starved one's outcome judged. */
+async function runOneScene(scene: Scene, ctx: SceneContext): Promise<RunRecord[]> {
+  const cpuWait = createCpuWaitMeter();
+  const limitMs = sceneLimitMs(scene, ctx.settings);
+  const running =
+    scene.source === "server-view"
+      ? runServerScene(scene, ctx)
+      : scene.source === "channel"
+        ? runChannelScene(scene, ctx)
+        : runScene(scene, ctx);
+  const runs =
+    (await within(running, limitMs)) ??
+    scene.observers.map((o) => {
+      const what = `${o.cell.labCase.id} ${scene.server?.id ?? "(no server)"}<-${o.cell.client.id}`;
+      return runWithoutCall(
+        "lab-error",
+        `the scene (${scene.source}, ${scene.observers.length} run(s), ${what} among them) did not end within ${Math.round(limitMs / 1000)} s: a bug of the lab's, not a finding`,
+        o.caller,
+        o.cell.labCase.evidence.map((e) => e.says),
+      );
+    });
+  const share = cpuWait.share();
+  if (share === null) return runs;
+  return runs.map((r, i) => {
+    const run = { ...r, cpuWait: Math.round(share * 100) / 100 };
+    const observer = scene.observers[i];
+    return observer ? starvedRun(run, observer, share) : run;
+  });
+}
+
+export async function runLab(plan: LabPlan, options: RunLabOptions = {}): Promise<LabOutcome> {
+  // Every process this run starts logs its TLS keys for the tap, or none does (h2c).
+  logTlsKeys(plan.tls && { dir: plan.tls.keyLogDir, openssl: plan.tls.opensslKeyLog });
+  const { cells, scenes, tap, sabotage } = planRun(plan);
+  const ctx = createPools(plan, sabotage, tap);
+  const { agents, servers, proxies } = ctx;
+  const ledger = createRunLedger(scenes, plan, options);
   let free = Math.max(1, plan.jobs);
   let channelsAtOnce = 0;
   const running = new Set<Promise<void>>();
   const warmed = new Set<Scene>();
-
-  const attempts = new Map<Scene, number>();
-  /** Why each observer's earlier tries proved nothing: the record keeps it (issue 22). */
-  const retried = new Map<Scene["observers"][number], string[]>();
-  const record = (scene: Scene, runs: RunRecord[]) => {
-    const again: Scene["observers"] = [];
-    const attempt = attempts.get(scene) ?? 1;
-    for (const [i, { retryable, ...run }] of runs.entries()) {
-      const observer = scene.observers[i];
-      if (retryable && attempt < maxAttempts) {
-        again.push(observer);
-        retried.set(observer, [...(retried.get(observer) ?? []), run.message]);
-        continue;
-      }
-      const cell = observer.cell.result;
-      const earlier = retried.get(observer);
-      cell.runs.push(attempt > 1 ? { ...run, attempts: attempt, ...(earlier && { retried: earlier }) } : run);
-      if (cell.runs.length === planned.get(cell)) cellsDone++;
-      workDone += workOf(observer);
-      options.onRun?.(
-        {
-          runs: ++done,
-          totalRuns: total,
-          cells: cellsDone,
-          totalCells: planned.size,
-          workDone: workNow(),
-        },
-        cell,
-      );
-    }
-    if (again.length > 0) {
-      const retry = { ...scene, observers: again };
-      attempts.set(retry, attempt + 1);
-      queue.push(retry);
-    }
-  };
-
   const queue = [...scenes];
   try {
     if (!plan.isolate) await warmUp(plan, ctx);
@@ -306,63 +382,26 @@ export async function runLab(plan: LabPlan, options: RunLabOptions = {}): Promis
         [queue[i], queue[j]] = [queue[j], queue[i]];
       }
       const scene = queue[i];
-      // A server's-view scene runs one call at a time; a channel's run mostly waits between its calls
-      // (issue 17): six of them weigh as one run.
-      const weight =
-        scene.source === "server-view"
-          ? 1
-          : scene.source === "channel"
-            ? Math.min(plan.jobs, Math.ceil(scene.observers.length / 6))
-            : Math.min(plan.jobs, scene.observers.length);
+      const weight = weightOf(scene, plan.jobs);
       while (free < weight && running.size > 0) await Promise.race(running);
       if (options.signal?.aborted) break;
       // Start the next scenes' own servers now: their loading overlaps this one's waiting
       // (not under --isolate, the reference, where every run starts its processes itself).
-      for (const next of plan.isolate
-        ? []
-        : queue
-            .slice(i + 1)
-            .filter((n) => (n.source === "fresh" || n.channel?.fresh) && !warmed.has(n))
-            .slice(0, warmAhead)) {
-        const backends = next.channel?.backends ?? 1;
-        for (let b = 0; b < backends; b++) {
-          if (next.server && (next.source === "fresh" || freshBackend(next, b)))
-            servers.warm(next.server, backendArgs(next, b));
-        }
-        warmed.add(next);
-      }
-      if (warmed.has(scene)) warmed.delete(scene);
+      if (!plan.isolate) warmNext(queue.slice(i + 1), warmed, servers);
+      warmed.delete(scene);
       free -= weight;
       const channels = scene.source === "channel" ? scene.observers.length : 0;
       channelsAtOnce += channels;
-      const cpuWait = createCpuWaitMeter();
-      inflight.set(scene, {
-        start: performance.now(),
-        work: scene.observers.reduce((n, o) => n + workOf(o), 0),
-        estimate: sceneEstimateMs(scene, plan.settings),
-      });
-      const run =
-        scene.source === "server-view"
-          ? runServerScene(scene, ctx)
-          : scene.source === "channel"
-            ? runChannelScene(scene, ctx)
-            : runScene(scene, ctx);
-      const work: Promise<void> = run
+      ledger.started(scene);
+      const work: Promise<void> = runOneScene(scene, ctx)
         .then((runs) => {
-          inflight.delete(scene);
-          const share = cpuWait.share();
-          const measured =
-            share === null
-              ? runs
-              : runs.map((r, i) => {
-                  const run = { ...r, cpuWait: Math.round(share * 100) / 100 };
-                  const observer = scene.observers[i];
-                  return observer ? starvedRun(run, observer, share) : run;
-                });
-          if (!options.signal?.aborted) record(scene, measured);
+          ledger.ended(scene);
+          if (options.signal?.aborted) return;
+          const retry = ledger.record(scene, runs);
+          if (retry) queue.push(retry);
         })
         .finally(() => {
-          inflight.delete(scene);
+          ledger.ended(scene);
           free += weight;
           channelsAtOnce -= channels;
           running.delete(work);
@@ -373,5 +412,19 @@ export async function runLab(plan: LabPlan, options: RunLabOptions = {}): Promis
     return { cells: cells.map((cell) => cell.result), agents: stats, agentsStarted: agents.started };
   } finally {
     await Promise.all([servers.close(), agents.close(), proxies.close()]);
+  }
+}
+
+/** Starts the fresh servers of the next few scenes, so that their loading overlaps the runs under way. */
+function warmNext(next: readonly Scene[], warmed: Set<Scene>, servers: SceneContext["servers"]): void {
+  for (const scene of next
+    .filter((n) => (n.source === "fresh" || n.channel?.fresh) && !warmed.has(n))
+    .slice(0, warmAhead)) {
+    const backends = scene.channel?.backends ?? 1;
+    for (let b = 0; b < backends; b++) {
+      if (scene.server && (scene.source === "fresh" || freshBackend(scene, b)))
+        servers.warm(scene.server, backendArgs(scene, b));
+    }
+    warmed.add(scene);
   }
 }

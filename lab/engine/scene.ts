@@ -262,7 +262,6 @@ interface FinishContext {
 }
 
 async function finishRun(w: Watch, f: FinishContext): Promise<RunRecord> {
-  const s = f.ctx.settings;
   const handle = w.handle;
   const { labCase } = w.observer.cell;
   if (!handle) return labError(w, "no call was made");
@@ -296,55 +295,13 @@ async function finishRun(w: Watch, f: FinishContext): Promise<RunRecord> {
     return labError(w, `the fault came after message ${early.length}: the scene waited for a slower call`, true);
   }
 
-  // The watchdog: from the fault; without one, from message 1 plus the rest of the stream. A client
-  // that keeps its PINGs further apart than it was told gets the time its own keepalive takes.
-  const keepalive = (labCase.clientArgs?.(s) ?? []).includes("--ping-interval-ms");
-  const watchdogMs =
-    w.observer.cell.client.keepaliveFloorMs !== undefined && keepalive
-      ? Math.max(s.watchdogMs, 2 * keepaliveBoundMs(w.observer.cell.client, s))
-      : s.watchdogMs;
-  // A client told to call again when its call fails (--calls 2, no restart): its second call starts
-  // once keepalive ended the first, and is a hang only a watchdog after that.
-  const callsAgain = f.restartedAt === undefined && (labCase.clientArgs?.(s) ?? []).includes("--calls");
-  const now = performance.now();
-  let deadline =
-    callsAgain && from !== undefined
-      ? from + keepaliveBoundMs(w.observer.cell.client, s) + watchdogMs
-      : labCase.faultAt === "start" && from !== undefined
-        ? from + watchdogMs
-        : f.restartedAt !== undefined && from !== undefined
-          ? f.restartedAt + s.restartGapMs + s.intervalMs * s.count + watchdogMs
-          : from !== undefined
-            ? from + watchdogMs
-            : w.first !== undefined
-              ? w.first + s.intervalMs * (s.count - 1) + watchdogMs
-              : now + watchdogMs;
-  let result: CallsRecord | undefined;
+  let waited: Awaited<ReturnType<typeof awaitResult>>;
   try {
-    result = await within(handle.result, deadline - performance.now());
-    // Its second call began later than keepalive's bound said (a busy machine): a watchdog from it.
-    const again = callsAgain ? handle.starts[1] : undefined;
-    if (!result && again !== undefined && again + watchdogMs > deadline) {
-      deadline = again + watchdogMs;
-      result = await within(handle.result, deadline - performance.now());
-    }
+    waited = await awaitResult(w, handle, f, from);
   } catch (e) {
     return labError(w, e instanceof Error ? e.message : String(e));
   }
-  if (!result) {
-    // A lab that ran late serves its due timers before the lines waiting on its sockets: read those
-    // first (setImmediate runs after the poll phase), and take a result the client had by the
-    // watchdog, by its own clock. Otherwise a stalled lab reads a crash as a hang (seen once in CI).
-    let late: CallsRecord | undefined;
-    handle.result.then(
-      (r) => {
-        late = r;
-      },
-      () => {},
-    );
-    await new Promise((resolve) => setImmediate(resolve));
-    if (late && fromEpoch(late.endedAt) <= deadline) result = late;
-  }
+  const { result } = waited;
   const endAt = result ? fromEpoch(result.endedAt) : performance.now();
   if (!result) await handle.abandon();
   // Evidence that follows the client's reaction (a close after a GOAWAY) needs a moment more.
@@ -353,56 +310,14 @@ async function finishRun(w: Watch, f: FinishContext): Promise<RunRecord> {
   const origin = from ?? handle.starts[0] ?? w.first ?? endAt;
   const rel = (at: number) => Math.round(at - origin);
 
-  // The fault's evidence, from the tap and the processes.
-  const server = f.server();
-  const stalled = labCase.fault?.some((step) => step.kind === "stall");
-  const observation: Observation = {
-    faultAt: from,
-    endAt,
-    connections: w.relay?.connections ?? [],
-    ...(w.upstream && { upstream: w.upstream.connections }),
-    ownSettings: w.observer.cell.profile !== "lab",
-    count: s.count,
-    server: {
-      ...f.serverState,
-      ...(stalled && server ? { running: running(server.child.pid) } : {}),
-    },
-    refused: f.refused,
-    heldAtStop: f.heldAtStop,
-    // What the peer sent that the relay has not read yet (a busy lab): silence is checked against it.
-    heldNow: () => heldNow([w.relay], "server"),
-  };
-  const checked = f.ctx.tap;
-  const missing = checked ? missingEvidence(labCase.evidence, observation) : [];
-  // A long-lived server that died under this run (not the fault's doing) makes it worthless.
-  const died = f.scene.source !== "fresh" && server?.child.exit;
-  if (died) {
-    const why =
-      server?.child
-        .stderr()
-        .trim()
-        .split("\n")
-        .find((l) => /Error/.test(l)) ?? "";
-    return labError(
-      w,
-      `the ${f.scene.server?.id} server died during the run (${died.signal ?? `exit ${died.code}`})${why ? `: ${why}` : ""}`,
-      true,
-    );
-  }
+  const missing = f.ctx.tap ? missingEvidence(labCase.evidence, observe(w, f, from, endAt)) : [];
+  const worthless = brokenPeers(f, w);
+  if (worthless) return worthless;
 
-  const proxyExit = w.proxy?.lease.proxy.exit;
-  if (proxyExit) {
-    return labError(
-      w,
-      `${w.proxy?.lease.proxy.entry} died during the run (${proxyExit.signal ?? `exit ${proxyExit.code}`})`,
-    );
-  }
-
-  const messages = handle.messages.filter(
-    (m) => m.call === (result?.previousCalls ? result.previousCalls.length + 1 : 1),
-  );
   const base: Omit<RunRecord, "code" | "message" | "detectMs" | "hung" | "call"> = {
-    received: result?.received ?? messages.length,
+    received:
+      result?.received ??
+      handle.messages.filter((m) => m.call === (result?.previousCalls ? result.previousCalls.length + 1 : 1)).length,
     messages: handle.messages.map((m) => m.text),
     exitMs: handle.process?.exitedAt() !== undefined ? rel(handle.process.exitedAt() ?? 0) : null,
     caller: w.observer.caller,
@@ -419,54 +334,16 @@ async function finishRun(w: Watch, f: FinishContext): Promise<RunRecord> {
             ...(w.upstream?.connections.map((c) => wireRecord(c, origin, "proxy-server")) ?? []),
           ]
         : null,
-    evidence: { checked, says: labCase.evidence.map((e) => e.says), missing },
+    evidence: { checked: f.ctx.tap, says: labCase.evidence.map((e) => e.says), missing },
   };
 
   if (!result) {
     const record: RunRecord = { ...base, code: "hang", message: "", detectMs: null, hung: true, call: null };
     return missing.length > 0 ? withoutEvidence(record, missing) : record;
   }
+  const mistimed = mistimedRun(w, f, result, steps[0]?.at ?? from);
+  if (mistimed) return mistimed;
   const earlier = result.previousCalls?.[result.previousCalls.length - 1];
-  if (earlier && f.restartedAt !== undefined) {
-    const secondCallAt = fromEpoch(result.endedAt - result.elapsedMs);
-    if (secondCallAt < f.restartedAt) {
-      return labError(
-        w,
-        `restart: the second call started ${Math.round(f.restartedAt - secondCallAt)} ms before the new server listened; the machine is too busy for this restart gap`,
-        true,
-      );
-    }
-  }
-  // It ended before the fault came (a keepalive PING a starved server answered late, say): it
-  // says nothing of the fault, and its missing evidence would read as a broken injector. (5 ms:
-  // the client's clock and the lab's are two processes' views of one clock, to the millisecond.)
-  // Against the fault's first step, not `from`: a killed server's clients may see its end before the
-  // lab sees its exit (without the tap, the exit is all goneAt has).
-  const began = steps[0]?.at ?? from;
-  if (labCase.fault && labCase.faultAt !== "start" && began !== undefined && fromEpoch(result.endedAt) < began - 5) {
-    const ended = `${result.code}${result.message ? ` "${result.message}"` : ""}`;
-    return labError(
-      w,
-      `the call ended (${ended}) ${Math.round(began - fromEpoch(result.endedAt))} ms before the fault came: the machine is too busy for these timings`,
-      true,
-    );
-  }
-  // A peer that answered the client's keepalive PING, but later than the client waits for an ACK,
-  // ran starved: a client that then gave up (unavailable) measured the machine, not the fault (seen
-  // with --quick's 100 ms timeout on a saturated machine: stall+keepalive, a proxy's keepalive).
-  if (result.code === "unavailable") {
-    const timeoutMs = s.keepalive.timeoutMs;
-    const frames = w.relay?.connections.flatMap((c) => c.frames) ?? [];
-    // (The ACK may reach the relay after the client gave up; a stopped peer's never comes.)
-    const late = pingAckDelays(frames).some(({ ackMs }) => ackMs !== undefined && ackMs > timeoutMs);
-    if (late) {
-      return labError(
-        w,
-        `the peer answered a keepalive PING after more than the client's ${timeoutMs} ms, and the client gave up: the machine is too busy for these timings`,
-        true,
-      );
-    }
-  }
   const record: RunRecord = {
     ...base,
     code: result.code,
@@ -484,6 +361,169 @@ async function finishRun(w: Watch, f: FinishContext): Promise<RunRecord> {
     call: { elapsedMs: result.elapsedMs, arrivalsMs: result.arrivalsMs },
   };
   return missing.length > 0 ? withoutEvidence(record, missing) : record;
+}
+
+/**
+ * Waits for the run's result up to its watchdog: from the fault; without one, from message 1
+ * plus the rest of the stream. A client that keeps its PINGs further apart than it was told
+ * (a keepalive floor, issue 27) gets the time its own keepalive takes. Undefined: a hang.
+ */
+async function awaitResult(
+  w: Watch,
+  handle: CallHandle,
+  f: FinishContext,
+  from: number | undefined,
+): Promise<{ result: CallsRecord | undefined }> {
+  const s = f.ctx.settings;
+  const { labCase, client } = w.observer.cell;
+  const keepalive = (labCase.clientArgs?.(s) ?? []).includes("--ping-interval-ms");
+  const watchdogMs =
+    client.keepaliveFloorMs !== undefined && keepalive
+      ? Math.max(s.watchdogMs, 2 * keepaliveBoundMs(client, s))
+      : s.watchdogMs;
+  // A client told to call again when its call fails (--calls 2, no restart): its second call starts
+  // once keepalive ended the first, and is a hang only a watchdog after that.
+  const callsAgain = f.restartedAt === undefined && (labCase.clientArgs?.(s) ?? []).includes("--calls");
+  const now = performance.now();
+  let deadline =
+    callsAgain && from !== undefined
+      ? from + keepaliveBoundMs(client, s) + watchdogMs
+      : labCase.faultAt === "start" && from !== undefined
+        ? from + watchdogMs
+        : f.restartedAt !== undefined && from !== undefined
+          ? f.restartedAt + s.restartGapMs + s.intervalMs * s.count + watchdogMs
+          : from !== undefined
+            ? from + watchdogMs
+            : w.first !== undefined
+              ? w.first + s.intervalMs * (s.count - 1) + watchdogMs
+              : now + watchdogMs;
+  let result = await within(handle.result, deadline - performance.now());
+  // Its second call began later than keepalive's bound said (a busy machine): a watchdog from it.
+  const again = callsAgain ? handle.starts[1] : undefined;
+  if (!result && again !== undefined && again + watchdogMs > deadline) {
+    deadline = again + watchdogMs;
+    result = await within(handle.result, deadline - performance.now());
+  }
+  if (!result) {
+    // A lab that ran late serves its due timers before the lines waiting on its sockets: read those
+    // first (setImmediate runs after the poll phase), and take a result the client had by the
+    // watchdog, by its own clock. Otherwise a stalled lab reads a crash as a hang (seen once in CI).
+    let late: CallsRecord | undefined;
+    handle.result.then(
+      (r) => {
+        late = r;
+      },
+      () => {},
+    );
+    await new Promise((resolve) => setImmediate(resolve));
+    if (late && fromEpoch(late.endedAt) <= deadline) result = late;
+  }
+  return { result };
+}
+
+/** What the tap and the processes saw of the fault: what its evidence is checked against. */
+function observe(w: Watch, f: FinishContext, from: number | undefined, endAt: number): Observation {
+  const { labCase } = w.observer.cell;
+  const server = f.server();
+  const stalled = labCase.fault?.some((step) => step.kind === "stall");
+  return {
+    faultAt: from,
+    endAt,
+    connections: w.relay?.connections ?? [],
+    ...(w.upstream && { upstream: w.upstream.connections }),
+    ownSettings: w.observer.cell.profile !== "lab",
+    count: f.ctx.settings.count,
+    server: {
+      ...f.serverState,
+      ...(stalled && server ? { running: running(server.child.pid) } : {}),
+    },
+    refused: f.refused,
+    heldAtStop: f.heldAtStop,
+    // What the peer sent that the relay has not read yet (a busy lab): silence is checked against it.
+    heldNow: () => heldNow([w.relay], "server"),
+  };
+}
+
+/** A long-lived server or a proxy that died under the run (not the fault's doing) makes it worthless. */
+function brokenPeers(f: FinishContext, w: Watch): RunRecord | undefined {
+  const server = f.server();
+  const died = f.scene.source !== "fresh" && server?.child.exit;
+  if (died) {
+    const why =
+      server?.child
+        .stderr()
+        .trim()
+        .split("\n")
+        .find((l) => /Error/.test(l)) ?? "";
+    return labError(
+      w,
+      `the ${f.scene.server?.id} server died during the run (${died.signal ?? `exit ${died.code}`})${why ? `: ${why}` : ""}`,
+      true,
+    );
+  }
+  const proxyExit = w.proxy?.lease.proxy.exit;
+  if (proxyExit) {
+    return labError(
+      w,
+      `${w.proxy?.lease.proxy.entry} died during the run (${proxyExit.signal ?? `exit ${proxyExit.code}`})`,
+    );
+  }
+  return undefined;
+}
+
+/**
+ * A run the machine mistimed, a retried lab error: a second call that began before the restarted
+ * server listened; a call that ended before its fault; a client that gave up on a keepalive PING a
+ * starved peer answered late.
+ */
+function mistimedRun(
+  w: Watch,
+  f: FinishContext,
+  result: CallsRecord,
+  began: number | undefined,
+): RunRecord | undefined {
+  const { labCase } = w.observer.cell;
+  const earlier = result.previousCalls?.[result.previousCalls.length - 1];
+  if (earlier && f.restartedAt !== undefined) {
+    const secondCallAt = fromEpoch(result.endedAt - result.elapsedMs);
+    if (secondCallAt < f.restartedAt) {
+      return labError(
+        w,
+        `restart: the second call started ${Math.round(f.restartedAt - secondCallAt)} ms before the new server listened; the machine is too busy for this restart gap`,
+        true,
+      );
+    }
+  }
+  // It ended before the fault came (a keepalive PING a starved server answered late, say): it
+  // says nothing of the fault, and its missing evidence would read as a broken injector. (5 ms:
+  // the client's clock and the lab's are two processes' views of one clock, to the millisecond.)
+  // Against the fault's first step, not `from`: a killed server's clients may see its end before the
+  // lab sees its exit (without the tap, the exit is all goneAt has).
+  if (labCase.fault && labCase.faultAt !== "start" && began !== undefined && fromEpoch(result.endedAt) < began - 5) {
+    const ended = `${result.code}${result.message ? ` "${result.message}"` : ""}`;
+    return labError(
+      w,
+      `the call ended (${ended}) ${Math.round(began - fromEpoch(result.endedAt))} ms before the fault came: the machine is too busy for these timings`,
+      true,
+    );
+  }
+  // A peer that answered the client's keepalive PING, but later than the client waits for an ACK,
+  // ran starved: a client that then gave up (unavailable) measured the machine, not the fault (seen
+  // with --quick's 100 ms timeout on a saturated machine: stall+keepalive, a proxy's keepalive).
+  if (result.code === "unavailable") {
+    const timeoutMs = f.ctx.settings.keepalive.timeoutMs;
+    const frames = w.relay?.connections.flatMap((c) => c.frames) ?? [];
+    // (The ACK may reach the relay after the client gave up; a stopped peer's never comes.)
+    const late = pingAckDelays(frames).some(({ ackMs }) => ackMs !== undefined && ackMs > timeoutMs);
+    if (late) {
+      return labError(
+        w,
+        `the peer answered a keepalive PING after more than the client's ${timeoutMs} ms, and the client gave up: the machine is too busy for these timings`,
+        true,
+      );
+    }
+  }
+  return undefined;
 }
 
 /** A run whose fault left no evidence proves nothing: a lab error, with what the client said kept aside. */

@@ -23,7 +23,7 @@ export function startServer(
   urgent = false,
 ): Promise<RunningServer> {
   const start = async () => {
-    const child = spawnChild({ entry: stack.entry, nice, args, nodeArgs });
+    const child = spawnChild({ entry: stack.program, nice, args, nodeArgs, account: `${stack.id} server` });
     try {
       const line = await child.waitForLine(listeningLine, startTimeoutMs);
       // Started: its costly part (loading code) is done; from here on it must answer promptly.
@@ -118,7 +118,11 @@ export function createServerPool(options: ServerPoolOptions): ServerPool {
     async sharedPeer(stack, fault) {
       if (peer && (await peer.catch(() => undefined))?.child.exit) peer = undefined;
       peer ??= (async () => {
-        const child = spawnChild({ entry: stack.entry, args: ["--port", "0", ...options.peerArgs] });
+        const child = spawnChild({
+          entry: stack.program,
+          args: ["--port", "0", ...options.peerArgs],
+          account: "fault-peer",
+        });
         const faults = options.peerArgs[options.peerArgs.indexOf("--fault") + 1]?.split(",") ?? [];
         const ports = new Map<string, number>();
         const line = /^listening on .*:(\d+) \(pid \d+, fault-peer (\S+)\)$/;

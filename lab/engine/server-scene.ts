@@ -40,7 +40,7 @@ export async function runServerScene(scene: Scene, ctx: SceneContext): Promise<R
   let server: RunningServer | undefined;
   const records: RunRecord[] = [];
   try {
-    server = await startServer(stack, ["--port", "0", ...scene.serverArgs], 10, stack.memoryArgs ?? ["--expose-gc"]);
+    server = await startServer(stack, ["--port", "0", ...scene.serverArgs], 10, stack.memoryArgs ?? []);
     for (const observer of scene.observers) records.push(await serverRun(observer, server, ctx));
     return records;
   } catch (e) {

@@ -155,32 +155,172 @@ export function resetSocket(socket: Socket, onReset: () => void): void {
   else reset();
 }
 
+/** What a read was: when, and whether it was dropped (blackhole); a TLS record keeps its read's. */
+type Read = { at: number; dropped: boolean };
+
+/**
+ * The tap of one connection: decodes what passes each way into its record's
+ * frames, inside TLS with the key log's secrets (issue 19). `catchUp` reads
+ * the TLS records that waited for their secrets.
+ */
+function createConnectionTap(
+  record: TapConnection,
+  options: Pick<RelayOptions, "decode" | "tls">,
+): { pass(dir: Direction, chunk: Buffer, read: Read): void; catchUp?: () => void } {
+  const decoder = (options.decode ?? true) ? createRpcConnectionDecoder() : undefined;
+  const tls = decoder && options.tls ? createTlsDecryptor<Read>(options.tls) : undefined;
+  if (tls) record.tls = tls.summary;
+  /** Why a direction cannot be read (the TLS layer's, then HTTP/2's), or none. */
+  const noteFailure = (dir: Direction) => {
+    const failure = tls?.failure(dir) ?? decoder?.failure(dir);
+    if (failure) record.undecodable[dir] = failure;
+    else delete record.undecodable[dir];
+  };
+  const decodePiece = (dir: Direction, data: Buffer, read: Read) => {
+    if (!decoder) return;
+    const last = record.frames.at(-1)?.at ?? Number.NEGATIVE_INFINITY;
+    for (const frame of decoder.push(dir, data)) {
+      record.frames.push(read.dropped ? { ...frame, at: read.at, dropped: true } : { ...frame, at: read.at });
+    }
+    // A TLS record that waited for its secrets was read before frames of the other direction
+    // already here: the frames stay in the order they passed (a stable sort keeps each direction's).
+    if (read.at < last) record.frames.sort((a, b) => a.at - b.at);
+    noteFailure(dir);
+  };
+  return {
+    pass(dir, chunk, read) {
+      if (tls) for (const piece of tls.push(dir, chunk, read)) decodePiece(dir, piece.data, piece.meta);
+      else decodePiece(dir, chunk, read);
+    },
+    catchUp:
+      tls &&
+      (() => {
+        for (const { dir, piece } of tls.drain()) decodePiece(dir, piece.data, piece.meta);
+        noteFailure("c2s");
+        noteFailure("s2c");
+      }),
+  };
+}
+
+/**
+ * Joins an accepted client socket to a new connection to the server: every
+ * byte forwarded (or dropped, in blackhole) and tapped, every close mirrored
+ * as it happens (FIN as FIN, reset as reset), each TCP event recorded.
+ */
+function joinPair(
+  client: Socket,
+  record: TapConnection,
+  target: { host: string; port: number },
+  mode: RelayMode,
+  pairs: Set<Pair>,
+  tap: ReturnType<typeof createConnectionTap>,
+): Pair {
+  const upstream = connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true });
+  const pair: Pair = { mode, record, client, server: upstream, ended: { client: false, server: false } };
+  pairs.add(pair);
+  note(pair, "client", "open", "client");
+  let upstreamUp = false;
+  /** Client bytes that came before the server leg was up. */
+  const early: Buffer[] = [];
+
+  const leave = () => {
+    if (pair.client.destroyed && pair.server.destroyed) pairs.delete(pair);
+  };
+
+  const pass = (dir: Direction, chunk: Buffer) => {
+    const at = performance.now();
+    const dropped = pair.mode !== "forward";
+    tap.pass(dir, chunk, { at, dropped });
+    if (dropped) {
+      record.dropped[dir] += chunk.length;
+      return;
+    }
+    record.forwarded[dir] += chunk.length;
+    const to = dir === "c2s" ? upstream : client;
+    if (dir === "c2s" && !upstreamUp) early.push(chunk);
+    else if (!to.destroyed) to.write(chunk);
+  };
+
+  /** A leg's peer sent FIN: in forward mode, send FIN on the other leg once what it sent is through. */
+  const onFin = (from: Leg) => {
+    if (pair.ended[from]) return;
+    note(pair, from, "fin", from);
+    if (pair.mode !== "forward") return;
+    const other: Leg = from === "client" ? "server" : "client";
+    const to = other === "client" ? client : upstream;
+    if (pair.ended[other] || to.destroyed) return;
+    note(pair, other, "fin", "relay");
+    to.end();
+  };
+
+  /** A leg failed: a reset from its peer (ECONNRESET, EPIPE) is mirrored as a reset in forward mode. */
+  const onError = (from: Leg, e: NodeJS.ErrnoException) => {
+    if (pair.ended[from]) return;
+    pair.ended[from] = true;
+    if (from === "server" && !upstreamUp && e.code === "ECONNREFUSED") {
+      note(pair, "server", "refused", "server");
+      // Nothing listens: the client must not believe it reached a server.
+      resetLeg(pair, "client");
+      return;
+    }
+    note(pair, from, "reset", from === "client" ? "client" : "server");
+    if (pair.mode === "forward") resetLeg(pair, from === "client" ? "server" : "client");
+  };
+
+  client.on("data", (chunk: Buffer) => pass("c2s", chunk));
+  upstream.on("data", (chunk: Buffer) => pass("s2c", chunk));
+  client.on("end", () => onFin("client"));
+  upstream.on("end", () => onFin("server"));
+  client.on("error", (e) => onError("client", e));
+  upstream.on("error", (e) => onError("server", e));
+  client.on("close", leave);
+  upstream.on("close", leave);
+  // A socket whose both directions are done closes; ours then too.
+  client.on("finish", () => client.readableEnded && client.destroy());
+  upstream.on("finish", () => upstream.readableEnded && upstream.destroy());
+  client.on("end", () => client.writableFinished && client.destroy());
+  upstream.on("end", () => upstream.writableFinished && upstream.destroy());
+  upstream.on("connect", () => {
+    upstreamUp = true;
+    record.upstreamPort = upstream.localPort;
+    note(pair, "server", "open", "relay");
+    for (const chunk of early.splice(0)) upstream.write(chunk);
+    // The client may have sent FIN before the server leg was up.
+    if (client.readableEnded && pair.mode === "forward" && !pair.ended.server) {
+      note(pair, "server", "fin", "relay");
+      upstream.end();
+    }
+  });
+  applyMode(pair);
+  return pair;
+}
+
+const note = (pair: Pair, leg: Leg, event: TcpEvent["event"], by: TcpEvent["by"]) =>
+  pair.record.tcp.push({ at: performance.now(), leg, event, by });
+
+/** Resets a leg's socket ourselves (RST), once; recorded when the RST goes out. */
+function resetLeg(pair: Pair, leg: Leg): void {
+  if (pair.ended[leg]) return;
+  pair.ended[leg] = true;
+  resetSocket(leg === "client" ? pair.client : pair.server, () => note(pair, leg, "reset", "relay"));
+}
+
+/** A pair in reset mode is reset at once, both legs. */
+function applyMode(pair: Pair): void {
+  if (pair.mode === "reset") {
+    resetLeg(pair, "client");
+    resetLeg(pair, "server");
+  }
+}
+
 export async function createRelay(options: RelayOptions): Promise<Relay> {
   const pairs = new Set<Pair>();
   const all: TapConnection[] = [];
   /** Per TLS connection, open or closed: reads the records that waited for their secrets (issue 19). */
   const catchUps: (() => void)[] = [];
-  const decode = options.decode ?? true;
   let mode: RelayMode = "forward";
   /** Where new connections go: a restarted server may listen on a port of its own (resume()). */
   let targetPort = options.targetPort;
-
-  const note = (pair: Pair, leg: Leg, event: TcpEvent["event"], by: TcpEvent["by"]) =>
-    pair.record.tcp.push({ at: performance.now(), leg, event, by });
-
-  /** Resets a leg's socket ourselves (RST), once; recorded when the RST goes out. */
-  const resetLeg = (pair: Pair, leg: Leg) => {
-    if (pair.ended[leg]) return;
-    pair.ended[leg] = true;
-    resetSocket(leg === "client" ? pair.client : pair.server, () => note(pair, leg, "reset", "relay"));
-  };
-
-  const apply = (pair: Pair) => {
-    if (pair.mode === "reset") {
-      resetLeg(pair, "client");
-      resetLeg(pair, "server");
-    }
-  };
 
   const onConnection = (client: Socket) => {
     const record: TapConnection = {
@@ -194,118 +334,9 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
       undecodable: {},
     };
     all.push(record);
-    const upstream = connect({
-      host: options.targetHost ?? "127.0.0.1",
-      port: targetPort,
-      allowHalfOpen: true,
-      noDelay: true,
-    });
-    const pair: Pair = { mode, record, client, server: upstream, ended: { client: false, server: false } };
-    pairs.add(pair);
-    note(pair, "client", "open", "client");
-    const decoder = decode ? createRpcConnectionDecoder() : undefined;
-    /** What a read was: when, and whether it was dropped (blackhole); a TLS record keeps its read's. */
-    type Read = { at: number; dropped: boolean };
-    const tls = decoder && options.tls ? createTlsDecryptor<Read>(options.tls) : undefined;
-    if (tls) record.tls = tls.summary;
-    /** Why a direction cannot be read (the TLS layer's, then HTTP/2's), or none. */
-    const noteFailure = (dir: Direction) => {
-      const failure = tls?.failure(dir) ?? decoder?.failure(dir);
-      if (failure) record.undecodable[dir] = failure;
-      else delete record.undecodable[dir];
-    };
-    const decodePiece = (dir: Direction, data: Buffer, read: Read) => {
-      if (!decoder) return;
-      const last = record.frames.at(-1)?.at ?? Number.NEGATIVE_INFINITY;
-      for (const frame of decoder.push(dir, data)) {
-        record.frames.push(read.dropped ? { ...frame, at: read.at, dropped: true } : { ...frame, at: read.at });
-      }
-      // A TLS record that waited for its secrets was read before frames of the other direction
-      // already here: the frames stay in the order they passed (a stable sort keeps each direction's).
-      if (read.at < last) record.frames.sort((a, b) => a.at - b.at);
-      noteFailure(dir);
-    };
-    if (tls) {
-      catchUps.push(() => {
-        for (const { dir, piece } of tls.drain()) decodePiece(dir, piece.data, piece.meta);
-        noteFailure("c2s");
-        noteFailure("s2c");
-      });
-    }
-    let upstreamUp = false;
-    /** Client bytes that came before the server leg was up. */
-    const early: Buffer[] = [];
-
-    const leave = () => {
-      if (pair.client.destroyed && pair.server.destroyed) pairs.delete(pair);
-    };
-
-    const pass = (dir: Direction, chunk: Buffer) => {
-      const at = performance.now();
-      const dropped = pair.mode !== "forward";
-      if (tls) for (const piece of tls.push(dir, chunk, { at, dropped })) decodePiece(dir, piece.data, piece.meta);
-      else decodePiece(dir, chunk, { at, dropped });
-      if (dropped) {
-        record.dropped[dir] += chunk.length;
-        return;
-      }
-      record.forwarded[dir] += chunk.length;
-      const to = dir === "c2s" ? upstream : client;
-      if (dir === "c2s" && !upstreamUp) early.push(chunk);
-      else if (!to.destroyed) to.write(chunk);
-    };
-
-    /** A leg's peer sent FIN: in forward mode, send FIN on the other leg once what it sent is through. */
-    const onFin = (from: Leg) => {
-      if (pair.ended[from]) return;
-      note(pair, from, "fin", from);
-      if (pair.mode !== "forward") return;
-      const other: Leg = from === "client" ? "server" : "client";
-      const to = other === "client" ? client : upstream;
-      if (pair.ended[other] || to.destroyed) return;
-      note(pair, other, "fin", "relay");
-      to.end();
-    };
-
-    /** A leg failed: a reset from its peer (ECONNRESET, EPIPE) is mirrored as a reset in forward mode. */
-    const onError = (from: Leg, e: NodeJS.ErrnoException) => {
-      if (pair.ended[from]) return;
-      pair.ended[from] = true;
-      if (from === "server" && !upstreamUp && e.code === "ECONNREFUSED") {
-        note(pair, "server", "refused", "server");
-        // Nothing listens: the client must not believe it reached a server.
-        resetLeg(pair, "client");
-        return;
-      }
-      note(pair, from, "reset", from === "client" ? "client" : "server");
-      if (pair.mode === "forward") resetLeg(pair, from === "client" ? "server" : "client");
-    };
-
-    client.on("data", (chunk: Buffer) => pass("c2s", chunk));
-    upstream.on("data", (chunk: Buffer) => pass("s2c", chunk));
-    client.on("end", () => onFin("client"));
-    upstream.on("end", () => onFin("server"));
-    client.on("error", (e) => onError("client", e));
-    upstream.on("error", (e) => onError("server", e));
-    client.on("close", leave);
-    upstream.on("close", leave);
-    // A socket whose both directions are done closes; ours then too.
-    client.on("finish", () => client.readableEnded && client.destroy());
-    upstream.on("finish", () => upstream.readableEnded && upstream.destroy());
-    client.on("end", () => client.writableFinished && client.destroy());
-    upstream.on("end", () => upstream.writableFinished && upstream.destroy());
-    upstream.on("connect", () => {
-      upstreamUp = true;
-      record.upstreamPort = upstream.localPort;
-      note(pair, "server", "open", "relay");
-      for (const chunk of early.splice(0)) upstream.write(chunk);
-      // The client may have sent FIN before the server leg was up.
-      if (client.readableEnded && pair.mode === "forward" && !pair.ended.server) {
-        note(pair, "server", "fin", "relay");
-        upstream.end();
-      }
-    });
-    apply(pair);
+    const tap = createConnectionTap(record, options);
+    if (tap.catchUp) catchUps.push(tap.catchUp);
+    joinPair(client, record, { host: options.targetHost ?? "127.0.0.1", port: targetPort }, mode, pairs, tap);
   };
   /** The listener; a paused relay closed it, and resume() listens with a new one. */
   const listen = () => {
@@ -353,7 +384,7 @@ export async function createRelay(options: RelayOptions): Promise<Relay> {
       const at = performance.now();
       for (const pair of [...pairs]) {
         pair.mode = next;
-        apply(pair);
+        applyMode(pair);
       }
       return at;
     },

@@ -6,6 +6,7 @@
  * inside DATA (flag 0x80, PROTOCOL-WEB.md), Connect streaming in an
  * end-stream envelope (flag 0x02, JSON; connectrpc.com/docs/protocol).
  */
+import { brotliDecompressSync, gunzipSync, inflateSync } from "node:zlib";
 import { codeName } from "../../lib/status-code.ts";
 import { createH2Decoder, type H2DirectionDecoder, type H2Frame } from "./h2-decoder.ts";
 
@@ -40,6 +41,8 @@ export interface RpcFrame extends H2Frame {
 interface StreamState {
   /** The response's content type, once its headers came. */
   responseType?: string;
+  /** How the response's compressed envelopes (flag 0x01) are compressed: grpc-encoding, connect-content-encoding. */
+  responseEncoding?: string;
   responded: boolean;
   data: Record<Direction, Buffer>;
   messages: Record<Direction, number>;
@@ -67,6 +70,28 @@ function grpcStatus(fields: Iterable<[string, string]>, via: WireStatus["via"]):
   const raw = map.get("grpc-status");
   const code = raw !== undefined && /^\d+$/.test(raw.trim()) ? codeName(Number(raw)) : null;
   return { code, message: grpcMessage(map.get("grpc-message")), via };
+}
+
+/**
+ * An envelope's bytes as sent: a compressed one (flag 0x01) inflated with the response's
+ * encoding. connect-go compresses every envelope of a client that accepts gzip, its
+ * end-stream message and gRPC-Web trailers too (issue 27); undefined when it cannot be read.
+ */
+function envelopeBody(flags: number, body: Buffer, encoding: string | undefined): Buffer | undefined {
+  if (!(flags & 0x01)) return body;
+  try {
+    switch (encoding) {
+      case "gzip":
+        return gunzipSync(body);
+      case "br":
+        return brotliDecompressSync(body);
+      case "deflate":
+        return inflateSync(body);
+    }
+  } catch {
+    // Unreadable: said below.
+  }
+  return undefined;
 }
 
 function endStreamStatus(json: string): WireStatus {
@@ -106,9 +131,18 @@ export function createRpcConnectionDecoder(): RpcConnectionDecoder {
       if (buf.length < 5 + length) break;
       const body = buf.subarray(5, 5 + length);
       buf = buf.subarray(5 + length);
+      const plain = frame.dir === "s2c" ? envelopeBody(flags, body, s.responseEncoding) : body;
       if (frame.dir === "s2c" && web && flags & 0x80) {
         envelopes.push({ kind: "trailers", length });
-        const fields = body
+        if (!plain) {
+          frame.status = {
+            code: null,
+            message: `compressed trailers (${s.responseEncoding})`,
+            via: "grpc-web-trailers",
+          };
+          continue;
+        }
+        const fields = plain
           .toString("latin1")
           .split("\r\n")
           .filter(Boolean)
@@ -119,7 +153,9 @@ export function createRpcConnectionDecoder(): RpcConnectionDecoder {
         frame.status = grpcStatus(fields, "grpc-web-trailers");
       } else if (frame.dir === "s2c" && connect && flags & 0x02) {
         envelopes.push({ kind: "end-stream", length });
-        frame.status = endStreamStatus(body.toString("utf8"));
+        frame.status = plain
+          ? endStreamStatus(plain.toString("utf8"))
+          : { code: null, message: `compressed end-stream message (${s.responseEncoding})`, via: "end-stream" };
       } else {
         envelopes.push({ kind: "message", length, index: ++s.messages[frame.dir] });
       }
@@ -140,6 +176,7 @@ export function createRpcConnectionDecoder(): RpcConnectionDecoder {
           if (dir === "s2c" && !s.responded) {
             s.responded = true;
             s.responseType = fields.get("content-type");
+            s.responseEncoding = fields.get("connect-content-encoding") ?? fields.get("grpc-encoding");
             // A gRPC response with nothing but headers carries its status there (Trailers-Only).
             if (frame.flags.includes("END_STREAM")) frame.status = grpcStatus(frame.headers, "trailers-only");
           } else if (dir === "s2c" && frame.flags.includes("END_STREAM")) {

@@ -17,6 +17,7 @@ import { after, test } from "node:test";
 import { buildEntries } from "../engine/build.ts";
 import { logTlsKeys, spawnChild, startServer, stopAllChildren } from "../engine/child-process.ts";
 import { clientTlsArgs, createLabTls, serverTlsArgs } from "../engine/lab-tls.ts";
+import type { Program } from "../engine/programs.ts";
 import { createRelay, type TapConnection } from "./relay.ts";
 import { createTlsKeyLog } from "./tls-key-log.ts";
 
@@ -69,8 +70,10 @@ test("the tap reads inside TLS what tshark reads in a capture, with the same key
     capture.on("error", reject);
     capture.on("exit", (code) => reject(new Error(`dumpcap exited (${code}): ${err.trim()}`)));
   });
-  // A Node client (Node's own key log) and gRPC core (the OpenSSL key log), one call each.
-  for (const entry of ["client", "peers/grpcio-client"] as const) {
+  // A Node client (Node's own key log) and gRPC core on the system's OpenSSL (Debian's grpcio: the
+  // OpenSSL key log; PyPI's grpcio carries BoringSSL inside it), one call each.
+  const debianGrpcio: Program = { kind: "python", script: "peers/grpcio/client.py", python: "debian" };
+  for (const entry of ["client", debianGrpcio] as const) {
     const client = spawnChild({ entry, args: ["--port", String(relay.port), "--json", ...clientTlsArgs(tls)] });
     const exit = await client.exited;
     assert.equal(exit.code, 0, `${entry}: ${client.stderr()}`);

@@ -66,8 +66,30 @@ export interface LabResults {
      * from /proc/self/stat; null where there is no /proc.
      */
     cpu: { labMs: number; childrenMs: number } | null;
+    /**
+     * The children's CPU by what they were (issue 29): "grpc-java server", "connect/grpc agent",
+     * "nginx (default)", ... ms and processes, from each one's /proc stat sampled every second and
+     * as the lab ends it (one that exits by itself: its last sample). Absent without /proc.
+     */
+    childCpu?: Record<string, { ms: number; processes: number }>;
     /** Processes the lab started. */
     processes: number;
+    /** The commit the lab ran from, "+dirty" with changes not committed (issue 29: shards of one commit merge). */
+    commit?: string;
+    /** What the run was asked to run: its cases and stacks, --full; shards of one plan have the same. */
+    selection?: { cases: string[]; servers: string[]; clients: string[]; full: boolean };
+    /** This machine's share of the plan (--shard K/N, issue 29). */
+    shard?: { index: number; count: number };
+    /** A merged run (--merge): each shard's folder, wall time, cells, runs and CPU. */
+    merged?: {
+      shard: number;
+      dir: string;
+      startedAt: string;
+      wallMs: number;
+      cells: number;
+      runs: number;
+      cpuMs: number | null;
+    }[];
     /** The client agents, with how late their timers ran. */
     agents: AgentRecord[];
     /** How late the lab's own timers ran (it runs the relays and injects the faults). */

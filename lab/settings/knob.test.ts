@@ -10,11 +10,11 @@ import { after, before, test } from "node:test";
 import { readProfile } from "../catalogue/profiles.ts";
 import { defaultSettings, quickSettings } from "../catalogue/settings.ts";
 import { stopAllChildren } from "../engine/child-process.ts";
-import { findPython } from "../engine/python.ts";
 import type { CellResult } from "../reports/results.ts";
 import { describeRuns, findCell, runCases } from "../testing/run-cases.ts";
+import { ready } from "../testing/stacks.ts";
 
-const grpcio = findPython() !== null;
+const grpcio = await ready("grpcio/grpc");
 // --quick's timings with the default keepalive: a starved client answers a 100 ms PING late.
 const settings = { ...quickSettings, watchdogMs: 1500, keepalive: defaultSettings.keepalive };
 const permit = (section: string, value: number) =>

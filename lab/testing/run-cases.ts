@@ -6,19 +6,24 @@ import { labCases } from "../catalogue/cases.ts";
 import type { Profile } from "../catalogue/profiles.ts";
 import { releases } from "../catalogue/releases.ts";
 import type { LabSettings } from "../catalogue/settings.ts";
-import { browserStacks, clientStacks, releaseStacks, serverStacks } from "../catalogue/stacks.ts";
+import { browserStacks, releaseStacks } from "../catalogue/stacks.ts";
 import { buildEntries, buildReleaseEntries } from "../engine/build.ts";
 import { createLabTls } from "../engine/lab-tls.ts";
 import { runLab } from "../engine/run-lab.ts";
 import type { CellResult, LabResults } from "../reports/results.ts";
 import { libraryVersions } from "../reports/versions.ts";
 import { labErrorLines, writeReports } from "../reports/write-reports.ts";
+import { readyClients, readyServers } from "./stacks.ts";
 
 export interface RunCasesOptions {
   /** Case ids. */
   cases: readonly string[];
   settings: LabSettings;
-  /** Server and client stack ids. Default: all. */
+  /**
+   * Server and client stack ids (a client's id names its protocols: "connect" is every connect/...).
+   * Default: the Node stacks and gRPC core (testStacks); each stack in another language has tests of
+   * its own (peers/peers.test.ts), that name it. A stack that is not here (its toolchain) is left out.
+   */
   servers?: readonly string[];
   clients?: readonly string[];
   /** Runs per cell. Default: 1. */
@@ -44,6 +49,16 @@ export interface RunCasesOptions {
   keepOnLabError?: boolean;
 }
 
+/**
+ * The stacks a test runs unless it names others: the project's own Node stacks
+ * and gRPC core, the matrix the tests were written against. Seven servers and
+ * eleven clients in every test would not fit the suite's 8 minutes.
+ */
+export const testStacks = {
+  servers: ["connect", "grpc-js", "grpcio", "fault-peer"],
+  clients: ["connect/grpc", "connect/connect", "connect/grpc-web", "grpc-js/grpc", "grpcio/grpc"],
+};
+
 /** Where a run's reports were kept, by its cells: describeRuns names it. */
 const keptAt = new WeakMap<CellResult, string>();
 
@@ -60,10 +75,17 @@ export async function runCases(options: RunCasesOptions): Promise<CellResult[]> 
     await buildReleaseEntries(releases);
   }
   const stacks = [
-    ...clientStacks,
+    ...(await readyClients()),
     ...(options.releases ? releaseStacks() : []),
     ...(options.browsers ? browserStacks : []),
   ];
+  const servers = options.servers ?? testStacks.servers;
+  const clients = options.clients ?? [
+    ...testStacks.clients,
+    ...(options.releases ? releaseStacks().map((c) => c.id) : []),
+    ...(options.browsers ? browserStacks.map((c) => c.id) : []),
+  ];
+  const named = (id: string, ids: readonly string[]) => ids.some((w) => id === w || id.startsWith(`${w}/`));
   const tls =
     options.tls || options.browsers ? createLabTls(mkdtempSync(path.join(tmpdir(), "lab-test-tls-"))) : undefined;
   const unknown = options.cases.filter((id) => !labCases.some((c) => c.id === id));
@@ -74,8 +96,8 @@ export async function runCases(options: RunCasesOptions): Promise<CellResult[]> 
   const jobs = options.jobs ?? 24;
   const outcome = await runLab({
     cases: labCases.filter((c) => options.cases.includes(c.id)),
-    servers: serverStacks.filter((s) => !options.servers || options.servers.includes(s.id)),
-    clients: stacks.filter((c) => !options.clients || options.clients.includes(c.id)),
+    servers: (await readyServers()).filter((s) => named(s.id, servers)),
+    clients: stacks.filter((c) => named(c.id, clients)),
     repeat,
     jobs,
     settings: options.settings,

@@ -4,7 +4,9 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"io"
 	"net"
+	"os"
 	"strconv"
 	"syscall"
 )
@@ -44,7 +46,21 @@ func ServerTLS(s *ServerSettings) (*tls.Config, error) {
 	if err != nil {
 		return nil, Usagef("--tls-cert/--tls-key: %s", err)
 	}
-	return &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2"}, MinVersion: tls.VersionTLS12}, nil
+	return &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"h2"}, MinVersion: tls.VersionTLS12, KeyLogWriter: keyLog()}, nil
+}
+
+// keyLog is where crypto/tls writes the connections' secrets when SSLKEYLOGFILE names a
+// file (the lab's tap reads inside TLS with them, issue 19), one whole line per write.
+func keyLog() io.Writer {
+	name := os.Getenv("SSLKEYLOGFILE")
+	if name == "" {
+		return nil
+	}
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil
+	}
+	return f
 }
 
 // ClientTLS is a client's TLS configuration trusting --tls-ca (ALPN h2), or nil for h2c.
@@ -56,5 +72,5 @@ func ClientTLS(s *ClientSettings) (*tls.Config, error) {
 	if !pool.AppendCertsFromPEM(s.TLSCA) {
 		return nil, Usagef("--tls-ca: no certificate in it")
 	}
-	return &tls.Config{RootCAs: pool, NextProtos: []string{"h2"}, MinVersion: tls.VersionTLS12}, nil
+	return &tls.Config{RootCAs: pool, NextProtos: []string{"h2"}, MinVersion: tls.VersionTLS12, KeyLogWriter: keyLog()}, nil
 }

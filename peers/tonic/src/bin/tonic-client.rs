@@ -107,7 +107,7 @@ fn new_caller(s: &ClientSettings) -> Result<Arc<dyn Caller>, Failure> {
         e = e.tcp_keepalive(tcp);
         if let Some(ca) = &s.tls_ca {
             e = e
-                .tls_config(ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca)))
+                .tls_config(key_log(ClientTlsConfig::new().ca_certificate(Certificate::from_pem(ca))))
                 .map_err(|e| Failure::Usage(format!("--tls-ca: {e}")))?;
         }
         Ok(e)
@@ -183,6 +183,12 @@ impl Caller for TonicCaller {
             }
         })
     }
+}
+
+/// The connections' secrets go where SSLKEYLOGFILE says, when it says (the lab's tap
+/// reads inside TLS with them, issue 19).
+fn key_log(config: ClientTlsConfig) -> ClientTlsConfig {
+    if std::env::var_os("SSLKEYLOGFILE").is_some() { config.use_key_log() } else { config }
 }
 
 /// What is left of the call's deadline for this attempt, as Request::set_timeout (grpc-timeout).

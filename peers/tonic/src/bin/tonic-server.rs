@@ -164,7 +164,11 @@ fn builder(s: &ServerSettings) -> Result<Server, Failure> {
     }
     if let Some((cert, key)) = &s.tls {
         b = b
-            .tls_config(ServerTlsConfig::new().identity(Identity::from_pem(cert, key)))
+            .tls_config({
+                // The connections' secrets go where SSLKEYLOGFILE says (the lab's tap, issue 19).
+                let config = ServerTlsConfig::new().identity(Identity::from_pem(cert, key));
+                if std::env::var_os("SSLKEYLOGFILE").is_some() { config.use_key_log() } else { config }
+            })
             .map_err(|e| Failure::Usage(format!("--tls-cert/--tls-key: {e}")))?;
     }
     Ok(b)

@@ -2,7 +2,7 @@
 """The Chat server on grpcio (gRPC core, Python), with the flags and printed
 lines of server.ts where grpcio can tell what happened (gRPC protocol only).
 
-    /usr/bin/python3 peers/grpcio-server.py --port 50051
+    peers/grpcio/.venv/bin/python peers/grpcio/server.py --port 50051
 
 --stop-mode says how SIGTERM or SIGINT stops it: `ours` (as server.ts: GOAWAY,
 streams finish within --grace-ms, the rest end unavailable "server shutting
@@ -23,8 +23,6 @@ import socket
 import sys
 import time
 import tracemalloc
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "pylib"))
 
 from lab_common import (  # noqa: E402
     UsageError,

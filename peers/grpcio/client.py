@@ -2,7 +2,7 @@
 """The Chat client on grpcio (gRPC core, Python), with the same flags, printed
 lines and --json result as client.ts (gRPC protocol only).
 
-    /usr/bin/python3 peers/grpcio-client.py --ping-interval-ms 1000
+    peers/grpcio/.venv/bin/python peers/grpcio/client.py --ping-interval-ms 1000
 
 Ctrl-C cancels the call: it ends `canceled` at once. With --agent it is the
 lab's client agent (the line protocol of lib/client-agent.ts).
@@ -15,8 +15,6 @@ import signal
 import sys
 import threading
 import time
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "pylib"))
 
 from lab_common import (  # noqa: E402
     UsageError,

@@ -13,8 +13,22 @@ import sys
 import time
 import traceback
 
-# The code generated from chat.proto and the health proto lives beside this module.
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "gen"))
+
+
+def _generated_code():
+    """The folder of the code generated from chat.proto and the health proto for this
+    Python's protobuf (generate.sh): Debian 12's protobuf 4.21 (beside its grpcio 1.51.1)
+    cannot load what today's protoc writes (it checks the runtime with
+    google.protobuf.runtime_version, new in 5.26), and today's runtime refuses what
+    Debian's old protoc wrote."""
+    try:
+        import google.protobuf.runtime_version  # noqa: F401
+    except ImportError:
+        return "gen_debian12"
+    return "gen"
+
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), _generated_code()))
 
 MAX_SAFE_INTEGER = 2**53 - 1
 
@@ -162,8 +176,8 @@ def require_grpcio(program):
         name = str(e.name or "")
         missing = "grpcio" if name.startswith("grpc") else "protobuf" if name.startswith("google") else name
         sys.stderr.write(
-            "%s: %s has no %s (on Debian or Ubuntu: apt-get install python3-grpcio python3-grpc-tools;"
-            " elsewhere: pip install grpcio grpcio-tools)\n" % (program, sys.executable, missing)
+            "%s: %s has no %s (the lab makes peers/grpcio/.venv with requirements.txt;"
+            " or: pip install -r peers/grpcio/requirements.txt)\n" % (program, sys.executable, missing)
         )
         sys.stderr.flush()
         os._exit(1)

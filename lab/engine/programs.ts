@@ -1,0 +1,90 @@
+import * as path from "node:path";
+import { bundlePath, type NodeEntry, projectRoot } from "./build.ts";
+import { existsSync } from "node:fs";
+import { jvmTrainingFlags, type PeerBuild } from "./peer-builds.ts";
+
+/**
+ * How to start one of the lab's programs, whatever its language (issue 27):
+ * a Node program bundled into dist/, a Python script on the venv the lab
+ * makes (or on Debian's Python, for grpcio 1.51.1), a native binary (Go,
+ * Rust), or a class of the grpc-java module on the JVM. A program that needs
+ * a build names it; the lab builds it first (peer-builds.ts).
+ */
+export type Program =
+  | { kind: "node"; entry: NodeEntry }
+  | { kind: "python"; script: string; python: "venv" | "debian"; build?: PeerBuild }
+  | { kind: "native"; file: string; build: PeerBuild }
+  | { kind: "java"; mainClass: string; build: PeerBuild };
+
+/** A Node program, by its source path. */
+export const node = (entry: NodeEntry): Program => ({ kind: "node", entry });
+
+/**
+ * The JVM's flags for the lab's Java programs: one collector thread and the
+ * client compiler only, as for a short-lived tool; the lab starts the JVM many
+ * times (a server per fresh scene), and each start costs CPU the other runs
+ * need (issue 29).
+ */
+export const jvmFlags = [...jvmTrainingFlags, "-Xshare:auto"];
+
+/** Where the grpc-java module's jar and dependencies are, once built. */
+const javaClassPath = (build: PeerBuild) => {
+  const target = path.join(projectRoot, build.dir, "target");
+  return `${path.join(target, "grpc-java-lab.jar")}:${path.join(target, "lib", "*")}`;
+};
+
+/** The command line that starts `program` with `args`; `runtimeArgs` go to its runtime (node, python, java). */
+export function commandOf(
+  program: Program,
+  args: readonly string[],
+  runtimeArgs: readonly string[] = [],
+): { file: string; args: string[]; openssl: boolean } {
+  switch (program.kind) {
+    case "node":
+      return { file: process.execPath, args: [...runtimeArgs, bundlePath(program.entry), ...args], openssl: false };
+    case "python": {
+      const python =
+        program.python === "venv"
+          ? path.join(projectRoot, program.build?.dir ?? "peers/grpcio", ".venv", "bin", "python")
+          : process.env.LAB_DEBIAN_PYTHON || "/usr/bin/python3";
+      // Unbuffered, so that each line reaches the lab as it is printed.
+      // gRPC core's TLS is the system's OpenSSL: the lab's key log preloads into it (--tls).
+      return {
+        file: python,
+        args: ["-u", ...runtimeArgs, path.join(projectRoot, program.script), ...args],
+        openssl: true,
+      };
+    }
+    case "native":
+      // Go's crypto/tls and rustls log their keys themselves (SSLKEYLOGFILE).
+      return { file: path.join(projectRoot, program.file), args: [...args], openssl: false };
+    case "java": {
+      // The class-data sharing archive the build made (peer-builds.ts), where it did.
+      const archive = path.join(projectRoot, program.build.dir, "target", "lab.jsa");
+      const cds = existsSync(archive) ? [`-XX:SharedArchiveFile=${archive}`] : [];
+      return {
+        file: process.env.LAB_JAVA || "java",
+        args: [...jvmFlags, ...cds, ...runtimeArgs, "-cp", javaClassPath(program.build), program.mainClass, ...args],
+        openssl: false,
+      };
+    }
+  }
+}
+
+/** The build a program needs first, if any. */
+export const buildOf = (program: Program): PeerBuild | undefined =>
+  program.kind === "node" ? undefined : program.build;
+
+/** A name for messages: the entry, script, file or class. */
+export function programName(program: Program): string {
+  switch (program.kind) {
+    case "node":
+      return program.entry;
+    case "python":
+      return program.script;
+    case "native":
+      return program.file;
+    case "java":
+      return program.mainClass;
+  }
+}
