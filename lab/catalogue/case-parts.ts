@@ -6,6 +6,13 @@
 import type { FaultStep, KnownDeparture } from "./case-types.ts";
 import type { LabSettings } from "./settings.ts";
 
+/**
+ * How long a client waits after its call failed before it calls again on a restarted server: the
+ * lab's gap, and twice the time a slow-starting server (a JVM) takes to listen again (issue 27).
+ */
+export const restartGapMs = (s: LabSettings, server?: { startMs?: number }) =>
+  s.restartGapMs + 2 * (server?.startMs ?? 0);
+
 export const keepaliveArgs = (s: LabSettings) => [
   "--ping-interval-ms",
   String(s.keepalive.intervalMs),
@@ -78,3 +85,84 @@ export const connectReset: KnownDeparture = {
   codes: ["aborted", "canceled"],
   why: "connect-node maps the socket's ECONNRESET to aborted (node-error.ts), not to unavailable; on a busy machine (1 run in 80 with two other labs running) the reset reached Node as a close without its error, and Node ended the stream as RST_STREAM(CANCEL): canceled (the tap shows the same RST on the client's connection)",
 };
+
+/**
+ * connect-go's client reading a connection that ended under a stream (issue 27), on all three
+ * protocols: measured in every case where the connection goes (a crash, keepalive giving up, a
+ * reset, a GOAWAY with the stream cut), and the same with connect-go alone (docs/repro/go).
+ */
+export const connectGoDropped: KnownDeparture = {
+  client: "connect-go",
+  codes: ["internal", "canceled"],
+  why: 'connect-go reads a connection that ends while it waits for the next message as a cut envelope: internal "protocol error: incomplete envelope: ..." with the transport\'s error inside ("unexpected EOF"; "http2: client connection lost" when its own PING timeout closed it; "server sent GOAWAY and closed the connection"), on all three protocols (envelope.go); a TCP reset it reads as canceled "read: connection reset by peer" (error.go takes ECONNRESET for a client that went away). docs/repro/go/connect-go-crash, connect-go alone; no upstream issue found for the code (related: connectrpc/connect-go #774)',
+};
+
+/** tonic's client reading a broken connection (issue 27; docs/repro/rust, tonic alone). */
+export const tonicDropped: KnownDeparture = {
+  client: "tonic",
+  codes: ["unknown"],
+  why: 'tonic maps the error hyper/h2 report for a connection that broke under a stream to unknown: "h2 protocol error: error reading a body from connection" ("transport error" when it broke before the response; "missing grpc-status trailer" when a proxy ended the stream without one): its status.rs gives a code to a few HTTP/2 reasons only, and a lost connection is none of them. docs/repro/rust (tonic-crash), tonic alone; related upstream: hyperium/tonic #1564, grpc/grpc-rust #848',
+};
+
+/**
+ * tonic's client deadline on a server stream (issue 27): Request::set_timeout sends grpc-timeout and
+ * bounds the wait for the response headers only (docs/repro/rust tonic-stream-deadline).
+ */
+export const tonicDeadline: KnownDeparture = {
+  client: "tonic",
+  codes: ["hang", "canceled"],
+  why: "tonic's deadline (Request::set_timeout, as Endpoint::timeout) bounds only the wait for the response headers, and ends that wait as canceled \"Timeout expired\", not deadline_exceeded; once the headers came, the deadline is the server's to enforce (the grpc-timeout header): a suspended or unreachable server leaves the stream waiting for good, and a server that enforces it with RST_STREAM(CANCEL) (grpc-go, grpc-java) ends it canceled. docs/repro/rust (tonic-stream-deadline), tonic alone; related upstream: grpc/grpc-rust #936",
+};
+
+/**
+ * gRPC core 1.85.1's client keepalive (issue 27): keepalive_timeout_ms alone no longer bounds the wait
+ * for a PING's ACK; grpc.http2.ping_timeout_ms (1 minute by default once keepalive is on) does.
+ */
+export const grpcioPingTimeout: KnownDeparture = {
+  client: "grpcio",
+  codes: ["hang"],
+  why: 'gRPC core 1.85.1 PINGs as told (the tap: PINGs about 1 s apart, unanswered) but gives up on them only after grpc.http2.ping_timeout_ms, 1 minute by default when keepalive is on, whatever keepalive_timeout_ms says: measured without the lab (docs/repro/grpcio-keepalive-timeout.py), unavailable "ping timeout" 61.0 s after the server stopped, and 1.25 s with grpc.http2.ping_timeout_ms 250; gRPC core 1.51.1 gave up after keepalive_timeout_ms ("keepalive watchdog timeout", --versions). keepalive.md names no such option; no upstream issue found',
+};
+
+/**
+ * A gRPC server that enforces its ping policy as shipped (keepalive.md; grpc-go's EnforcementPolicy,
+ * grpc-java's permitKeepAliveTime: 5 minutes, 2 strikes) against a client that PINGs a silent stream.
+ */
+export const tooManyPings = (server: string): KnownDeparture[] =>
+  (
+    [
+      ["connect", ["internal"], 'connect-node reads the session error "Session closed with error code 11" as internal'],
+      ["grpc-js", ["resource_exhausted"], "grpc-js maps ENHANCE_YOUR_CALM to RESOURCE_EXHAUSTED"],
+      [
+        "grpcio",
+        ["unavailable"],
+        'gRPC core: unavailable "GOAWAY received; Error code: 11; Debug Text: too_many_pings"',
+      ],
+      [
+        "connect-go",
+        ["internal", "unavailable"],
+        'connect-go: internal "incomplete envelope: ... ENHANCE_YOUR_CALM, debug=too_many_pings", or unavailable "Too many pings"',
+      ],
+      [
+        "grpc-go",
+        ["unavailable"],
+        'grpc-go: unavailable "received prior goaway: code: ENHANCE_YOUR_CALM, debug data: too_many_pings"',
+      ],
+      [
+        "grpc-java",
+        ["resource_exhausted", "unavailable"],
+        'grpc-java: resource_exhausted "ENHANCE_YOUR_CALM (Bandwidth exhausted), debug data: too_many_pings", or unavailable when its stream is reset first',
+      ],
+      [
+        "tonic",
+        ["unavailable", "unknown"],
+        'tonic: unavailable "Too many pings", or unknown "error reading a body from connection"',
+      ],
+    ] as const
+  ).map(([client, codes, how]) => ({
+    server,
+    client,
+    // A client whose keepalive floor (10 s) leaves it too few PINGs before the watchdog draws no GOAWAY.
+    codes: [...codes, "hang"],
+    why: `the ${server} server enforces its ping policy as shipped (keepalive.md: a PING sooner than 5 minutes after the last while it sends no data is a strike, 2 allowed): the client's third or fourth PING drew GOAWAY(ENHANCE_YOUR_CALM, "too_many_pings") (the tap shows it); ${how}; a client that PINGs too seldom before the watchdog (grpc-go and grpc-java: 10 s apart) hangs as the rule says`,
+  }));

@@ -37,6 +37,11 @@ export interface CellMatch {
   protocol?: string;
   /** Over TLS only (true, --tls, issue 19) or over h2c only (false). Default: either. */
   tls?: boolean;
+  /**
+   * Only on this release of the client's library (a --versions release's version, "1.51.1"): a
+   * behaviour the project's own release no longer has (issue 27). Default: every release.
+   */
+  release?: string;
 }
 
 /** What a stack is known to do where it departs from the rule, and why. */
@@ -130,10 +135,14 @@ export interface LabCase {
    * the reason instead of failing on it (issue 18). Default: none.
    */
   noSetting?: { server?: string; client?: string; why: string }[];
-  /** Extra server flags. */
-  serverArgs?: (settings: LabSettings) => string[];
-  /** Extra client flags. */
-  clientArgs?: (settings: LabSettings) => string[];
+  /**
+   * Extra server flags. `server` is the stack they go to: a server that keeps
+   * its PINGs further apart than it is told (grpc-go: 1 s) gets a stream long
+   * enough for its own keepalive (issue 27).
+   */
+  serverArgs?: (settings: LabSettings, server?: { keepaliveFloorMs?: number }) => string[];
+  /** Extra client flags. `server` is the stack called, where its start time matters (a restart). */
+  clientArgs?: (settings: LabSettings, server?: { startMs?: number }) => string[];
   /** What is done; none for a plain run. */
   fault?: FaultStep[];
   /** The report lists what the client received in each cell (the health statuses). Default: false. */
@@ -230,7 +239,7 @@ export type ChannelStep =
 /** The outcomes allowed in a cell: the rule's, plus the known departures that match it. */
 export function allowedOutcomes(
   expect: Expectation,
-  cell: { server: string; client: string; protocol: string; tls?: boolean },
+  cell: { server: string; client: string; protocol: string; tls?: boolean; release?: string },
 ): string[] {
   const departures = matchingDepartures(expect, cell);
   return [...new Set([...(departures.length > 0 ? [] : expect.rule), ...departures.flatMap((d) => d.codes)])];
@@ -239,11 +248,12 @@ export function allowedOutcomes(
 /** The known departures that apply to a cell. */
 export function matchingDepartures(
   expect: Expectation,
-  cell: { server: string; client: string; protocol: string; tls?: boolean },
+  cell: { server: string; client: string; protocol: string; tls?: boolean; release?: string },
 ): KnownDeparture[] {
   return (expect.departures ?? []).filter(
     (d) =>
       (d.tls === undefined || d.tls === (cell.tls ?? false)) &&
+      (d.release === undefined || d.release === cell.release) &&
       (d.server === undefined || d.server === cell.server) &&
       (d.client === undefined || d.client === cell.client) &&
       (d.protocol === undefined || d.protocol === cell.protocol),

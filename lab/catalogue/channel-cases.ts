@@ -8,13 +8,17 @@
 import { blackholed, connectionsReset, processKilled, processStopped, rotated } from "../faults/evidence.ts";
 import {
   connectDroppedConnection,
+  connectGoDropped,
   connectionFailure,
   deadlineArgs,
   deadlineRule,
+  grpcioPingTimeout,
   keepaliveArgs,
   keepaliveRule,
   silentPeer,
   tlsHandshakeHang,
+  tonicDeadline,
+  tonicDropped,
 } from "./case-parts.ts";
 import type { ChannelScenario, ChannelStep, Expectation, KnownDeparture, LabCase } from "./case-types.ts";
 import type { LabSettings } from "./settings.ts";
@@ -52,6 +56,34 @@ const connectResetNotRetried: KnownDeparture = {
   codes: ["aborted", "canceled"],
   why: 'connect-node maps ECONNRESET to aborted ("connect ECONNRESET", "read ECONNRESET"), and a connection reset under a stream it has just opened to canceled; neither is unavailable, so a retry policy keyed on unavailable (lib/retry-interceptor.ts, as gRPC\'s) never retries it',
 };
+
+/**
+ * A client whose keepalive floor (grpc-go and grpc-java: 10 s, issue 27) sends no PING within the
+ * channel's idle time: the call goes out on the dead connection, and keepalive ends it 10 s on.
+ */
+const floorKeepsIdlePingAway = (client: "grpc-go" | "grpc-java"): KnownDeparture => ({
+  client,
+  codes: ["unavailable"],
+  why: `${client} raises a keepalive time under 10 s to 10 s: no PING comes within the channel's idle time (the tap shows none), the call goes out on the dead connection, and keepalive ends it unavailable some 10 s later ("${client === "grpc-go" ? "keepalive ping failed to receive ACK within timeout" : "Keepalive failed. The connection is likely gone"}"): what the case asks of keepalive while idle holds only for an idle time past 10 s`,
+});
+
+/** connect-go's net/http transport PINGs every connection it reads nothing from (issue 27). */
+const connectGoPingsIdle: KnownDeparture = {
+  client: "connect-go",
+  codes: ["ok"],
+  why: "connect-go's keepalive is x/net/http2's ReadIdleTimeout/PingTimeout, which PINGs any connection it reads nothing from, calls or none (there is no switch for idle connections): it finds the dead connection while the channel idles, and the call goes out on a new one (the tap shows the PING, the close and the new connection)",
+};
+
+/**
+ * Clients whose keepalive PINGs a new connection before the server's first word (issue 27): the
+ * connecting is bounded by the PING timeout, as connect-node's.
+ */
+const pingsNewConnection = (client: "connect-go" | "tonic"): KnownDeparture => ({
+  client,
+  codes: ["unavailable"],
+  why: `${client === "connect-go" ? "connect-go (x/net/http2's ReadIdleTimeout)" : "tonic (hyper's keepalive while idle)"} PINGs the new connection to the stopped server a PING interval after sending the call, before any SETTINGS came, and closes it when nothing answers (the tap: the call, the PING, no answer, the client's FIN): unavailable "${client === "connect-go" ? "http2: client connection lost" : "http2 error"}", keepalive bounding the connecting too (over h2c)`,
+  tls: false,
+});
 
 const connectOneAddress = {
   client: "connect",
@@ -151,7 +183,12 @@ function backendsExpectation(
   lb: "pick_first" | "round_robin",
   remedy?: "keepalive" | "health-check",
 ): Expectation {
-  if (fault === "crash") return { rule: ["ok+unavailable"], cite: connectionFailure };
+  if (fault === "crash")
+    return {
+      rule: ["ok+unavailable"],
+      cite: connectionFailure,
+      departures: [{ ...tonicDropped, codes: ["ok+unavailable+unknown", "ok+unknown"] }],
+    };
   if (remedy === "keepalive") {
     // Measured with --quick (PINGs every 100 ms, replies 400 ms apart); at the default (250 ms,
     // replies 200 ms apart) data comes between PINGs and no strike is counted.
@@ -161,15 +198,31 @@ function backendsExpectation(
       codes: ["ok+unavailable", "ok+resource_exhausted+unavailable", "ok+resource_exhausted"],
       why: "when client PINGs come more often than replies, gRPC core's server enforces its ping policy on the healthy backends too (keepalive.md: a PING sooner than 5 minutes after the last while it sends no data is a strike, 2 allowed): client PINGs more frequent than the replies drew GOAWAY(ENHANCE_YOUR_CALM, \"too_many_pings\") and the streams' resets (the tap shows them); grpc-js fails the calls under way RESOURCE_EXHAUSTED",
     };
+    // Issue 27: the clients in other languages.
+    const more: KnownDeparture[] = [
+      { ...tonicDropped, codes: ["ok+unavailable+unknown", "ok+unknown"] },
+      { ...grpcioPingTimeout, codes: ["ok+hang"] },
+      ...(lb === "pick_first"
+        ? [
+            {
+              client: "grpc-java",
+              codes: ["ok+unavailable+hang"],
+              why: "grpc-java's pick_first sends every call to backend 1; past the servers' 16 concurrent streams (MAX_CONCURRENT_STREAMS) the calls wait in the transport's buffer. When keepalive gives up on the stopped backend (10 s on: its floor), grpc-java resets the streams under way (unavailable \"Keepalive failed. The connection is likely gone\") and then sends the buffered calls' HEADERS on that same dead connection, followed by its GOAWAY (the tap shows all of it): those calls are never answered and never failed",
+            },
+          ]
+        : []),
+    ];
     return {
       rule: ["ok+unavailable"],
       cite: `${keepaliveRule}: the calls under way on the stuck backend end unavailable, and the channel sends no more to a connection it closed${lb === "pick_first" ? "; A61 (pick_first): an address that has not connected within 250 ms gets the next one tried" : ""}`,
       departures: [
         tooManyPings,
+        ...more,
         ...(lb === "pick_first"
           ? [
               {
                 client: "grpcio",
+                release: "1.51.1",
                 codes: ["ok+unavailable+hang", "unavailable+hang"],
                 why: "gRPC core 1.51.1 predates A61's 250 ms to the next address: after keepalive it reconnects to the first address, the suspended (or silent) backend, and new calls wait for a handshake that never comes until the 20 s connect timeout (connection-backoff.md), then go to the next address (reproduced without the lab: calls made then ended ok 18-21 s later)",
               },
@@ -187,6 +240,7 @@ function backendsExpectation(
         {
           client: "grpcio",
           server: "connect",
+          release: "1.51.1",
           codes: ["crashed"],
           why: "grpcio 1.51.1 (Debian bookworm's python3-grpcio): its health-check client kills the process (SIGSEGV) when a Watch response carries grpc-encoding: gzip, which connect-node sends on every response when the client accepts gzip; a raw HTTP/2 server that sends the header reproduces it, the same without it does not (docs/repro/grpcio-health-check-gzip.py)",
         },
@@ -212,10 +266,14 @@ export const channelCases: LabCase[] = [
       "+keepalive": {
         rule: ["unavailable"],
         cite: `${keepaliveRule}; keepalive runs while a call is open: the call goes out on the dead connection first`,
-        departures: [connectVerifiesIdle],
+        departures: [connectVerifiesIdle, connectGoPingsIdle, grpcioPingTimeout],
       },
-      "+keepalive+ping-idle": { rule: ["ok"], cite: pingIdleRule },
-      "+deadline": { rule: ["deadline_exceeded"], cite: deadlineRule },
+      "+keepalive+ping-idle": {
+        rule: ["ok"],
+        cite: pingIdleRule,
+        departures: [floorKeepsIdlePingAway("grpc-go"), floorKeepsIdlePingAway("grpc-java"), grpcioPingTimeout],
+      },
+      "+deadline": { rule: ["deadline_exceeded"], cite: deadlineRule, departures: [tonicDeadline] },
     },
   ),
   ...idleCases("idle-then-suspend", "the server is suspended (SIGSTOP)", suspendServer, [processStopped()], {
@@ -229,6 +287,7 @@ export const channelCases: LabCase[] = [
           client: "connect",
           why: "over TLS: connect-node PINGs the idle connection before the call (Http2SessionManager's verify), finds it dead and opens a new one, whose ClientHello the stopped server never answers (the tap: the old connection closed by the client, the new one's 300-odd bytes and none back); over h2c it PINGs the new connection before its SETTINGS and gives up. grpc-js and gRPC core put the call on the old connection, where keepalive finds the server gone, over TLS too",
         },
+        grpcioPingTimeout,
       ],
     },
     "+keepalive+ping-idle": {
@@ -243,14 +302,19 @@ export const channelCases: LabCase[] = [
         },
         {
           client: "grpcio",
+          release: "1.51.1",
           codes: ["unavailable"],
-          why: 'gRPC core with keepalive_permit_without_calls PINGs the new connection before its handshake is done and gives up on it: "failed to connect to all addresses; ... keepalive watchdog timeout" (without that option it never PINGs such a peer: mute-peer+keepalive)',
+          why: 'gRPC core 1.51.1 with keepalive_permit_without_calls PINGs the new connection before its handshake is done and gives up on it: "failed to connect to all addresses; ... keepalive watchdog timeout" (without that option it never PINGs such a peer: mute-peer+keepalive); 1.85.1 PINGs it too and waits a minute (its PING timeout), as the rule\'s hang',
           tls: false,
         },
+        pingsNewConnection("connect-go"),
+        pingsNewConnection("tonic"),
+        floorKeepsIdlePingAway("grpc-go"),
+        floorKeepsIdlePingAway("grpc-java"),
         tlsHandshakeHang,
       ],
     },
-    "+deadline": { rule: ["deadline_exceeded"], cite: deadlineRule },
+    "+deadline": { rule: ["deadline_exceeded"], cite: deadlineRule, departures: [tonicDeadline] },
   }),
   channelCase({
     id: "idle-then-crash",
@@ -484,11 +548,15 @@ export const channelCases: LabCase[] = [
       evidence: [connectionsReset()],
       expect: variant
         ? {
-            rule: ["ok"],
-            cite: "A6 (retries): a call that failed UNAVAILABLE before any response is tried again after a backoff",
-            departures: [connectResetNotRetried],
+            rule: ["ok", "unavailable"],
+            cite: "A6 (retries): a call that failed UNAVAILABLE before any response is tried again after a random part of each backoff; ok when an attempt comes after the resets end, unavailable when every attempt came within them (measured: grpc-java 8 runs in 21)",
+            departures: [connectResetNotRetried, connectGoDropped, tonicDropped],
           }
-        : { rule: ["unavailable"], cite: connectionFailure, departures: [connectResetNotRetried] },
+        : {
+            rule: ["unavailable"],
+            cite: connectionFailure,
+            departures: [connectResetNotRetried, connectGoDropped, tonicDropped],
+          },
     }),
   ),
   ...(["", "+retry"] as const).map((variant) =>
@@ -515,6 +583,8 @@ export const channelCases: LabCase[] = [
             codes: ["canceled", "aborted"],
             why: `${connectDroppedConnection.why} (a reset when the killed server had unread bytes: aborted, as in crash)`,
           },
+          connectGoDropped,
+          tonicDropped,
         ],
       },
     }),

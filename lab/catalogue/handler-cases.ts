@@ -11,6 +11,8 @@ import {
   silentPeer,
   stall,
   stallArgs,
+  tonicDeadline,
+  tooManyPings,
 } from "./case-parts.ts";
 import type { LabCase } from "./case-types.ts";
 
@@ -49,6 +51,11 @@ export const handlerCases: LabCase[] = [
           codes: ["resource_exhausted"],
           why: "gRPC core's server enforces its ping policy: GOAWAY(ENHANCE_YOUR_CALM, \"too_many_pings\") after the client's fourth PING (the tap shows it); grpc-js maps ENHANCE_YOUR_CALM to RESOURCE_EXHAUSTED",
         },
+        // Issue 27: the clients in other languages on gRPC core's server, and grpc-go's and
+        // grpc-java's servers, which enforce the same policy as shipped.
+        ...tooManyPings("grpcio").filter((d) => ["connect-go", "grpc-go", "grpc-java", "tonic"].includes(d.client ?? "")),
+        ...tooManyPings("grpc-go"),
+        ...tooManyPings("grpc-java"),
       ],
     },
   },
@@ -61,7 +68,7 @@ export const handlerCases: LabCase[] = [
     fault: stall,
     timing: "from message 1 to the client's result",
     evidence: [stalledButAlive({ pings: "if-any" })],
-    expect: { rule: ["deadline_exceeded"], cite: deadlineRule },
+    expect: { rule: ["deadline_exceeded"], cite: deadlineRule, departures: [tonicDeadline] },
   },
   {
     id: "stall+idle-timeout",

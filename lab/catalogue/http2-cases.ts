@@ -11,16 +11,20 @@ import {
 } from "../faults/evidence.ts";
 import {
   connectDroppedConnection,
+  connectGoDropped,
   connectionFailure,
   connectNoEnd,
   connectRst,
   deadlineArgs,
   deadlineRule,
+  grpcioPingTimeout,
   keepaliveArgs,
   keepaliveRule,
   rstRule,
   silentPeer,
   tlsHandshakeHang,
+  tonicDeadline,
+  tonicDropped,
 } from "./case-parts.ts";
 import type { Expectation, KnownDeparture, LabCase } from "./case-types.ts";
 
@@ -65,7 +69,19 @@ export const http2Cases: LabCase[] = [
   peerFault("rst-stream:0", "RST_STREAM(NO_ERROR), no trailers", [resetAfterMessage(0, "NO_ERROR")], {
     rule: ["internal"],
     cite: rstRule,
-    departures: [connectNoEnd],
+    departures: [
+      connectNoEnd,
+      {
+        client: "grpc-java",
+        codes: ["unavailable"],
+        why: 'grpc-java maps RST_STREAM(NO_ERROR) to UNAVAILABLE ("RST_STREAM closed stream. HTTP/2 error code: NO_ERROR"), where the rule\'s table says INTERNAL',
+      },
+      {
+        client: "tonic",
+        codes: ["unknown"],
+        why: 'tonic (h2) takes RST_STREAM(NO_ERROR) for the end of the body, and then misses the trailers: unknown "protocol error: missing grpc-status trailer, stream was terminated without a final status"',
+      },
+    ],
   }),
   peerFault("rst-stream:2", "RST_STREAM(INTERNAL_ERROR)", [resetAfterMessage(2, "INTERNAL_ERROR")], {
     rule: ["internal"],
@@ -97,6 +113,8 @@ export const http2Cases: LabCase[] = [
           ...connectDroppedConnection,
           why: "the connection closes after GOAWAY; Node ends its streams as RST_STREAM(CANCEL), which connect-node maps to canceled",
         },
+        connectGoDropped,
+        tonicDropped,
       ],
     },
   ),
@@ -118,6 +136,13 @@ export const http2Cases: LabCase[] = [
           codes: ["internal"],
           why: "grpc-js resets the stream with the GOAWAY's code (INTERNAL_ERROR) and maps that RST code to internal",
         },
+        {
+          client: "grpc-java",
+          codes: ["internal"],
+          why: 'grpc-java ends the streams of a connection closed after GOAWAY with the GOAWAY\'s code read as an RST code: internal "Connection closed after GOAWAY. HTTP/2 error code: INTERNAL_ERROR" (with GOAWAY(NO_ERROR): unavailable)',
+        },
+        connectGoDropped,
+        tonicDropped,
       ],
     },
   ),
@@ -143,8 +168,15 @@ export const http2Cases: LabCase[] = [
         },
         {
           client: "grpcio",
+          release: "1.51.1",
           codes: ["crashed"],
-          why: "grpcio 1.51.1 (Debian bookworm's python3-grpcio): the client process dies of SIGILL when a stream ends with trailers that carry no grpc-status; its synchronous API too (docs/repro/grpcio-missing-status.py)",
+          why: "grpcio 1.51.1 (Debian bookworm's python3-grpcio): the client process dies of SIGILL when a stream ends with trailers that carry no grpc-status; its synchronous API too (docs/repro/grpcio-missing-status.py); grpcio 1.85.1 reads unknown \"No status received\", as the rule says",
+        },
+        {
+          client: "connect-go",
+          protocol: "connect",
+          codes: ["internal"],
+          why: 'connect-go\'s Connect protocol reads a stream that ends without its end-stream message as internal "protocol error: unexpected EOF" (its gRPC and gRPC-Web protocols: unknown, as the rule)',
         },
       ],
     },
@@ -163,7 +195,12 @@ export const http2Cases: LabCase[] = [
       {
         client: "grpcio",
         codes: ["hang"],
-        why: "gRPC core sends its preface, SETTINGS and WINDOW_UPDATE and then no PING to a peer that never answers its SETTINGS (the tap shows it): the call waits with no end; with grpc.keepalive_permit_without_calls 1 it PINGs and ends it unavailable (the knob group, and the +ping-idle case)",
+        why: "gRPC core sends its preface, SETTINGS and WINDOW_UPDATE and then no PING to a peer that never answers its SETTINGS (the tap shows it): the call waits with no end; with grpc.keepalive_permit_without_calls 1 it PINGs, and 1.51.1 ends it unavailable while 1.85.1 waits its minute of PING timeout (the knob group, and the +ping-idle case)",
+      },
+      {
+        client: "grpc-java",
+        codes: ["hang"],
+        why: "grpc-java starts keepalive once the transport is ready: a peer that accepts TCP and never answers the client's SETTINGS is never PINGed (the tap: the preface and SETTINGS, nothing after), and the call waits with no end (grpc-go PINGs such a peer, 10 s on, and ends it unavailable)",
       },
       tlsHandshakeHang,
     ],
@@ -180,8 +217,9 @@ export const http2Cases: LabCase[] = [
         codes: ["hang"],
         why: "grpc-js (1.13 and later) starts keepalive only once the HTTP/2 session is up, keepalive_permit_without_calls or not: a peer that never sends SETTINGS is never pinged (1.8-1.12 did: --versions)",
       },
+      grpcioPingTimeout,
       tlsHandshakeHang,
     ],
   }),
-  mutePeer("+deadline", deadlineArgs, { rule: ["deadline_exceeded"], cite: deadlineRule }),
+  mutePeer("+deadline", deadlineArgs, { rule: ["deadline_exceeded"], cite: deadlineRule, departures: [tonicDeadline] }),
 ];

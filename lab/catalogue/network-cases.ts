@@ -4,8 +4,10 @@
 import { blackholed, bothLegsReset } from "../faults/evidence.ts";
 import {
   blackhole,
+  connectGoDropped,
   connectionFailure,
   connectReset,
+  grpcioPingTimeout,
   deadlineArgs,
   deadlineRule,
   idleTimeoutArgs,
@@ -13,6 +15,8 @@ import {
   keepaliveArgs,
   keepaliveRule,
   silentPeer,
+  tonicDeadline,
+  tonicDropped,
 } from "./case-parts.ts";
 import type { LabCase } from "./case-types.ts";
 
@@ -32,7 +36,11 @@ export const networkCases: LabCase[] = [
     clientArgs: keepaliveArgs,
     fault: blackhole,
     evidence: [blackholed()],
-    expect: { rule: ["unavailable"], cite: keepaliveRule },
+    expect: {
+      rule: ["unavailable"],
+      cite: keepaliveRule,
+      departures: [connectGoDropped, tonicDropped, grpcioPingTimeout],
+    },
   },
   {
     id: "blackhole+deadline",
@@ -41,7 +49,7 @@ export const networkCases: LabCase[] = [
     clientArgs: deadlineArgs,
     fault: blackhole,
     evidence: [blackholed()],
-    expect: { rule: ["deadline_exceeded"], cite: deadlineRule },
+    expect: { rule: ["deadline_exceeded"], cite: deadlineRule, departures: [tonicDeadline] },
   },
   {
     id: "blackhole+idle-timeout",
@@ -61,7 +69,7 @@ export const networkCases: LabCase[] = [
     expect: {
       rule: ["unavailable"],
       cite: connectionFailure,
-      departures: [connectReset],
+      departures: [connectReset, connectGoDropped, tonicDropped],
     },
   },
 ];

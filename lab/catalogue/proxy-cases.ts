@@ -19,14 +19,18 @@ import {
   statusOnWire,
 } from "../faults/evidence.ts";
 import {
+  connectGoDropped,
   connectReset,
   deadlineArgs,
   deadlineRule,
+  grpcioPingTimeout,
   idleTimeoutArgs,
   idleTimeoutRule,
   keepaliveArgs,
   keepaliveRule,
   suspend,
+  tonicDeadline,
+  tonicDropped,
 } from "./case-parts.ts";
 import type { FaultStep, Hop, KnownDeparture, LabCase } from "./case-types.ts";
 import { type ProxyStack, type ProxyVariant, proxyStacks } from "./proxies.ts";
@@ -81,6 +85,27 @@ const haproxyLostUpstream: KnownDeparture[] = [
     client: "grpcio",
     codes: ["unknown"],
     why: `${haproxyEnds}; gRPC core follows http-grpc-status-mapping.md (HTTP 200 without grpc-status is UNKNOWN): unknown "Stream removed"`,
+  },
+  // Issue 27: the clients in other languages.
+  {
+    client: "connect-go",
+    codes: ["internal"],
+    why: `${haproxyEnds}; connect-go: internal "protocol error: no Grpc-Status trailer: unexpected EOF" (its Connect protocol: "protocol error: unexpected EOF")`,
+  },
+  {
+    client: "grpc-go",
+    codes: ["internal"],
+    why: `${haproxyEnds}; grpc-go: internal "server closed the stream without sending trailers"`,
+  },
+  {
+    client: "grpc-java",
+    codes: ["internal"],
+    why: `${haproxyEnds}; grpc-java: internal "Received unexpected EOS on empty DATA frame from server"`,
+  },
+  {
+    client: "tonic",
+    codes: ["unknown"],
+    why: `${haproxyEnds}; tonic follows http-grpc-status-mapping.md as gRPC core does: unknown "protocol error: missing grpc-status trailer"`,
   },
 ];
 
@@ -174,7 +199,11 @@ const specs: ProxyCaseSpec[] = [
     clientArgs: deadlineArgs,
     fault: suspend,
     evidence: [upstream(processStopped())],
-    expect: { rule: ["deadline_exceeded"], cite: `${deadlineRule}: the client's own timer, whatever lies between` },
+    expect: {
+      rule: ["deadline_exceeded"],
+      cite: `${deadlineRule}: the client's own timer, whatever lies between`,
+      departures: [tonicDeadline],
+    },
   },
   {
     name: "suspend+idle-timeout",
@@ -272,7 +301,11 @@ const specs: ProxyCaseSpec[] = [
     clientArgs: keepaliveArgs,
     fault: network("blackhole", "client-proxy"),
     evidence: [downstream(blackholed())],
-    expect: { rule: ["unavailable"], cite: `${keepaliveRule}: the hop it watches is the one that broke` },
+    expect: {
+      rule: ["unavailable"],
+      cite: `${keepaliveRule}: the hop it watches is the one that broke`,
+      departures: [connectGoDropped, tonicDropped, grpcioPingTimeout],
+    },
   },
   {
     name: "reset-downstream",
@@ -282,7 +315,7 @@ const specs: ProxyCaseSpec[] = [
     expect: {
       rule: ["unavailable"],
       cite: "PROTOCOL-HTTP2.md, Connection failure: a detectable connection failure closes all calls with UNAVAILABLE",
-      departures: [connectReset],
+      departures: [connectReset, connectGoDropped, tonicDropped],
     },
   },
 ];

@@ -20,15 +20,20 @@ import type { LabSettings } from "./settings.ts";
  * measured alone: every case takes the server as its library ships it
  * (serverAsShipped), and adds its remedy.
  */
-const serverKeepaliveArgs = (s: LabSettings) => [
+const serverKeepaliveArgs = (s: LabSettings, server?: { keepaliveFloorMs?: number }) => [
   "--ping-interval-ms",
   String(s.keepalive.intervalMs),
   "--ping-timeout-ms",
   String(s.keepalive.timeoutMs),
-  // A stream long enough to outlast twice the keepalive's bound: its end must not come first.
+  // A stream long enough to outlast twice the keepalive's bound, at the server's own floor where it
+  // keeps PINGs further apart (grpc-go: 1 s, issue 27): its end must not come first, or a handler
+  // that ends ok would be the lab's short stream, not a finding.
   "--count",
-  String(Math.max(s.count, Math.ceil((2 * (s.keepalive.intervalMs + s.keepalive.timeoutMs)) / s.intervalMs) + 1)),
+  String(Math.max(s.count, Math.ceil((2 * serverKeepaliveBoundMs(s, server)) / s.intervalMs) + 1)),
 ];
+/** How long a server's keepalive takes to give up on a silent client: its interval (or floor) and timeout. */
+export const serverKeepaliveBoundMs = (s: LabSettings, server?: { keepaliveFloorMs?: number }) =>
+  Math.max(s.keepalive.intervalMs, server?.keepaliveFloorMs ?? 0) + s.keepalive.timeoutMs;
 const writeStallArgs = (s: LabSettings) => ["--write-stall-timeout-ms", String(s.writeStallMs)];
 /** Why the grpcio server has no setting for a client that stops reading (issue 18). */
 const grpcioNoWriteStall =

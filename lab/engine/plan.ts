@@ -143,12 +143,12 @@ export function serverArgsOf(labCase: LabCase, server: ServerStack, options: Pla
       : profileOf(labCase, options);
   return [
     ...profileArgs(profile, "server", server.id),
-    ...caseServerArgs(labCase, options),
+    ...caseServerArgs(labCase, server, options),
     ...serverTlsArgs(options.tls),
   ];
 }
 
-function caseServerArgs(labCase: LabCase, options: PlanOptions): string[] {
+function caseServerArgs(labCase: LabCase, server: ServerStack, options: PlanOptions): string[] {
   const s = options.settings;
   if (labCase.channel) {
     const c = s.channel;
@@ -162,7 +162,13 @@ function caseServerArgs(labCase: LabCase, options: PlanOptions): string[] {
       ...(labCase.channel.serverArgs?.(s) ?? []),
     ];
   }
-  return ["--count", String(s.count), "--interval-ms", String(s.intervalMs), ...(labCase.serverArgs?.(s) ?? [])];
+  return [
+    "--count",
+    String(s.count),
+    "--interval-ms",
+    String(s.intervalMs),
+    ...(labCase.serverArgs?.(s, server) ?? []),
+  ];
 }
 
 /** A channel scenario's steps that act on its servers' processes. */
@@ -294,6 +300,7 @@ export function planCells(options: PlanOptions): CellPlan[] {
         (noKeys ? { why: `--tls: ${noKeys}` } : undefined) ??
         refusedBy(labCase, client, options, server);
       const profile = profileOf(labCase, options);
+      const matchOf = { ...where, tls: options.tls !== undefined, release: client.release?.version };
       return {
         labCase,
         server,
@@ -312,8 +319,8 @@ export function planCells(options: PlanOptions): CellPlan[] {
                 rule: labCase.expect.rule,
                 cite: labCase.expect.cite,
                 evidence: labCase.evidence.map((e) => e.says),
-                allowed: allowedOutcomes(labCase.expect, { ...where, tls: options.tls !== undefined }),
-                departures: matchingDepartures(labCase.expect, { ...where, tls: options.tls !== undefined }).map(
+                allowed: allowedOutcomes(labCase.expect, matchOf),
+                departures: matchingDepartures(labCase.expect, matchOf).map(
                   ({ codes, why }) => ({ codes, why }),
                 ),
                 // The catalogue states the project's releases' outcomes with the lab's settings (a knob

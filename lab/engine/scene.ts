@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { CallsRecord } from "../../lib/run-calls.ts";
 import type { FaultStep } from "../catalogue/cases.ts";
+import { restartGapMs } from "../catalogue/case-parts.ts";
 import { type ProxySlot, proxyStacks } from "../catalogue/proxies.ts";
 import type { LabSettings } from "../catalogue/settings.ts";
 import { keepaliveBoundMs } from "../catalogue/stacks.ts";
@@ -162,7 +163,7 @@ export async function runScene(scene: Scene, ctx: SceneContext): Promise<RunReco
         "--protocol",
         client.protocol,
         ...w.observer.cell.clientArgs,
-        ...(labCase.clientArgs?.(s) ?? []),
+        ...(labCase.clientArgs?.(s, w.observer.cell.server) ?? []),
       ];
       w.handle = w.observer.caller === "agent" ? ctx.agents.get(client).call(args) : startClientProcess(client, args);
     };
@@ -391,7 +392,7 @@ async function awaitResult(
       : labCase.faultAt === "start" && from !== undefined
         ? from + watchdogMs
         : f.restartedAt !== undefined && from !== undefined
-          ? f.restartedAt + s.restartGapMs + s.intervalMs * s.count + watchdogMs
+          ? f.restartedAt + restartGapMs(s, w.observer.cell.server) + s.intervalMs * s.count + watchdogMs
           : from !== undefined
             ? from + watchdogMs
             : w.first !== undefined

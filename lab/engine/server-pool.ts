@@ -25,7 +25,9 @@ export function startServer(
   const start = async () => {
     const child = spawnChild({ entry: stack.program, nice, args, nodeArgs, account: `${stack.id} server` });
     try {
-      const line = await child.waitForLine(listeningLine, startTimeoutMs);
+      // A slow starter (a JVM) loads at a low priority among dozens of busy processes: measured, up
+      // to 10 s and more in a full matrix on 2 cores (issue 27).
+      const line = await child.waitForLine(listeningLine, startTimeoutMs + 10 * (stack.startMs ?? 0));
       // Started: its costly part (loading code) is done; from here on it must answer promptly.
       child.setNiceness(0);
       const port = Number(listeningLine.exec(line.text)?.[1]);

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { FaultStep } from "../catalogue/cases.ts";
+import { serverKeepaliveBoundMs } from "../catalogue/server-cases.ts";
 import { missingEvidence, type Observation, tooBusy } from "../faults/evidence.ts";
 import { createRelay, type Relay } from "../faults/relay.ts";
 import { openSlowReaders, type SlowReaders } from "../faults/slow-reader.ts";
@@ -116,9 +117,14 @@ async function serverRun(observer: Observer, server: RunningServer, ctx: SceneCo
       from = marks[marks.length - 1]?.at ?? from;
     }
 
-    // The handler's end, by the server's log, or the watchdog.
+    // The handler's end, by the server's log, or the watchdog: for a server that keeps its PINGs
+    // further apart than it is told (issue 27), at least twice what its own keepalive takes.
+    const serverKeepalive = (labCase.serverArgs?.(s) ?? []).includes("--ping-interval-ms");
+    const watchdogMs = serverKeepalive
+      ? Math.max(s.watchdogMs, 2 * serverKeepaliveBoundMs(s, observer.cell.server))
+      : s.watchdogMs;
     const ended = await server.child
-      .waitForLine(endLine(id), Math.max(0, from + s.watchdogMs - performance.now()))
+      .waitForLine(endLine(id), Math.max(0, from + watchdogMs - performance.now()))
       .catch(() => undefined);
     const endAt = ended?.at ?? performance.now();
     if (handle?.process && marks.some((m) => m.what === "SIGKILL")) {
