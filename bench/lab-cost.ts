@@ -2,7 +2,10 @@ import { spawn } from "node:child_process";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
+import { type LabSettings, labCases } from "../lab/catalogue/cases.ts";
+import { clientStacks, releaseStacks } from "../lab/catalogue/stacks.ts";
 import { projectRoot } from "../lab/engine/build.ts";
+import { estimateMs } from "../lab/engine/plan.ts";
 import type { LabResults } from "../lab/reports/results.ts";
 
 export interface LabCostRow {
@@ -20,6 +23,10 @@ export interface LabCostRow {
   processes: number;
   /** --check passed. */
   checked: boolean;
+  /** Where the children's CPU went, by stack and role. */
+  accounts: AccountCost[];
+  /** The plan's estimated run time, the runs one after another (lab/engine/plan.ts estimateMs), ms. */
+  estimatedMs: number;
 }
 
 /**
@@ -55,8 +62,63 @@ export async function measureLab(args: string[], keepResultsAs?: string): Promis
       labCpuMs: results.meta.cpu?.labMs ?? null,
       processes: results.meta.processes,
       checked: status === 0,
+      accounts: accountCosts(results),
+      estimatedMs: estimatedLoadMs(results),
     };
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
+}
+
+/** One account of a run's CPU (lab/engine/child-process.ts childCpu) and the runs it served. */
+export interface AccountCost {
+  account: string;
+  cpuMs: number;
+  processes: number;
+  /** The runs of the cells its stack took part in (every run, for a proxy or the fault peer). */
+  runs: number;
+}
+
+/**
+ * Where a run's children's CPU went, by account ("grpc-java server", "grpcio/grpc agent"), each
+ * with the runs its stack took part in: a server's, the runs against it; a client's, its own.
+ */
+export function accountCosts(results: LabResults): AccountCost[] {
+  const all = results.cells.reduce((n, c) => n + c.runs.length, 0);
+  return Object.entries(results.meta.childCpu ?? {}).map(([account, { ms, processes }]) => {
+    const [stack, role] = account.split(" ");
+    const runs =
+      role === "server"
+        ? results.cells.filter((c) => c.server === stack).reduce((n, c) => n + c.runs.length, 0)
+        : role === "agent" || role === "process"
+          ? results.cells.filter((c) => `${c.client}/${c.protocol}` === stack).reduce((n, c) => n + c.runs.length, 0)
+          : all;
+    return { account, cpuMs: ms, processes, runs };
+  });
+}
+
+/**
+ * The full matrix's time on 1, 4 and 16 machines like this one (issue 29): each shard's estimated
+ * load (lab/engine/shards.ts), scaled by what a real run took per estimated second.
+ */
+export function fullMatrixTimes(
+  calibration: { wallMs: number; estimatedMs: number },
+  loads: (count: number) => number[],
+): { machines: number; wallS: number }[] {
+  const ratio = calibration.wallMs / calibration.estimatedMs;
+  return [1, 4, 16].map((machines) => ({
+    machines,
+    wallS: Math.round((Math.max(...loads(machines)) * ratio) / 1000),
+  }));
+}
+
+/** A run's plan's estimated load: each of its runs' estimate (plan.ts), one after another, ms. */
+export function estimatedLoadMs(results: LabResults): number {
+  const stacks = [...clientStacks, ...releaseStacks()];
+  return results.cells.reduce((ms, cell) => {
+    const labCase = labCases.find((c) => c.id === cell.case);
+    const client = stacks.find((c) => c.id === `${cell.client}/${cell.protocol}`);
+    const ran = cell.runs.filter((r) => r.code !== "n/a").length;
+    return labCase ? ms + ran * estimateMs(labCase, results.meta.settings as unknown as LabSettings, client) : ms;
+  }, 0);
 }

@@ -8,19 +8,23 @@
  *
  * Prints one table per section and writes bench-report/results.json.
  */
-import { existsSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { availableParallelism, cpus, tmpdir, totalmem } from "node:os";
 import * as path from "node:path";
-import { defaultSettings, quickSettings } from "../lab/catalogue/cases.ts";
-import { clientStacks } from "../lab/catalogue/stacks.ts";
+import { caseGroups, defaultSettings, labCases, quickSettings } from "../lab/catalogue/cases.ts";
+import { readProfile } from "../lab/catalogue/profiles.ts";
+import { clientStacks, serverStacks } from "../lab/catalogue/stacks.ts";
 import { buildEntries } from "../lab/engine/build.ts";
 import { killAllChildrenNow, stopAllChildren } from "../lab/engine/child-process.ts";
+import { planCells } from "../lab/engine/plan.ts";
+import { shardLoads } from "../lab/engine/shards.ts";
+import type { LabResults } from "../lab/reports/results.ts";
 import { libraryVersions } from "../lab/reports/versions.ts";
 import { parseFlags, runCli, stringFlag, UsageError } from "../lib/cli.ts";
 import { detectionCases, measureDetection } from "./detection.ts";
 import { measureIdlePings } from "./idle-pings.ts";
-import { type LabCostRow, measureLab } from "./lab-cost.ts";
+import { estimatedLoadMs, fullMatrixTimes, type LabCostRow, measureLab } from "./lab-cost.ts";
 import { measureMemory } from "./memory.ts";
 import { chromiumPath, measureReportLoad } from "./report-load.ts";
 import { measureSlowReaders } from "./slow-readers.ts";
@@ -51,6 +55,11 @@ runCli("bench", async () => {
         help: "also time the full default lab run, issue 11's matrix (the Node stacks, five groups) with agents and under --isolate, and the tap's cost on it (adds ~5 min)",
       },
       sections: { type: "string", help: `comma list: ${sections.join(", ")}`, default: "all" },
+      "full-results": {
+        type: "string",
+        help: "the results.json of a real `npm run lab -- --full` run: the lab section's full-matrix times on 1, 4 and 16 machines are scaled by its wall time",
+        default: "the default run's (with --full-lab), else the first row's",
+      },
       out: { type: "string", help: "folder for results.json", default: "bench-report" },
       results: {
         type: "string",
@@ -183,6 +192,8 @@ runCli("bench", async () => {
         // The default matrix over TLS, and the browser stacks (issue 19): too long for the default run.
         ["--tls"],
         ["--browsers"],
+        // Issue 29: the default run's CPU per run, group by group.
+        ...caseGroups.map((group) => ["--cases", group]),
       );
     }
     const rows: LabCostRow[] = [];
@@ -234,6 +245,72 @@ runCli("bench", async () => {
       ),
     );
     say(`  CPU floor: all CPU spent / ${cores} cores: the wall time if every core were busy all along.`);
+    // Issue 29: where the CPU goes, by stack (the default run's, or the first row's), and by group.
+    const main = rows.find((r) => r.args.length === 0) ?? rows[0];
+    say(
+      `\nChildren's CPU by stack and role, in the run of "${main.args.join(" ") || "(default)"}" (${main.runs} runs):\n`,
+    );
+    say(
+      textTable(
+        ["account", "processes", "CPU s", "runs it served", "CPU per run ms"],
+        main.accounts.map((a) => [
+          a.account,
+          String(a.processes),
+          (a.cpuMs / 1000).toFixed(1),
+          String(a.runs),
+          a.runs > 0 ? (a.cpuMs / a.runs).toFixed(1) : "–",
+        ]),
+      ),
+    );
+    const groupRows = rows.filter(
+      (r) => r.args.length === 2 && r.args[0] === "--cases" && caseGroups.includes(r.args[1] as never),
+    );
+    if (groupRows.length > 0) {
+      say("\nCPU per run by group (each group alone, as the default run takes it):\n");
+      say(
+        textTable(
+          ["group", "runs", "wall s", "CPU per run ms"],
+          groupRows.map((r) => [
+            r.args[1],
+            String(r.runs),
+            (r.wallMs / 1000).toFixed(1),
+            String(Math.round(((r.childrenCpuMs ?? 0) + (r.labCpuMs ?? 0)) / r.runs)),
+          ]),
+        ),
+      );
+    }
+    // The whole answer (issue 29): the full matrix's shards' estimated loads, scaled by a real run.
+    const fullPlan = planCells({
+      cases: labCases,
+      servers: serverStacks,
+      clients: clientStacks,
+      repeat: 3,
+      settings: defaultSettings,
+      isolate: false,
+      profile: readProfile("lab", defaultSettings),
+      peerArgs: [],
+      tap: true,
+    });
+    const given = typeof flags["full-results"] === "string" ? flags["full-results"] : undefined;
+    const full = given ? (JSON.parse(readFileSync(given, "utf8")) as LabResults) : undefined;
+    const calibration = full
+      ? { wallMs: full.meta.wallMs, estimatedMs: estimatedLoadMs(full), from: `the --full run in ${given}` }
+      : {
+          wallMs: main.wallMs,
+          estimatedMs: main.estimatedMs,
+          from: `the run of "${main.args.join(" ") || "(default)"}"`,
+        };
+    const times = fullMatrixTimes(calibration, (n) => shardLoads(fullPlan, n, defaultSettings, 3));
+    results.fullMatrix = { calibration, times, cells: fullPlan.length };
+    say(
+      `\nThe full matrix (--full: ${fullPlan.length} cells), estimated on machines like this one, scaled by ${calibration.from} (${(calibration.wallMs / 1000).toFixed(0)} s for ${(calibration.estimatedMs / 1000).toFixed(0)} s of estimated runs):`,
+    );
+    say(
+      textTable(
+        ["machines", "wall"],
+        times.map((t) => [String(t.machines), `${Math.floor(t.wallS / 60)} min ${t.wallS % 60} s`]),
+      ),
+    );
     say(
       "  --no-tap: no relay and no evidence check for the cases that do not need the relay: what the wire tap costs.",
     );

@@ -9,8 +9,8 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
-import { PersistentVolumeClaim } from "kubernetes-models/v1/PersistentVolumeClaim";
 import { Job } from "kubernetes-models/batch/v1/Job";
+import { PersistentVolumeClaim } from "kubernetes-models/v1/PersistentVolumeClaim";
 import { parseAllDocuments } from "yaml";
 import { projectRoot } from "../lab/engine/build.ts";
 import { toolchainVersion } from "../lab/engine/peer-builds.ts";
@@ -33,7 +33,10 @@ test("the Kubernetes manifests are valid objects: an Indexed Job of shards, a vo
   const [merge] = documents("deploy/kubernetes/merge.yaml");
   const mergeJob = new Job(merge as never);
   mergeJob.validate();
-  assert.match((mergeJob.spec?.template.spec?.containers[0].args ?? []).join(" "), /--merge \/results\/shard-\* .*--check/);
+  assert.match(
+    (mergeJob.spec?.template.spec?.containers[0].args ?? []).join(" "),
+    /--merge \/results\/shard-\* .*--check/,
+  );
 });
 
 test("the GitHub Actions workflow passes actionlint, and runs every shard of N then the merge", (t) => {
@@ -46,7 +49,10 @@ test("the GitHub Actions workflow passes actionlint, and runs every shard of N t
     jobs: Record<string, { strategy?: { matrix: { shard: number[] } }; steps: { run?: string }[]; needs?: string }>;
   }[];
   const shards = workflow.jobs.shard.strategy?.matrix.shard ?? [];
-  assert.deepEqual(shards, Array.from({ length: shards.length }, (_, i) => i + 1));
+  assert.deepEqual(
+    shards,
+    Array.from({ length: shards.length }, (_, i) => i + 1),
+  );
   const run = workflow.jobs.shard.steps.map((s) => s.run ?? "").join("\n");
   assert.match(run, new RegExp(`--full --shard \\$\\{\\{ matrix.shard \\}\\}/${shards.length}`));
   assert.equal(workflow.jobs.merge.needs, "shard");

@@ -20,6 +20,7 @@ import {
   defaultScope,
   defaultSettings,
   firstQuestion,
+  type LabCase,
   type LabSettings,
   labCases,
   quickSettings,
@@ -59,6 +60,19 @@ import { cellName } from "./reports/summary.ts";
 import { libraryVersions } from "./reports/versions.ts";
 import { writeReports } from "./reports/write-reports.ts";
 
+/** Each case group in a word or two, for --help. */
+const groupWords: Record<(typeof caseGroups)[number], string> = {
+  process: "signals to the server",
+  network: "blackhole, reset",
+  handler: "a stalled handler",
+  http2: "a misbehaving peer",
+  health: "health Watch",
+  server: "the server's view",
+  proxy: "nginx, HAProxy",
+  channel: "a channel's life",
+  knob: "one option's values",
+};
+
 /** The Node the newest connect-node release runs on (releases/node22). */
 const node22Version = () => execFileSync(node22Path, ["--version"], { encoding: "utf8" }).trim();
 
@@ -77,11 +91,45 @@ function pick<T extends { id: string; group?: string }>(flags: Flags, name: stri
   const unknown = wanted.filter((w) => !all.some((item) => matches(item, w)));
   const groups = [...new Set(all.flatMap((item) => (item.group ? [item.group] : [])))];
   if (unknown.length > 0 || wanted.length === 0) {
+    const names = [...all.map((i) => i.id), ...groups];
+    const near = unknown.flatMap((u) => nearest(u, names));
     throw new UsageError(
-      `--${name}: unknown ${unknown.map((u) => `"${u}"`).join(", ") || "(empty)"}; choose from ${all.map((i) => i.id).join(", ")}${groups.length > 0 ? `, or a group: ${groups.join(", ")}` : ""}`,
+      `--${name}: unknown ${unknown.map((u) => `"${u}"`).join(", ") || "(empty)"}; ${
+        near.length > 0
+          ? `did you mean ${near.join(", ")}?`
+          : `choose from ${all.length > 20 ? "the groups" : all.map((i) => i.id).join(", ")}${groups.length > 0 ? ` ${groups.join(", ")}` : ""}`
+      }${name === "cases" ? " (--list shows every case)" : ""}`,
     );
   }
   return all.filter((item) => wanted.some((w) => matches(item, w)));
+}
+
+/** The names closest to a mistyped one (edit distance, or one containing the other), three at most. */
+function nearest(wrong: string, names: readonly string[]): string[] {
+  const distance = (a: string, b: string) => {
+    const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+      let diagonal = row[0];
+      row[0] = i;
+      for (let j = 1; j <= b.length; j++) {
+        const above = row[j];
+        row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+        diagonal = above;
+      }
+    }
+    return row[b.length];
+  };
+  const scored = names
+    .map((n) => ({ n, d: n.includes(wrong) || wrong.includes(n) ? 0 : distance(wrong, n) }))
+    .filter(({ d }) => d <= Math.max(2, Math.floor(wrong.length / 3)))
+    .sort((a, b) => a.d - b.d || a.n.length - b.n.length);
+  return scored.slice(0, 3).map(({ n }) => n);
+}
+
+/** `--list`: the catalogue, a line per case (its group, what it does), the --cases choice only. */
+function listCases(cases: readonly LabCase[]): string {
+  const width = Math.max(...cases.map((c) => c.id.length));
+  return cases.map((c) => `${c.id.padEnd(width)}  ${c.group.padEnd(7)}  ${c.summary}`).join("\n");
 }
 
 function readSettings(flags: Flags): LabSettings {
@@ -214,9 +262,10 @@ runCli("lab", async () => {
     flags: {
       cases: {
         type: "string",
-        help: `comma list of cases or groups (${caseGroups.join(", ")}): ${labCases.map((c) => c.id).join(", ")}`,
+        help: `comma list of cases or groups: ${caseGroups.map((g) => `${g} (${groupWords[g]})`).join(", ")}; --list shows every case`,
         default: "all",
       },
+      list: { type: "boolean", help: "print the cases (of --cases, if given): id, group, what it does; runs nothing" },
       servers: {
         type: "string",
         help: `comma list of servers: ${serverStacks.map((s) => s.id).join(", ")}`,
@@ -319,6 +368,10 @@ runCli("lab", async () => {
     },
   });
   let cases = pick(flags, "cases", labCases);
+  if (flags.list) {
+    process.stdout.write(`${listCases(cases)}\n`);
+    return;
+  }
   // --quick is the one-call matrix at a fifth of the timings (under 30 s on 2 cores). A channel's
   // life runs on the libraries' own clocks (a 1 s reconnect backoff, gRPC core's PINGs 1 s apart),
   // which do not shrink: the group would add ~20 s and saturate the cores (false keepalive

@@ -159,7 +159,13 @@ export interface LabCase {
    * A knob case (issue 18): the case runs with the `defaults` profile and
    * this one library option set, whatever the run's profile.
    */
-  knob?: { section: string; option: string; value: number | boolean | Record<string, unknown> };
+  knob?: {
+    section: string;
+    option: string;
+    value: number | boolean | Record<string, unknown>;
+    /** Options of the same section set with it, whatever its value (a max connection age with its grace). */
+    also?: Record<string, number | boolean>;
+  };
   /** Run with these client stacks only (their `client` names). Default: every one. */
   clients?: string[];
   /** What the fault must leave on the wire or in the process; a run without it is a lab error. */

@@ -25,6 +25,13 @@ export const handlerCases: LabCase[] = [
     fault: stall,
     timing: "from message 1 (when the handler went silent) to the client's result",
     evidence: [stalledButAlive({ pings: "if-any" })],
+    noSetting: [
+      {
+        server: "tonic",
+        client: "tonic",
+        why: "tonic's deadline bounds only the wait for the response's headers, on the client (Endpoint::timeout, Request::set_timeout) and on the server (its grpc-timeout layer) alike (stall+deadline); an idle timeout in the application ends it (stall+idle-timeout)",
+      },
+    ],
     expect: { rule: ["hang"], cite: silentPeer },
   },
   {
@@ -53,7 +60,9 @@ export const handlerCases: LabCase[] = [
         },
         // Issue 27: the clients in other languages on gRPC core's server, and grpc-go's and
         // grpc-java's servers, which enforce the same policy as shipped.
-        ...tooManyPings("grpcio").filter((d) => ["connect-go", "grpc-go", "grpc-java", "tonic"].includes(d.client ?? "")),
+        ...tooManyPings("grpcio").filter((d) =>
+          ["connect-go", "grpc-go", "grpc-java", "tonic"].includes(d.client ?? ""),
+        ),
         ...tooManyPings("grpc-go"),
         ...tooManyPings("grpc-java"),
       ],

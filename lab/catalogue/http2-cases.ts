@@ -170,7 +170,7 @@ export const http2Cases: LabCase[] = [
           client: "grpcio",
           release: "1.51.1",
           codes: ["crashed"],
-          why: "grpcio 1.51.1 (Debian bookworm's python3-grpcio): the client process dies of SIGILL when a stream ends with trailers that carry no grpc-status; its synchronous API too (docs/repro/grpcio-missing-status.py); grpcio 1.85.1 reads unknown \"No status received\", as the rule says",
+          why: 'grpcio 1.51.1 (Debian bookworm\'s python3-grpcio): the client process dies of SIGILL when a stream ends with trailers that carry no grpc-status; its synchronous API too (docs/repro/grpcio-missing-status.py); grpcio 1.85.1 reads unknown "No status received", as the rule says',
         },
         {
           client: "connect-go",

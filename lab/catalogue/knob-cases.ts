@@ -5,12 +5,15 @@
  * belongs to: which outcome each value produces. A new knob is one entry in
  * `knobs`.
  */
+import { grpcioPingTimeout, grpcJavaWritesQueue, tooManyPings } from "./case-parts.ts";
 import type { Expectation, KnownDeparture, LabCase } from "./case-types.ts";
 import { channelCases } from "./channel-cases.ts";
 import { handlerCases } from "./handler-cases.ts";
 import { http2Cases } from "./http2-cases.ts";
 import { optionSection } from "./library-options.ts";
+import { processCases } from "./process-cases.ts";
 import type { OptionValue } from "./profiles.ts";
+import { serverViewCases } from "./server-cases.ts";
 
 interface KnobValue {
   value: OptionValue;
@@ -25,28 +28,55 @@ interface Knob {
   section: string;
   option: string;
   values: KnobValue[];
+  /** Options of the same section set with it, whatever its value (a max connection age with its grace). */
+  also?: Record<string, number | boolean>;
   /** The servers it runs against, where not every one of the base case's. */
   servers?: string[];
   /** One line: what it shows. */
   shows: string;
 }
 
-/** The grpcio server's ping policy as gRPC core ships it cuts off a client that PINGs a silent stream (keepalive.md). */
-const tooManyPings = (client: "grpc-js" | "connect"): KnownDeparture => {
-  const codes = { "grpc-js": ["resource_exhausted"], connect: ["internal"] };
-  return {
-    client,
-    codes: codes[client],
-    why: 'gRPC core\'s server counts each client PING sooner than min_ping_interval_without_data_ms after the last, while it sends no data, as a strike: past max_ping_strikes it sends GOAWAY(ENHANCE_YOUR_CALM, "too_many_pings") and resets the stream',
-  };
-};
+/** The clients a gRPC server's ping policy as shipped cuts off on a silent stream (keepalive.md), from case-parts.ts. */
+const cutOff = (server: string, clients?: readonly string[]) =>
+  tooManyPings(server).filter((d) => clients === undefined || clients.includes(d.client ?? ""));
+
+/**
+ * A max connection age with a grace (issue 27): the one setting every gRPC server has that ends a
+ * stream whose client stopped reading. The age as the knob's companion, the grace its values: one
+ * long (an hour: what a server that must let long streams finish sets) and one short.
+ */
+const ageGrace = (section: string, age: string, grace: string): Knob => ({
+  base: "client-stops-reading",
+  section,
+  option: grace,
+  // Short enough that grpc-go's close (measured: a second after age and grace, its writer stuck
+  // behind the shut window) comes within the watchdog.
+  also: { [age]: 150 },
+  servers: [section.replace(/-server$/, "")],
+  shows:
+    "a max connection age (150 ms) sends GOAWAY, which a client that stopped reading does not act on; its grace then closes the connection, and with it the stream that would hang: the one server setting that ends it, at the price of ending every stream older than age and grace",
+  values: [
+    { value: 3_600_000, departures: section === "grpc-java-server" ? [grpcJavaWritesQueue] : [] },
+    {
+      value: 150,
+      departures: [
+        {
+          codes: ["canceled"],
+          why: "the grace closed the connection under the stuck stream, and the handler ended canceled (the tap: GOAWAY at the age, the server's close at age and grace; grpc-go's a second later, its writer stuck behind the shut window)",
+        },
+        ...(section === "grpc-java-server" ? [grpcJavaWritesQueue] : []),
+      ],
+    },
+  ],
+});
 
 const knobs: readonly Knob[] = [
   {
     base: "mute-peer+keepalive",
     section: "grpcio",
     option: "grpc.keepalive_permit_without_calls",
-    shows: "gRPC core PINGs a connection whose handshake never finished only when keepalive may run without calls",
+    shows:
+      "gRPC core PINGs a connection whose handshake never finished only when keepalive may run without calls (and 1.85.1 then waits out its PING timeout, the next knob)",
     values: [
       {
         value: 0,
@@ -57,8 +87,18 @@ const knobs: readonly Knob[] = [
           },
         ],
       },
-      { value: 1 },
+      { value: 1, departures: [grpcioPingTimeout] },
     ],
+  },
+  {
+    base: "suspend+keepalive",
+    section: "grpcio",
+    option: "grpc.http2.ping_timeout_ms",
+    // The lab profile's PING pacing, without which gRPC core as shipped PINGs a silent stream twice.
+    also: { "grpc.http2.min_time_between_pings_ms": 250, "grpc.http2.max_pings_without_data": 0 },
+    shows:
+      "gRPC core 1.85.1 gives up on an unanswered PING after grpc.http2.ping_timeout_ms (1 minute once keepalive is on), not after keepalive_timeout_ms: set it too",
+    values: [{ value: 60_000, departures: [grpcioPingTimeout] }, { value: 250 }],
   },
   {
     base: "mute-peer+keepalive",
@@ -92,7 +132,7 @@ const knobs: readonly Knob[] = [
     values: [
       // gRPC core's own client sends 2 PINGs on a silent stream and no more (the next knob): no strike.
       // gRPC core's own client PINGs a silent stream twice and stops (the next knob but one): no strike.
-      { value: 300_000, departures: [tooManyPings("grpc-js"), tooManyPings("connect")] },
+      { value: 300_000, departures: cutOff("grpcio", ["grpc-js", "connect", "connect-go", "tonic"]) },
       { value: 50 },
     ],
   },
@@ -102,7 +142,7 @@ const knobs: readonly Knob[] = [
     option: "grpc.http2.max_ping_strikes",
     servers: ["grpcio"],
     shows: "max_ping_strikes 0 turns gRPC core's ping policy off",
-    values: [{ value: 2, departures: [tooManyPings("grpc-js"), tooManyPings("connect")] }, { value: 0 }],
+    values: [{ value: 2, departures: cutOff("grpcio", ["grpc-js", "connect", "connect-go", "tonic"]) }, { value: 0 }],
   },
   {
     base: "stall+keepalive",
@@ -151,9 +191,93 @@ const knobs: readonly Knob[] = [
       values: [{ value: 1000 }, { value: 100 }],
     }),
   ),
+  // Issue 27: the ping policy of grpc-go's and grpc-java's servers, as gRPC core's above.
+  {
+    base: "stall+keepalive",
+    section: "grpc-go-server",
+    option: "keepalive.EnforcementPolicy.MinTime",
+    servers: ["grpc-go"],
+    shows:
+      "grpc-go's server as shipped cuts off clients that PING a silent stream; allowing their interval keeps the stream alive",
+    values: [{ value: 300_000, departures: cutOff("grpc-go") }, { value: 50 }],
+  },
+  {
+    base: "stall+keepalive",
+    section: "grpc-java-server",
+    option: "NettyServerBuilder.permitKeepAliveTime",
+    servers: ["grpc-java"],
+    shows:
+      "grpc-java's server as shipped cuts off clients that PING a silent stream; allowing their interval keeps the stream alive",
+    values: [{ value: 300_000, departures: cutOff("grpc-java") }, { value: 50 }],
+  },
+  // Issue 27: a max connection age with a grace on every gRPC server, for a client that stopped reading.
+  ageGrace("grpc-js-server", "grpc.max_connection_age_ms", "grpc.max_connection_age_grace_ms"),
+  ageGrace("grpcio-server", "grpc.max_connection_age_ms", "grpc.max_connection_age_grace_ms"),
+  ageGrace(
+    "grpc-go-server",
+    "keepalive.ServerParameters.MaxConnectionAge",
+    "keepalive.ServerParameters.MaxConnectionAgeGrace",
+  ),
+  ageGrace("grpc-java-server", "NettyServerBuilder.maxConnectionAge", "NettyServerBuilder.maxConnectionAgeGrace"),
+  ageGrace("tonic-server", "Server::max_connection_age", "Server::max_connection_age_grace"),
+  // Issue 27: the idle timeouts of the clients in other languages, as connect-node's and gRPC's above.
+  ...(
+    [
+      ["connect-go", "http.Transport.IdleConnTimeout", 90_000],
+      ["grpc-go", "grpc.WithIdleTimeout", 1_800_000],
+      ["grpc-java", "NettyChannelBuilder.idleTimeout", 1_800_000],
+    ] as const
+  ).map(
+    ([section, option, shipped]): Knob => ({
+      base: "idle-then-blackhole",
+      section,
+      option,
+      servers: ["connect"],
+      shows:
+        "an idle timeout shorter than the channel's idle time closes the forgotten connection before the next call",
+      values: [
+        { value: shipped },
+        {
+          value: 1000,
+          departures: [
+            {
+              codes: ["ok"],
+              why: "the idle timeout closed the connection the network forgot; the next call opened a new one (the tap shows it)",
+            },
+          ],
+        },
+      ],
+    }),
+  ),
+  {
+    base: "idle-then-blackhole+keepalive",
+    section: "tonic",
+    option: "Endpoint::keep_alive_while_idle",
+    servers: ["connect"],
+    shows:
+      "tonic PINGs an idle connection only with keep_alive_while_idle, and finds the forgotten connection before the next call",
+    values: [
+      { value: false },
+      {
+        value: true,
+        departures: [
+          {
+            codes: ["ok"],
+            why: "tonic PINGed the idle connection, found it dead and opened a new one for the call (the tap shows it)",
+          },
+        ],
+      },
+    ],
+  },
 ];
 
-const bases: readonly LabCase[] = [...handlerCases, ...http2Cases, ...channelCases];
+const bases: readonly LabCase[] = [
+  ...processCases,
+  ...handlerCases,
+  ...http2Cases,
+  ...channelCases,
+  ...serverViewCases,
+];
 
 /** A knob's cases, one per value; a client option's run on that client only, a server option's on that server. */
 function knobCases(knob: Knob): LabCase[] {
@@ -174,7 +298,7 @@ function knobCases(knob: Knob): LabCase[] {
       id: `${base.id}@${knob.section}:${knob.option}=${JSON.stringify(value)}`,
       group: "knob",
       summary: `${base.summary}; defaults, and ${section.library} ${knob.option} = ${JSON.stringify(value)}: ${knob.shows}`,
-      knob: { section: knob.section, option: knob.option, value },
+      knob: { section: knob.section, option: knob.option, value, ...(knob.also && { also: knob.also }) },
       ...(section.role === "client" ? { clients: [section.stack] } : {}),
       ...(knob.servers ? { servers: knob.servers } : {}),
       expect,

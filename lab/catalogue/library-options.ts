@@ -181,6 +181,15 @@ const otherLanguages: OptionSection[] = [
         "Go net/http Transport",
       ),
       ms("net.Dialer.Timeout", "none (the kernel's)", "how long a connection may take to open", "Go net Dialer"),
+      {
+        name: "context.WithTimeout",
+        kind: "ms",
+        default: "none",
+        what: "the call's deadline: connect-go takes it from the call's context and sends it (grpc-timeout, Connect-Timeout-Ms)",
+        doc: "connect-go docs, Deadlines: a deadline is the call's context.Context",
+        via: "flag",
+        flag: { name: "timeout-ms", scale: 1 },
+      },
     ],
   },
   {
@@ -482,7 +491,7 @@ const otherLanguages: OptionSection[] = [
       ms(
         "Server::max_connection_age",
         "none",
-        "a connection this old is closed after its grace (tonic sends no GOAWAY at the age)",
+        "a connection this old gets GOAWAY; with a grace set, tonic 0.14.9 sends none and closes the connection at age and grace (docs/repro/rust tonic-connection-age)",
         tonicDocs,
       ),
       ms("Server::max_connection_age_grace", "none", "how long calls past the age may still run", tonicDocs),
@@ -580,6 +589,13 @@ export const optionSections: readonly OptionSection[] = [
         what: "gRPC core (1.51) keeps PINGs at least this far apart while no data is sent, whatever keepalive_time_ms says",
         doc: `${grpcKeepalive}; gRPC core 1.51 grpc_types.h`,
       },
+      {
+        name: "grpc.http2.ping_timeout_ms",
+        kind: "ms",
+        default: "60000 once keepalive is on (gRPC core 1.85; none before)",
+        what: "how long gRPC core 1.85 waits for a PING's ACK before it closes the connection: keepalive_timeout_ms alone no longer bounds it (measured: docs/repro/grpcio-keepalive-timeout.py)",
+        doc: "gRPC core src/core/ext/transport/chttp2/transport/internal.h (GRPC_ARG_PING_TIMEOUT_MS), chttp2_transport.cc read_channel_args; not in keepalive.md",
+      },
     ],
   },
   {
@@ -659,6 +675,13 @@ export const optionSections: readonly OptionSection[] = [
         default: "2",
         what: 'strikes allowed before GOAWAY(ENHANCE_YOUR_CALM, "too_many_pings") closes the connection (0: no limit)',
         doc: grpcKeepalive,
+      },
+      {
+        name: "grpc.http2.ping_timeout_ms",
+        kind: "ms",
+        default: "60000 once keepalive is on (gRPC core 1.85; none before)",
+        what: "how long the server's keepalive PING may go unanswered (gRPC core 1.85): keepalive_timeout_ms alone no longer bounds it",
+        doc: "gRPC core src/core/ext/transport/chttp2/transport/internal.h (GRPC_ARG_PING_TIMEOUT_MS); not in keepalive.md",
       },
     ],
   },

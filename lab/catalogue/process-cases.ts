@@ -18,11 +18,11 @@ import {
   connectionFailure,
   deadlineArgs,
   deadlineRule,
+  grpcioPingTimeout,
   idleTimeoutArgs,
   idleTimeoutRule,
   keepaliveArgs,
   keepaliveRule,
-  grpcioPingTimeout,
   restartGapMs,
   silentPeer,
   suspend,
@@ -153,8 +153,12 @@ export const processCases: LabCase[] = [
           codes: ["canceled"],
           why: 'grpc-java\'s shutdownNow() resets every stream with RST_STREAM(CANCEL) (the tap shows it) before it closes the connection: every client reads CANCELLED ("Call cancelled", "stream terminated by RST_STREAM with error code: CANCEL"), where the rule asks for UNAVAILABLE for a server shutting down',
         },
-        connectGoDropped,
-        tonicDropped,
+        // The clients in other languages read the stops that drop the connection as they read a crash
+        // (grpc-js's: GOAWAY(CANCEL) and the session destroyed).
+        ...(["connect", "grpc-js", "connect-go", "grpc-go", "tonic"] as const).flatMap((server): KnownDeparture[] => [
+          { ...connectGoDropped, server },
+          { ...tonicDropped, server },
+        ]),
       ],
     },
   },
@@ -246,7 +250,7 @@ export const processCases: LabCase[] = [
         {
           client: "grpc-go",
           codes: ["unavailable"],
-          why: 'grpc-go\'s keepalive runs on a connection still waiting for the server\'s preface too: 10 s on (its floor), it closes the new connection the stopped server never answers, and the second call ends unavailable "error reading server preface: ... use of closed network connection", long before the 20 s connect timeout',
+          why: "grpc-go's keepalive runs on a connection still waiting for the server's preface too: 10 s on (its floor), it closes the new connection the stopped server never answers, and the second call ends unavailable \"error reading server preface: ... use of closed network connection\", long before the 20 s connect timeout",
         },
         {
           client: "tonic",

@@ -48,7 +48,11 @@ test("a profile file round trip: what a user writes is what each stack's program
 
 test("a bad profile is a one-line error that names what is wrong", () => {
   const cases: [string, string, RegExp][] = [
-    ["stack.json", '{"grpc-go": {}}', /unknown stack "grpc-go"; sections are connect-node, grpc-js, grpcio/],
+    [
+      "stack.json",
+      '{"grpc-rust": {}}',
+      /unknown stack "grpc-rust"; sections are connect-node, grpc-js, grpcio, .*tonic-server/,
+    ],
     ["key.json", '{"grpc-js": {"grpc.keepalive_tme_ms": 1}}', /"grpc-js": unknown option "grpc.keepalive_tme_ms"/],
     [
       "value.json",
@@ -74,7 +78,12 @@ test("a bad profile is a one-line error that names what is wrong", () => {
   // Every section the catalogue has is one a profile may name.
   assert.deepEqual(
     optionSections.map((s) => s.id),
-    ["connect-node", "grpc-js", "grpcio", "connect-node-server", "grpc-js-server", "grpcio-server"],
+    [
+      ...["connect-node", "grpc-js", "grpcio", "connect-node-server", "grpc-js-server", "grpcio-server"],
+      // Issue 27.
+      ...["connect-go", "connect-go-server", "grpc-go", "grpc-go-server", "grpc-java", "grpc-java-server"],
+      ...["tonic", "tonic-server"],
+    ],
   );
 });
 

@@ -71,7 +71,7 @@ export const builtinProfiles: Record<string, { summary: string; sections: (s: La
   },
   recommended: {
     summary:
-      "keepalive on every client while idle too, a deadline on every Chat call, server keepalive, and a gRPC core server that permits the clients' PINGs",
+      "keepalive on every client while idle too (gRPC core 1.85: with its PING timeout), a deadline on every Chat call, server keepalive, and gRPC servers (gRPC core, grpc-go, grpc-java) that permit the clients' PINGs",
     sections: (s) => {
       // Keepalive at the lab's pace, its PING timeout twice the lab's: an ACK late by a busy
       // machine's hiccup (the lab's relays run in one process) must not end a healthy connection.
@@ -98,9 +98,37 @@ export const builtinProfiles: Record<string, { summary: string; sections: (s: La
           "grpc.keepalive_permit_without_calls": 1,
           "grpc.http2.max_pings_without_data": 0,
           "grpc.http2.min_time_between_pings_ms": intervalMs,
+          // gRPC core 1.85 waits this long for a PING's ACK, a minute by default, whatever
+          // keepalive_timeout_ms says (issue 27; docs/repro/grpcio-keepalive-timeout.py).
+          "grpc.http2.ping_timeout_ms": timeoutMs,
           // gRPC core 1.51 ends a call with a service-config timeout early, by 0.6-1.9 s (measured, README):
           // the deadline goes on each call instead.
           timeout: deadline / 1000,
+        },
+        // Issue 27: the clients in other languages, each by its own names. grpc-go and grpc-java
+        // raise the keepalive time to 10 s: the deadline is what ends a silent stream in time there.
+        "connect-go": {
+          "http.HTTP2Config.SendPingTimeout": intervalMs,
+          "http.HTTP2Config.PingTimeout": timeoutMs,
+          "context.WithTimeout": deadline,
+        },
+        "grpc-go": {
+          "keepalive.ClientParameters.Time": intervalMs,
+          "keepalive.ClientParameters.Timeout": timeoutMs,
+          "keepalive.ClientParameters.PermitWithoutStream": true,
+          "grpc.WithDefaultServiceConfig": chatDeadline(deadline),
+        },
+        "grpc-java": {
+          "NettyChannelBuilder.keepAliveTime": intervalMs,
+          "NettyChannelBuilder.keepAliveTimeout": timeoutMs,
+          "NettyChannelBuilder.keepAliveWithoutCalls": true,
+          "NettyChannelBuilder.defaultServiceConfig": chatDeadline(deadline),
+        },
+        tonic: {
+          "Endpoint::http2_keep_alive_interval": intervalMs,
+          "Endpoint::keep_alive_timeout": timeoutMs,
+          "Endpoint::keep_alive_while_idle": true,
+          "Endpoint::timeout": deadline,
         },
         // Server keepalive finds a client that vanished (the server's view); at twice the clients'
         // pace, so that a proxy's late answer on a busy machine is not taken for a dead one.
@@ -121,6 +149,29 @@ export const builtinProfiles: Record<string, { summary: string; sections: (s: La
           // for a PING that comes a little early.
           "grpc.keepalive_permit_without_calls": 1,
           "grpc.http2.min_ping_interval_without_data_ms": Math.floor(intervalMs / 2),
+          // gRPC core 1.85's server waits this long for its PING's ACK (issue 27), as its client does.
+          "grpc.http2.ping_timeout_ms": timeoutMs,
+        },
+        "connect-go-server": {
+          "http.HTTP2Config.SendPingTimeout": 2 * intervalMs,
+          "http.HTTP2Config.PingTimeout": timeoutMs,
+        },
+        "grpc-go-server": {
+          "keepalive.ServerParameters.Time": 2 * intervalMs,
+          "keepalive.ServerParameters.Timeout": timeoutMs,
+          // grpc-go's and grpc-java's servers enforce the same ping policy as gRPC core's.
+          "keepalive.EnforcementPolicy.MinTime": Math.floor(intervalMs / 2),
+          "keepalive.EnforcementPolicy.PermitWithoutStream": true,
+        },
+        "grpc-java-server": {
+          "NettyServerBuilder.keepAliveTime": 2 * intervalMs,
+          "NettyServerBuilder.keepAliveTimeout": timeoutMs,
+          "NettyServerBuilder.permitKeepAliveTime": Math.floor(intervalMs / 2),
+          "NettyServerBuilder.permitKeepAliveWithoutCalls": true,
+        },
+        "tonic-server": {
+          "ping-interval-ms": 2 * intervalMs,
+          "Server::http2_keepalive_timeout": timeoutMs,
         },
       };
     },

@@ -92,3 +92,10 @@ export const quickSettings: LabSettings = {
     spanMs: 1200,
   },
 };
+
+/**
+ * The watchdog of a run whose keepalive runs at a library's floor (issue 27): half as long again
+ * as that keepalive takes. Not twice: at twice, a 10 s floor's second PING falls at the watchdog's
+ * end, and a late ACK on a busy machine there decided the cell.
+ */
+export const floorWatchdogMs = (boundMs: number): number => Math.ceil(1.5 * boundMs);

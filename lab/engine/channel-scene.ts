@@ -11,6 +11,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { CallsRecord } from "../../lib/run-calls.ts";
 import { epochMs } from "../../lib/wall-clock.ts";
 import type { ChannelScenario, ChannelStep } from "../catalogue/case-types.ts";
+import { floorWatchdogMs } from "../catalogue/settings.ts";
 import { keepaliveBoundMs } from "../catalogue/stacks.ts";
 import { missingEvidence, noCall, type Observation, tooBusy } from "../faults/evidence.ts";
 import { createRelay, type Relay } from "../faults/relay.ts";
@@ -206,7 +207,7 @@ async function setUpChannelScene(run: ChannelRun): Promise<void> {
     ...watches.map(({ observer: { cell } }) =>
       cell.client.keepaliveFloorMs !== undefined &&
       (cell.labCase.channel?.channelArgs?.(s) ?? []).includes("--ping-interval-ms")
-        ? 2 * keepaliveBoundMs(cell.client, s)
+        ? floorWatchdogMs(keepaliveBoundMs(cell.client, s))
         : 0,
     ),
   );

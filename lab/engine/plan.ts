@@ -1,7 +1,7 @@
 import { allowedOutcomes, type FaultStep, type LabCase, matchingDepartures } from "../catalogue/cases.ts";
 import { type Profile, profileArgs, readProfile, withOption } from "../catalogue/profiles.ts";
 import { releaseName } from "../catalogue/releases.ts";
-import type { LabSettings } from "../catalogue/settings.ts";
+import { floorWatchdogMs, type LabSettings } from "../catalogue/settings.ts";
 import {
   type ClientStack,
   clientStacks,
@@ -130,15 +130,20 @@ export const observerSteps = (labCase: LabCase): FaultStep[] => (labCase.fault ?
 export function profileOf(labCase: LabCase, options: Pick<PlanOptions, "profile" | "settings">): Profile {
   const knob = labCase.knob;
   if (!knob) return options.profile;
-  return withOption(readProfile("defaults", options.settings), knob.section, knob.option, knob.value);
+  const base = Object.entries(knob.also ?? {}).reduce(
+    (profile, [name, value]) => withOption(profile, knob.section, name, value),
+    readProfile("defaults", options.settings),
+  );
+  return withOption(base, knob.section, knob.option, knob.value);
 }
 
 /** The flags a case's server gets, --port aside: its profile's, then the case's own (which win). */
 export function serverArgsOf(labCase: LabCase, server: ServerStack, options: PlanOptions): string[] {
   if (server.peerOnly)
     return [...(labCase.serverArgs?.(options.settings) ?? []), ...options.peerArgs, ...serverTlsArgs(options.tls)];
+  // A knob case's profile is its own (defaults, and its option): serverAsShipped is that already.
   const profile =
-    labCase.serverAsShipped && options.profile.name === "lab"
+    labCase.serverAsShipped && !labCase.knob && options.profile.name === "lab"
       ? readProfile("defaults", options.settings)
       : profileOf(labCase, options);
   return [
@@ -320,9 +325,7 @@ export function planCells(options: PlanOptions): CellPlan[] {
                 cite: labCase.expect.cite,
                 evidence: labCase.evidence.map((e) => e.says),
                 allowed: allowedOutcomes(labCase.expect, matchOf),
-                departures: matchingDepartures(labCase.expect, matchOf).map(
-                  ({ codes, why }) => ({ codes, why }),
-                ),
+                departures: matchingDepartures(labCase.expect, matchOf).map(({ codes, why }) => ({ codes, why })),
                 // The catalogue states the project's releases' outcomes with the lab's settings (a knob
                 // case: with its own).
                 // A browser's (issue 19) are measured beside connect-node's, not stated.
@@ -468,7 +471,7 @@ export function planScenes(cells: readonly CellPlan[], options: PlanOptions): Sc
 export function estimateMs(labCase: LabCase, s: LabSettings, client?: Pick<ClientStack, "keepaliveFloorMs">): number {
   const args = [...(labCase.clientArgs?.(s) ?? []), ...(labCase.channel?.channelArgs?.(s) ?? [])];
   if (client?.keepaliveFloorMs !== undefined && args.includes("--ping-interval-ms")) {
-    const floorWatchdog = 2 * keepaliveBoundMs(client, s);
+    const floorWatchdog = floorWatchdogMs(keepaliveBoundMs(client, s));
     if (floorWatchdog > s.watchdogMs) return estimateMs(labCase, { ...s, watchdogMs: floorWatchdog });
   }
   if (labCase.channel) {

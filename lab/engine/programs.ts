@@ -1,6 +1,6 @@
+import { existsSync } from "node:fs";
 import * as path from "node:path";
 import { bundlePath, type NodeEntry, projectRoot } from "./build.ts";
-import { existsSync } from "node:fs";
 import { jvmTrainingFlags, type PeerBuild } from "./peer-builds.ts";
 
 /**

@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { CallsRecord } from "../../lib/run-calls.ts";
-import type { FaultStep } from "../catalogue/cases.ts";
 import { restartGapMs } from "../catalogue/case-parts.ts";
+import type { FaultStep } from "../catalogue/cases.ts";
 import { type ProxySlot, proxyStacks } from "../catalogue/proxies.ts";
 import type { LabSettings } from "../catalogue/settings.ts";
+import { floorWatchdogMs } from "../catalogue/settings.ts";
 import { keepaliveBoundMs } from "../catalogue/stacks.ts";
 import { callOf, missingEvidence, type Observation, pingAckDelays, tooBusy } from "../faults/evidence.ts";
 import { createRelay, type Relay, type TapConnection } from "../faults/relay.ts";
@@ -380,7 +381,7 @@ async function awaitResult(
   const keepalive = (labCase.clientArgs?.(s) ?? []).includes("--ping-interval-ms");
   const watchdogMs =
     client.keepaliveFloorMs !== undefined && keepalive
-      ? Math.max(s.watchdogMs, 2 * keepaliveBoundMs(client, s))
+      ? Math.max(s.watchdogMs, floorWatchdogMs(keepaliveBoundMs(client, s)))
       : s.watchdogMs;
   // A client told to call again when its call fails (--calls 2, no restart): its second call starts
   // once keepalive ended the first, and is a hang only a watchdog after that.
@@ -522,6 +523,26 @@ function mistimedRun(
         `the peer answered a keepalive PING after more than the client's ${timeoutMs} ms, and the client gave up: the machine is too busy for these timings`,
         true,
       );
+    }
+    // A client that closed its connection well short of its PING timeout after its last PING left
+    // (the tap's times) had timed that PING from before a stall of its own: its event loop sent the
+    // PING late, then found the timeout already past (seen in a full matrix on 2 cores, a PING of
+    // connect-node's 240 ms late and the GOAWAY 11 ms after it). It measured its own load.
+    for (const c of w.relay?.connections ?? []) {
+      const pings = c.frames.filter((fr) => fr.dir === "c2s" && fr.type === "PING" && !fr.flags?.includes("ACK"));
+      const last = pings[pings.length - 1];
+      if (!last) continue;
+      const acked = c.frames.some(
+        (fr) => fr.dir === "s2c" && fr.type === "PING" && fr.flags?.includes("ACK") && fr.opaque === last.opaque,
+      );
+      const close = c.frames.find((fr) => fr.dir === "c2s" && fr.type === "GOAWAY" && fr.at >= last.at);
+      if (!acked && close && close.at - last.at < timeoutMs / 2) {
+        return labError(
+          w,
+          `the client gave up on a keepalive PING ${Math.round(close.at - last.at)} ms after it left, short of its ${timeoutMs} ms: it sent the PING late, starved itself; the machine is too busy for these timings`,
+          true,
+        );
+      }
     }
   }
   return undefined;

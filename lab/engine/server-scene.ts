@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { FaultStep } from "../catalogue/cases.ts";
 import { serverKeepaliveBoundMs } from "../catalogue/server-cases.ts";
+import { floorWatchdogMs } from "../catalogue/settings.ts";
 import { missingEvidence, type Observation, tooBusy } from "../faults/evidence.ts";
 import { createRelay, type Relay } from "../faults/relay.ts";
 import { openSlowReaders, type SlowReaders } from "../faults/slow-reader.ts";
@@ -121,7 +122,7 @@ async function serverRun(observer: Observer, server: RunningServer, ctx: SceneCo
     // further apart than it is told (issue 27), at least twice what its own keepalive takes.
     const serverKeepalive = (labCase.serverArgs?.(s) ?? []).includes("--ping-interval-ms");
     const watchdogMs = serverKeepalive
-      ? Math.max(s.watchdogMs, 2 * serverKeepaliveBoundMs(s, observer.cell.server))
+      ? Math.max(s.watchdogMs, floorWatchdogMs(serverKeepaliveBoundMs(s, observer.cell.server)))
       : s.watchdogMs;
     const ended = await server.child
       .waitForLine(endLine(id), Math.max(0, from + watchdogMs - performance.now()))

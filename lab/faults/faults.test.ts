@@ -9,10 +9,11 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { allowedOutcomes, labCases } from "../catalogue/cases.ts";
 import { quickSettings } from "../catalogue/settings.ts";
-import { chatServerStacks, serverStacks, stackPairs } from "../catalogue/stacks.ts";
+import { chatServerStacks, stackPairs } from "../catalogue/stacks.ts";
 import { runningChildren, stopAllChildren } from "../engine/child-process.ts";
 import type { CellResult } from "../reports/results.ts";
-import { describeRuns, findCell, runCases } from "../testing/run-cases.ts";
+import { describeRuns, findCell, runCases, testStacks } from "../testing/run-cases.ts";
+import { readyClients, readyServers } from "../testing/stacks.ts";
 
 // Quick timings, with room for a machine busy with other test files: a watchdog long enough that a
 // late remedy does not pass for a hang, and a PING timeout long enough that a stalled but live
@@ -44,6 +45,9 @@ const covered = new Set([
 const newCases = labCases.filter(
   (c) => !covered.has(c.id) && c.group !== "proxy" && c.group !== "channel" && c.group !== "knob",
 );
+// The stacks the tests run (testing/run-cases.ts testStacks): the fault peer's pairs are among them.
+const serversHere = (await readyServers()).filter((s) => testStacks.servers.includes(s.id));
+const clientsHere = (await readyClients()).filter((c) => testStacks.clients.includes(c.id));
 let cells: CellResult[] = [];
 before(async () => {
   cells = await runCases({ cases: newCases.map((c) => c.id), settings });
@@ -56,9 +60,10 @@ for (const labCase of newCases) {
     const pairs =
       labCase.view === "server"
         ? chatServerStacks
+            .filter((s) => serversHere.some((h) => h.id === s.id))
             .filter((s) => !labCase.servers || labCase.servers.includes(s.id))
             .map((server) => ({ server, client: { id: "", client: "", protocol: "" } }))
-        : stackPairs(serverStacks, undefined, labCase.peer).filter(
+        : stackPairs(serversHere, clientsHere, labCase.peer).filter(
             ({ server }) => !labCase.servers || labCase.servers.includes(server.id),
           );
     for (const { server, client } of pairs) {

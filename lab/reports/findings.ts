@@ -24,8 +24,12 @@ export interface Finding {
   cases: string[];
 }
 
-/** "connect-node (grpc, connect)", "grpc-js", "grpcio": a cell's client, its protocol where several. */
-const clientLabel = (cell: CellResult) => (cell.client === "connect" ? `connect-node/${cell.protocol}` : cell.client);
+/** The client stacks that speak several protocols, by the name reports give them. */
+const multiProtocol: Record<string, string> = { connect: "connect-node", "connect-go": "connect-go" };
+
+/** "connect-node/grpc", "connect-go/connect", "grpc-js": a cell's client, its protocol where it has several. */
+const clientLabel = (cell: CellResult) =>
+  cell.client in multiProtocol ? `${multiProtocol[cell.client]}/${cell.protocol}` : cell.client;
 
 /** A list of names in words: "a", "a and b", "a, b and c". */
 function words(items: readonly string[]): string {
@@ -47,18 +51,18 @@ function describe(cells: readonly CellResult[], caseCells: readonly CellResult[]
         cell.client === "" ? `the ${cell.server} server` : clientLabel(cell),
       ]);
     }
-    // connect-node's protocols that ran against this server (grpc-js and grpcio serve gRPC only).
+    // A multi-protocol stack's protocols that ran against this server (the gRPC-only servers serve one).
     const here = new Set(group.map((c) => c.server));
-    const protocols = new Set(
-      caseCells.filter((c) => c.client === "connect" && here.has(c.server)).map((c) => c.protocol),
-    );
+    const protocolsOf = (client: string) =>
+      new Set(caseCells.filter((c) => c.client === client && here.has(c.server)).map((c) => c.protocol));
     return [...byCode]
       .map(([code, labels]) => {
-        const connect = labels.filter((l) => l.startsWith("connect-node/"));
-        const merged =
-          connect.length > 0 && connect.length === protocols.size
-            ? ["connect-node", ...labels.filter((l) => !l.startsWith("connect-node/"))]
-            : labels;
+        let merged = labels;
+        for (const [client, name] of Object.entries(multiProtocol)) {
+          const own = merged.filter((l) => l.startsWith(`${name}/`));
+          if (own.length > 0 && own.length === protocolsOf(client).size)
+            merged = [name, ...merged.filter((l) => !l.startsWith(`${name}/`))];
+        }
         return `${words(merged)} ${code}`;
       })
       .join(", ");

@@ -214,9 +214,11 @@ final class ServerState {
                     });
                 return;
               }
-              setNotServing();
               shutdown(name + ": shutdown() (GOAWAY), " + running.get() + " stream(s) in flight, grace " + graceMs + " ms");
+              // GOAWAY first, then NOT_SERVING: a Watch that ends at once must not let its client
+              // close the connection before the GOAWAY leaves (server.ts queues both in one turn).
               server.shutdown();
+              setNotServing();
               thread(
                   () -> {
                     try {
