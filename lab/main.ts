@@ -493,7 +493,7 @@ runCli("lab", async () => {
     const cpuBefore = cpuUsage();
     const processesBefore = startedChildren();
     // The lab runs every relay and injects every fault: its own lateness bounds the figures' precision.
-    const delay = monitorEventLoopDelay({ resolution: 5 });
+    const delay = monitorEventLoopDelay({ resolution: 20 });
     delay.enable();
     const progress = createProgress({ stream: console_ });
     const outcome = await runLab(

@@ -14,7 +14,11 @@ import { createInterface } from "node:readline";
 
 const python = process.argv[2] ?? "python3";
 const minPing = process.argv[3];
-const server = spawn(python, ["-c", `
+const server = spawn(
+  python,
+  [
+    "-c",
+    `
 import asyncio, grpc, sys
 async def chat(request, context):
     yield b"reply 1"
@@ -29,10 +33,16 @@ async def main():
     print(port, flush=True)
     await server.wait_for_termination()
 asyncio.run(main())
-`, ...(minPing ? [minPing] : [])], { stdio: ["ignore", "pipe", "inherit"] });
+`,
+    ...(minPing ? [minPing] : []),
+  ],
+  { stdio: ["ignore", "pipe", "inherit"] },
+);
 // However this program ends, the server it started ends with it.
 process.on("exit", () => server.kill("SIGKILL"));
-const port = await new Promise<string>((resolve) => createInterface({ input: server.stdout! }).once("line", resolve));
+const out = server.stdout;
+if (!out) throw new Error("the server's stdout is not a pipe");
+const port = await new Promise<string>((resolve) => createInterface({ input: out }).once("line", resolve));
 const version = await new Promise<string>((resolve) => {
   const p = spawn(python, ["-c", "import grpc; print(grpc.__version__)"]);
   p.stdout.on("data", (d) => resolve(String(d).trim()));
@@ -55,7 +65,11 @@ req.once("data", () => {
     const sent = performance.now();
     const ok = session.ping((err) => {
       const at = Math.round(sent - start);
-      console.log(err ? `PING at ${at} ms: ${err.message}` : `PING at ${at} ms: ACK after ${Math.round(performance.now() - sent)} ms`);
+      console.log(
+        err
+          ? `PING at ${at} ms: ${err.message}`
+          : `PING at ${at} ms: ACK after ${Math.round(performance.now() - sent)} ms`,
+      );
     });
     if (!ok) console.log("ping not sent");
   }, 250);

@@ -432,8 +432,9 @@ export function planScenes(cells: readonly CellPlan[], options: PlanOptions): Sc
         // A browser's call has message 1 only once its page has loaded (~0.1-0.5 s, issue 19): each
         // browser's runs share a scene with its own only, a few at a time.
         const browser = cell.client.browser ?? "";
+        // The repeats of a cell watch one fault together while the scene has room (issue 29: a
+        // server start costs 0.3-2 s of CPU, a JVM's the most): each run is its own call still.
         const key = JSON.stringify([
-          repeat,
           caller,
           browser,
           server.id,
