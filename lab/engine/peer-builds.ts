@@ -33,8 +33,8 @@ interface ToolchainSpec {
   hint: string;
   /** The folder under the peer's where its outputs go: left out of the fingerprint, and where it is kept. */
   output: string;
-  /** The commands that build the peer, run in its folder, in order. */
-  steps: (command: string) => string[][];
+  /** The commands that build the peer, run in its folder (`dir`, absolute), in order. */
+  steps: (command: string, dir: string) => string[][];
 }
 
 /** The JVM flags the archive is made with: a run that uses it must run with the same (programs.ts jvmFlags). */
@@ -46,6 +46,10 @@ export const jvmTrainingFlags = [
   "-XX:CICompilerCount=1",
   "-XX:-UsePerfData",
 ];
+
+/** The grpc-java module's class path, once built: its jar and its dependencies (`dir`: the module's folder). */
+export const javaClassPath = (dir: string) =>
+  `${path.join(dir, "target", "grpc-java-lab.jar")}:${path.join(dir, "target", "lib", "*")}`;
 
 /** Debian's Python first (where apt's python3-venv is), then python3 on PATH. */
 const basePython = () => (existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3");
@@ -77,16 +81,19 @@ export const toolchains: Record<Toolchain, ToolchainSpec> = {
     versionArgs: ["-v"],
     hint: "a JDK 17 or later and Maven (Debian: openjdk-17-jdk-headless maven)",
     output: "target",
-    steps: (mvn) => [
+    steps: (mvn, dir) => [
       [mvn, "-q", "-B", "package"],
       // A class-data sharing archive of what the server and client load (issue 29: the lab starts a
-      // JVM for every fresh grpc-java server; mapped classes cost each start less CPU).
+      // JVM for every fresh grpc-java server; mapped classes cost each start less CPU). The JVM maps
+      // it only for the class path it was made with, to the letter: the absolute one the lab runs
+      // with (programs.ts javaClassPath). Made with a relative one, every start logged "Unable to
+      // use shared archive" and loaded its 2,000 classes from the jars.
       [
         process.env.LAB_JAVA || "java",
         "-XX:ArchiveClassesAtExit=target/lab.jsa",
         ...jvmTrainingFlags,
         "-cp",
-        "target/grpc-java-lab.jar:target/lib/*",
+        javaClassPath(dir),
         "lab.grpcjava.Train",
       ],
     ],
@@ -153,7 +160,7 @@ function fingerprint(build: PeerBuild): string {
   const dir = path.join(projectRoot, build.dir);
   const hash = createHash("sha256")
     .update(`${toolchainVersion(build.toolchain)}\n`)
-    .update(`${JSON.stringify(spec.steps("TOOL"))}\n`);
+    .update(`${JSON.stringify(spec.steps("TOOL", dir))}\n`);
   for (const file of sources(dir, spec.output)) hash.update(`${file}\n`).update(readFileSync(path.join(dir, file)));
   return hash.digest("hex");
 }
@@ -218,7 +225,7 @@ async function buildOne(build: PeerBuild): Promise<BuildOutcome> {
   const log = path.join(logDir, `${path.basename(build.dir)}.log`);
   writeFileSync(log, "");
   const start = performance.now();
-  for (const step of spec.steps(toolchainCommand(build.toolchain))) {
+  for (const step of spec.steps(toolchainCommand(build.toolchain), dir)) {
     const failed = await run(step, dir, log);
     if (failed) return { ok: false, why: `build failed (${path.relative(projectRoot, log)}): ${failed}` };
   }

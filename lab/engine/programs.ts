@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import * as path from "node:path";
 import { bundlePath, type NodeEntry, projectRoot } from "./build.ts";
-import { jvmTrainingFlags, type PeerBuild } from "./peer-builds.ts";
+import { javaClassPath, jvmTrainingFlags, type PeerBuild } from "./peer-builds.ts";
 
 /**
  * How to start one of the lab's programs, whatever its language (issue 27):
@@ -26,12 +26,6 @@ export const node = (entry: NodeEntry): Program => ({ kind: "node", entry });
  * need (issue 29).
  */
 export const jvmFlags = [...jvmTrainingFlags, "-Xshare:auto"];
-
-/** Where the grpc-java module's jar and dependencies are, once built. */
-const javaClassPath = (build: PeerBuild) => {
-  const target = path.join(projectRoot, build.dir, "target");
-  return `${path.join(target, "grpc-java-lab.jar")}:${path.join(target, "lib", "*")}`;
-};
 
 /** The command line that starts `program` with `args`; `runtimeArgs` go to its runtime (node, python, java). */
 export function commandOf(
@@ -64,7 +58,15 @@ export function commandOf(
       const cds = existsSync(archive) ? [`-XX:SharedArchiveFile=${archive}`] : [];
       return {
         file: process.env.LAB_JAVA || "java",
-        args: [...jvmFlags, ...cds, ...runtimeArgs, "-cp", javaClassPath(program.build), program.mainClass, ...args],
+        args: [
+          ...jvmFlags,
+          ...cds,
+          ...runtimeArgs,
+          "-cp",
+          javaClassPath(path.join(projectRoot, program.build.dir)),
+          program.mainClass,
+          ...args,
+        ],
         openssl: false,
       };
     }

@@ -318,7 +318,7 @@ function weightOf(scene: Scene, jobs: number): number {
 const sceneLimitMs = (scene: Scene, s: LabSettings) => 5 * sceneEstimateMs(scene, s) + 300_000;
 
 /** Runs one scene by its kind, each run's CPU wait measured and a starved one's outcome judged. */
-async function runOneScene(scene: Scene, ctx: SceneContext): Promise<RunRecord[]> {
+async function runOneScene(scene: Scene, ctx: SceneContext, onRunEnded: () => void): Promise<RunRecord[]> {
   const cpuWait = createCpuWaitMeter();
   const limitMs = sceneLimitMs(scene, ctx.settings);
   const running =
@@ -326,7 +326,7 @@ async function runOneScene(scene: Scene, ctx: SceneContext): Promise<RunRecord[]
       ? runServerScene(scene, ctx)
       : scene.source === "channel"
         ? runChannelScene(scene, ctx)
-        : runScene(scene, ctx);
+        : runScene(scene, ctx, onRunEnded);
   const runs =
     (await within(running, limitMs)) ??
     scene.observers.map((o) => {
@@ -355,6 +355,10 @@ export async function runLab(plan: LabPlan, options: RunLabOptions = {}): Promis
   const { agents, servers, proxies } = ctx;
   const ledger = createRunLedger(scenes, plan, options);
   let free = Math.max(1, plan.jobs);
+  // A run that ended gives back its slot before its scene ends (runScene's onRunEnded): the loop
+  // waits for a scene to end or for such a slot.
+  let slotFreed = () => {};
+  const aSlotFreed = () => new Promise<void>((resolve) => (slotFreed = resolve));
   let channelsAtOnce = 0;
   const running = new Set<Promise<void>>();
   const warmed = new Set<Scene>();
@@ -383,7 +387,7 @@ export async function runLab(plan: LabPlan, options: RunLabOptions = {}): Promis
       }
       const scene = queue[i];
       const weight = weightOf(scene, plan.jobs);
-      while (free < weight && running.size > 0) await Promise.race(running);
+      while (free < weight && running.size > 0) await Promise.race([...running, aSlotFreed()]);
       if (options.signal?.aborted) break;
       // Start the next scenes' own servers now: their loading overlaps this one's waiting
       // (not under --isolate, the reference, where every run starts its processes itself).
@@ -393,7 +397,15 @@ export async function runLab(plan: LabPlan, options: RunLabOptions = {}): Promis
       const channels = scene.source === "channel" ? scene.observers.length : 0;
       channelsAtOnce += channels;
       ledger.started(scene);
-      const work: Promise<void> = runOneScene(scene, ctx)
+      // The scene keeps one slot until it ends (its processes end then).
+      let given = 0;
+      const onRunEnded = () => {
+        if (given >= weight - 1) return;
+        given++;
+        free++;
+        slotFreed();
+      };
+      const work: Promise<void> = runOneScene(scene, ctx, onRunEnded)
         .then((runs) => {
           ledger.ended(scene);
           if (options.signal?.aborted) return;
@@ -402,7 +414,7 @@ export async function runLab(plan: LabPlan, options: RunLabOptions = {}): Promis
         })
         .finally(() => {
           ledger.ended(scene);
-          free += weight;
+          free += weight - given;
           channelsAtOnce -= channels;
           running.delete(work);
         });
