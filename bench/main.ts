@@ -55,6 +55,10 @@ runCli("bench", async () => {
         help: "also time the full default lab run, issue 11's matrix (the Node stacks, five groups) with agents and under --isolate, and the tap's cost on it (adds ~5 min)",
       },
       sections: { type: "string", help: `comma list: ${sections.join(", ")}`, default: "all" },
+      "by-group": {
+        type: "boolean",
+        help: "the lab section measures the default run and each group alone (--cases GROUP) only: CPU per run by stack and by group (~5 min)",
+      },
       "full-results": {
         type: "string",
         help: "the results.json of a real `npm run lab -- --full` run: the lab section's full-matrix times on 1, 4 and 16 machines are scaled by its wall time",
@@ -196,6 +200,8 @@ runCli("bench", async () => {
         ...caseGroups.map((group) => ["--cases", group]),
       );
     }
+    // Issue 29: only the default run and each group alone, for CPU per run by stack and by group.
+    if (flags["by-group"]) variants.splice(0, variants.length, [], ...caseGroups.map((group) => ["--cases", group]));
     const rows: LabCostRow[] = [];
     // The largest run's results feed the report section: the default run's with --full-lab.
     for (const args of variants) {

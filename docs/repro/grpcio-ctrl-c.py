@@ -22,7 +22,7 @@ server_code = textwrap.dedent(
     """
     import signal, sys, time
     from concurrent import futures
-    sys.path.insert(0, "peers/pylib/gen")
+    sys.path.insert(0, "peers/grpcio/gen" if int(__import__("google.protobuf").protobuf.__version__.split(".")[0]) >= 5 else "peers/grpcio/gen_debian12")
     import grpc, chat_pb2, chat_pb2_grpc
     # A process started by another without a terminal may inherit SIGINT as ignored: Ctrl-C must work.
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -45,7 +45,7 @@ client = None
 try:
     port = re.search(r"listening (\d+)", server.stdout.readline()).group(1)
     client = subprocess.Popen(
-        [sys.executable, "-u", "peers/grpcio-client.py", "--port", port],
+        [sys.executable, "-u", "peers/grpcio/client.py", "--port", port],
         cwd=root,
         stdout=subprocess.PIPE,
         text=True,

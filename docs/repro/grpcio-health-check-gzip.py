@@ -8,8 +8,13 @@ client that accepts gzip, its messages compressed or not.
 
 It makes one Chat call with health checking on against three servers: the
 lab's Connect server, and a raw HTTP/2 server of a few lines that answers
-Watch with SERVING (the message uncompressed), with and without the header.
+Watch with SERVING (the message uncompressed), with and without the header,
+and with the message itself gzip-compressed (as connect-go's server sends it).
 Each call runs in a child process; it prints how that process ended.
+
+grpcio 1.85.1 (PyPI, peers/grpcio/.venv/bin/python) no longer crashes, but its
+health checking cannot read a compressed Watch response: "cannot parse health
+check response", every backend unhealthy, the call unavailable.
 """
 
 import os
@@ -21,14 +26,21 @@ root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 RAW_SERVER = """
 const http2 = require("node:http2");
-const gzip = process.argv[1] === "gzip";
+const gzip = process.argv[1] !== "plain";
+// "compressed": the message itself gzip-compressed (flag 1), as connect-go sends it to a client that accepts gzip.
+const compressed = process.argv[1] === "compressed";
 const server = http2.createServer();
 server.on("stream", (stream, headers) => {
   stream.on("error", () => {});
   const head = { ":status": 200, "content-type": "application/grpc", ...(gzip && { "grpc-encoding": "gzip" }) };
   if (headers[":path"] === "/grpc.health.v1.Health/Watch") {
     stream.respond(head);
-    stream.write(Buffer.from([0, 0, 0, 0, 2, 8, 1])); // HealthCheckResponse{status: SERVING}, not compressed
+    const body = Buffer.from([8, 1]); // HealthCheckResponse{status: SERVING}
+    const message = compressed ? require("node:zlib").gzipSync(body) : body;
+    const prefix = Buffer.alloc(5);
+    prefix.writeUInt8(compressed ? 1 : 0, 0);
+    prefix.writeUInt32BE(message.length, 1);
+    stream.write(Buffer.concat([prefix, message]));
     return;
   }
   stream.respond(head, { waitForTrailers: true });
@@ -40,7 +52,7 @@ server.listen(0, "127.0.0.1", () => console.log("listening on 127.0.0.1:" + serv
 
 CALL = """
 import json, sys
-sys.path.insert(0, "peers/pylib/gen")
+sys.path.insert(0, "peers/grpcio/gen" if int(__import__("google.protobuf").protobuf.__version__.split(".")[0]) >= 5 else "peers/grpcio/gen_debian12")
 import grpc, chat_pb2, chat_pb2_grpc
 config = {"loadBalancingConfig": [{"round_robin": {}}], "healthCheckConfig": {"serviceName": ""}}
 channel = grpc.insecure_channel("127.0.0.1:%s", options=[("grpc.service_config", json.dumps(config))])
@@ -71,5 +83,6 @@ codes = [
     run("the Connect server (server.ts):", ["node", "--import", "tsx", "server.ts", "--port", "0", "--count", "1"]),
     run("a raw HTTP/2 server, Watch without grpc-encoding:", ["node", "-e", RAW_SERVER, "plain"]),
     run("a raw HTTP/2 server, Watch with grpc-encoding: gzip:", ["node", "-e", RAW_SERVER, "gzip"]),
+    run("a raw HTTP/2 server, Watch with grpc-encoding: gzip, the message compressed:", ["node", "-e", RAW_SERVER, "compressed"]),
 ]
 sys.exit(1 if any(code < 0 for code in codes) else 0)

@@ -24,7 +24,7 @@ try:
     port = re.search(r":(\d+) ", peer.stdout.readline()).group(1)
     call = """
 import sys
-sys.path.insert(0, "peers/pylib/gen")
+sys.path.insert(0, "peers/grpcio/gen" if int(__import__("google.protobuf").protobuf.__version__.split(".")[0]) >= 5 else "peers/grpcio/gen_debian12")
 import grpc, chat_pb2, chat_pb2_grpc
 channel = grpc.insecure_channel("127.0.0.1:%s")
 try:

@@ -201,8 +201,8 @@ export interface ChannelScenario {
    * watched call from which on every watched call ended ok; "none".
    */
   time: "call" | "fault" | "recovery" | "none";
-  /** Client stacks that cannot take part, and why: their cell says so (n/a) instead of running. */
-  notFor?: { client: string; why: string }[];
+  /** Client stacks that cannot take part (against `server` only, where given), and why: their cell says so (n/a) instead of running. */
+  notFor?: { client: string; server?: string; why: string }[];
   /** The first watched call must still be under way when the fault comes, or the run proves nothing. Default: false. */
   underWayAtFault?: boolean;
   /**

@@ -257,6 +257,18 @@ function backendsExpectation(
   };
 }
 
+/**
+ * gRPC core's health checking cannot read a compressed Watch response, and connect-go's server
+ * compresses every message for a client that accepts gzip (issue 27): no backend is ever healthy,
+ * so no call works before the fault and the case measures nothing. Reproduced with a raw server and
+ * gRPC core alone (docs/repro/grpcio-health-check-gzip.py); no upstream issue found.
+ */
+const grpcioCompressedHealth = {
+  client: "grpcio",
+  server: "connect-go",
+  why: "gRPC core's client-side health checking cannot read a compressed Watch response (\"INVALID_ARGUMENT: cannot parse health check response\": 1.85.1; 1.51.1 dies of SIGSEGV on a gzip Watch), and connect-go's server compresses every message for a client that accepts gzip: no backend is ever healthy, every call fails unavailable before the fault, and the case has nothing to measure (docs/repro/grpcio-health-check-gzip.py, a raw server and gRPC core alone)",
+};
+
 export const channelCases: LabCase[] = [
   ...idleCases(
     "idle-then-blackhole",
@@ -494,7 +506,7 @@ export const channelCases: LabCase[] = [
         ],
         watch: "through",
         time: "recovery",
-        notFor: [connectOneAddress],
+        notFor: [connectOneAddress, ...(remedy === "health-check" ? [grpcioCompressedHealth] : [])],
       },
       // A blackholed backend's server may close its end of the silent connection (our servers
       // probe an idle one): that close goes nowhere, as across a real partition.
@@ -559,7 +571,17 @@ export const channelCases: LabCase[] = [
         ? {
             rule: ["ok", "unavailable"],
             cite: "A6 (retries): a call that failed UNAVAILABLE before any response is tried again after a random part of each backoff; ok when an attempt comes after the resets end, unavailable when every attempt came within them (measured: grpc-java 8 runs in 21)",
-            departures: [connectResetNotRetried, connectGoDropped, tonicDropped],
+            departures: [
+              connectResetNotRetried,
+              connectGoDropped,
+              // 1 run in 21 of a full matrix (against grpc-java): canceled "operation was canceled",
+              // as its call made the moment a connection failed (suspend+keepalive+call-again).
+              {
+                ...tonicDropped,
+                codes: ["unknown", "canceled"],
+                why: `${tonicDropped.why}; tonic has no retry policy, and a call made as a reset connection is torn down may read canceled "operation was canceled"`,
+              },
+            ],
           }
         : {
             rule: ["unavailable"],

@@ -200,7 +200,15 @@ export const http2Cases: LabCase[] = [
       {
         client: "grpc-java",
         codes: ["hang"],
-        why: "grpc-java starts keepalive once the transport is ready: a peer that accepts TCP and never answers the client's SETTINGS is never PINGed (the tap: the preface and SETTINGS, nothing after), and the call waits with no end (grpc-go PINGs such a peer, 10 s on, and ends it unavailable)",
+        why: "grpc-java starts keepalive once the transport is ready: a peer that accepts TCP and never answers the client's SETTINGS is never PINGed (the tap: the preface and SETTINGS, nothing after), and the call waits with no end",
+      },
+      {
+        client: "grpc-go",
+        codes: ["hang"],
+        // Measured 2026-12-04 with --watchdog-ms 40000: unavailable at 20002 ms, the tap showing the
+        // client's SETTINGS and no PING; the same for a call made after keepalive closed a stopped
+        // server's connection (suspend+keepalive+call-again: its second call, 20.0 s after the first).
+        why: "grpc-go starts keepalive once the server's preface came: a peer that never sends it is never PINGed (the tap: the client's SETTINGS, nothing after). Its connect timeout ends the attempt instead (grpc.ConnectParams.MinConnectTimeout, 20 s): unavailable \"error reading server preface: ... use of closed network connection\" at 20.0 s, past the watchdog",
       },
       tlsHandshakeHang,
     ],

@@ -248,11 +248,6 @@ export const processCases: LabCase[] = [
           why: 'connect-go\'s second call goes out on the connection its PING timeout has just closed and fails at once, unavailable "http2: client connection lost"',
         },
         {
-          client: "grpc-go",
-          codes: ["unavailable"],
-          why: "grpc-go's keepalive runs on a connection still waiting for the server's preface too: 10 s on (its floor), it closes the new connection the stopped server never answers, and the second call ends unavailable \"error reading server preface: ... use of closed network connection\", long before the 20 s connect timeout",
-        },
-        {
           client: "tonic",
           codes: ["canceled", "unavailable"],
           why: 'tonic\'s second call, made the moment the first failed, ends at once: canceled "operation was canceled" or unavailable "http2 error" (15 and 6 of 21 runs in a full matrix), not waiting for a new connection to the stopped server as the rule expects',

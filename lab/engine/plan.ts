@@ -301,7 +301,9 @@ export function planCells(options: PlanOptions): CellPlan[] {
         ? (server.noTlsKeyLog ?? (labCase.view === "server" ? undefined : client.noTlsKeyLog))
         : undefined;
       const notFor =
-        labCase.channel?.notFor?.find((n) => n.client === client.client) ??
+        labCase.channel?.notFor?.find(
+          (n) => n.client === client.client && (n.server === undefined || n.server === server.id),
+        ) ??
         (noKeys ? { why: `--tls: ${noKeys}` } : undefined) ??
         refusedBy(labCase, client, options, server);
       const profile = profileOf(labCase, options);

@@ -338,7 +338,12 @@ export function stalledButAlive(options: { pings: "answered" | "if-any" }): Evid
           .filter((f) => f.dir === "s2c" && f.type === "PING" && f.flags.includes("ACK"))
           .map((f) => f.opaque),
       );
-      const unanswered = pings.filter((p) => !acks.has(p.opaque) && p.at < o.endAt - 50);
+      // A PING after the server's GOAWAY may go unanswered by a live server: grpc-go's ping policy
+      // sends GOAWAY(ENHANCE_YOUR_CALM) and then answers nothing more (seen with connect-go's PINGs).
+      const goaway = call.conn.frames.find((f) => f.dir === "s2c" && f.type === "GOAWAY");
+      const unanswered = pings.filter(
+        (p) => !acks.has(p.opaque) && p.at < o.endAt - 50 && (goaway === undefined || p.at < goaway.at),
+      );
       if (unanswered.length > 0) return `${unanswered.length} PING(s) went unanswered: the process was not live`;
       if (options.pings === "answered" && pings.length === 0) return "the client sent no PING";
       return undefined;
