@@ -558,17 +558,20 @@ function mistimedRun(
       // The ACK was on the wire within the timeout of the PING leaving, and the client gave up as it
       // came: it had timed the PING from before it sent it (seen at grpc-go's and grpc-java's 10 s
       // clamp on a busy machine: the PING left 90-140 ms late, its ACK 100-170 ms after it).
-      if (ack && ack.at - last.at < timeoutMs && ack.at <= gaveUpAt + 20) {
+      // Only a client that says its keepalive failed (a GOAWAY's unavailable may follow a PING too).
+      const keepaliveFailed = /keepalive|ping/i.test(result.message ?? "");
+      if (keepaliveFailed && ack && ack.at - last.at < timeoutMs && ack.at <= gaveUpAt + 20) {
         return labError(
           w,
           `the client gave up on a keepalive PING as its ACK came, ${Math.round(ack.at - last.at)} ms after the PING left, within its ${timeoutMs} ms: it sent the PING late, starved itself; the machine is too busy for these timings`,
           true,
         );
       }
-      if (!ack && gaveUpAt >= last.at && gaveUpAt - last.at < timeoutMs / 2) {
+      const gaveUp = keepaliveFailed ? gaveUpAt : close?.at;
+      if (!ack && gaveUp !== undefined && gaveUp >= last.at && gaveUp - last.at < timeoutMs / 2) {
         return labError(
           w,
-          `the client gave up on a keepalive PING ${Math.round(gaveUpAt - last.at)} ms after it left, short of its ${timeoutMs} ms: it sent the PING late, starved itself; the machine is too busy for these timings`,
+          `the client gave up on a keepalive PING ${Math.round(gaveUp - last.at)} ms after it left, short of its ${timeoutMs} ms: it sent the PING late, starved itself; the machine is too busy for these timings`,
           true,
         );
       }
