@@ -91,8 +91,16 @@ for (const { server, client } of await testPairs()) {
       assert.equal(r.hung, true);
       assert.ok(r.received < 3, `received ${r.received}`);
     });
-    test("SIGSTOP with keepalive 300/300 ms: unavailable within 1.5 s", () => {
+    // gRPC core 1.85.1 waits for a PING's ACK as long as grpc.http2.ping_timeout_ms says (a minute
+    // by default), not keepalive_timeout_ms: keepalive alone leaves the grpcio client waiting
+    // (docs/repro/grpcio-keepalive-timeout.py; the grpcio section of profiles.ts sets both).
+    const keepaliveHangs = client.client === "grpcio" && client.release === undefined;
+    test(`SIGSTOP with keepalive 300/300 ms: ${keepaliveHangs ? "still waiting 2 s later (gRPC core 1.85.1)" : "unavailable within 1.5 s"}`, () => {
       const r = run("suspend+keepalive");
+      if (keepaliveHangs) {
+        assert.equal(r.code, "hang", r.all);
+        return;
+      }
       assert.equal(r.code, "unavailable", r.all);
       assert.ok(r.detectMs !== null && r.detectMs < 1500, `detected after ${r.detectMs} ms`);
     });

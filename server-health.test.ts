@@ -59,7 +59,9 @@ for (const { server, client } of pairs) {
     test("--watch-health for an unknown service: SERVICE_UNKNOWN, and the watch stays open", async () => {
       const r = await runClient(
         client.program,
-        args("--watch-health", "--health-service", "nope.v1.Nope", "--timeout-ms", "500"),
+        // Long enough for a JVM's first connection on a loaded machine (grpc-java: 0.44 s of it
+        // connecting once, and a 500 ms deadline passed before the first status).
+        args("--watch-health", "--health-service", "nope.v1.Nope", "--timeout-ms", "1500"),
       );
       assert.match(r.out, /message 1: "SERVICE_UNKNOWN"/);
       assert.match(r.out, /ended: deadline_exceeded/);

@@ -1,5 +1,6 @@
 import type { LabCase, LabSettings } from "../lab/catalogue/cases.ts";
 import { labCases } from "../lab/catalogue/cases.ts";
+import { readProfile } from "../lab/catalogue/profiles.ts";
 import { type ClientStack, clientStacks, keepaliveBoundMs, serverStacks } from "../lab/catalogue/stacks.ts";
 import { runLab } from "../lab/engine/run-lab.ts";
 import type { CellResult } from "../lab/reports/results.ts";
@@ -94,7 +95,16 @@ const remedyCode: Record<Remedy, string> = {
 /** Runs the remedy cells through the lab's own runner and reads off detection against the bound. */
 export async function measureDetection(options: DetectionOptions): Promise<DetectionRow[]> {
   const cases = options.cases.map((id) => labCases.find((c) => c.id === id) as LabCase);
+  // gRPC core 1.85.1 waits grpc.http2.ping_timeout_ms (a minute) for a PING's ACK, whatever the
+  // keepalive timeout (docs/repro/grpcio-keepalive-timeout.py): set to the keepalive timeout, as
+  // `recommended` does, its keepalive has a bound to be measured against.
+  const profile = readProfile("lab", options.settings);
+  profile.sections.grpcio = {
+    ...profile.sections.grpcio,
+    "grpc.http2.ping_timeout_ms": options.settings.keepalive.timeoutMs,
+  };
   const { cells }: { cells: CellResult[] } = await runLab({
+    profile,
     cases,
     servers: serverStacks.filter((s) => s.id === "connect" || s.id === "fault-peer"),
     clients: options.clients,

@@ -108,7 +108,10 @@ runCli("bench", async () => {
     const options = {
       settings,
       repeat,
-      clients: quick ? clientStacks.filter((c) => c.protocol === "grpc") : clientStacks,
+      // --quick: the core stacks' gRPC clients (grpc-go's and grpc-java's keepalive waits 10 s).
+      clients: quick
+        ? clientStacks.filter((c) => c.protocol === "grpc" && ["connect", "grpc-js", "grpcio"].includes(c.client))
+        : clientStacks,
       cases: quick ? ["suspend+keepalive", "suspend+deadline", "stall+idle-timeout"] : detectionCases,
     };
     // The same cells through the agents and through --isolate, one after the other: calls that
@@ -157,7 +160,11 @@ runCli("bench", async () => {
   }
 
   if (wanted.includes("lab")) {
-    const base = quick ? ["--quick", "--cases", "normal,crash,suspend,blackhole+keepalive,rst-stream:8"] : ["--quick"];
+    // --quick (the suite runs it): the core stacks only, whose --isolate row starts two processes a run.
+    const core = ["--servers", "connect,grpc-js,grpcio,fault-peer", "--clients", "connect,grpc-js,grpcio"];
+    const base = quick
+      ? ["--quick", "--cases", "normal,crash,suspend,blackhole+keepalive,rst-stream:8", ...core]
+      : ["--quick"];
     // What the tap costs, on the cases that run alike without it: without the tap each run on the
     // fault peer needs a peer of its own (lab/engine/plan.ts), which would weigh on the comparison.
     const tapCases = quick
@@ -166,8 +173,8 @@ runCli("bench", async () => {
     const variants = [
       base,
       [...base, "--isolate"],
-      [...base.slice(0, 1), ...tapCases],
-      [...base.slice(0, 1), ...tapCases, "--no-tap"],
+      [...base.slice(0, 1), ...tapCases, ...(quick ? core : [])],
+      [...base.slice(0, 1), ...tapCases, ...(quick ? core : []), "--no-tap"],
       // --quick leaves the channel group out (its clocks are the libraries'): what it costs alone.
       ...(quick ? [] : [["--quick", "--cases", "channel"]]),
       // Issue 19's dimension, behind its flag: TLS on the same cases as the first row (--quick

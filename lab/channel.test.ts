@@ -14,7 +14,7 @@ import { describeRuns, findCell, runCases } from "./testing/run-cases.ts";
 import { ready } from "./testing/stacks.ts";
 
 const channelCases = labCases.filter((c) => c.group === "channel");
-// connect-node and grpc-js everywhere; grpcio too where Debian's grpcio is installed.
+// connect-node and grpc-js everywhere; grpcio (PyPI's, in its venv) too where it is built.
 const grpcio = await ready("grpcio/grpc");
 const clients = ["connect/grpc", "grpc-js/grpc", ...(grpcio ? ["grpcio/grpc"] : [])];
 // --quick's timings, but a channel's own and keepalive at the default's: the suite runs beside
@@ -97,18 +97,20 @@ describe("what a long-lived channel does, as users rely on it", () => {
     assert.equal(code("backends-crash", "connect", "connect/grpc"), "n/a");
   });
 
-  test("several backends: keepalive takes a stuck one out; health checking does not see a suspended one, and only gRPC core does it", () => {
+  test("several backends: keepalive takes a stuck one out (not gRPC core 1.85.1's); health checking does not see a suspended one, and only gRPC core does it", () => {
     const python = grpcio;
-    for (const client of ["grpc-js/grpc", ...(python ? ["grpcio/grpc"] : [])]) {
-      for (const id of ["backends-suspend+keepalive+round-robin", "backends-blackhole+keepalive+round-robin"]) {
-        const cell = findCell(cells, id, "grpc-js", client);
-        const run = cell.runs[0];
-        const calls = run.channel?.calls.map((c) => `${c.startMs}..${c.endMs} ${c.code}`).join(", ");
-        assert.equal(run.code, "ok+unavailable", `${id} ${client}: ${describeRuns(cell)}`);
-        assert.notEqual(run.channel?.summary.recoveryMs, null, `${id} ${client}: it recovered: ${calls}`);
-      }
-      assert.equal(code("backends-suspend+health-check+round-robin", "grpc-js", client), "ok+hang", client);
+    for (const id of ["backends-suspend+keepalive+round-robin", "backends-blackhole+keepalive+round-robin"]) {
+      const cell = findCell(cells, id, "grpc-js", "grpc-js/grpc");
+      const run = cell.runs[0];
+      const calls = run.channel?.calls.map((c) => `${c.startMs}..${c.endMs} ${c.code}`).join(", ");
+      assert.equal(run.code, "ok+unavailable", `${id}: ${describeRuns(cell)}`);
+      assert.notEqual(run.channel?.summary.recoveryMs, null, `${id}: it recovered: ${calls}`);
+      // gRPC core 1.85.1 waits its PING timeout (grpc.http2.ping_timeout_ms, a minute) for the ACK:
+      // its keepalive takes nothing out within the run (docs/repro/grpcio-keepalive-timeout.py).
+      if (python) assert.equal(code(id, "grpc-js", "grpcio/grpc"), "ok+hang", id);
     }
+    for (const client of ["grpc-js/grpc", ...(python ? ["grpcio/grpc"] : [])])
+      assert.equal(code("backends-suspend+health-check+round-robin", "grpc-js", client), "ok+hang", client);
     const watched = (client: string, server: string) =>
       findCell(cells, "backends-suspend+health-check+round-robin", server, client).runs[0].wire?.some((c) =>
         c.frames.some((f) => f.headers?.some(([, v]) => v === "/grpc.health.v1.Health/Watch")),
@@ -116,10 +118,8 @@ describe("what a long-lived channel does, as users rely on it", () => {
     assert.equal(watched("grpc-js/grpc", "grpc-js"), false, "grpc-js reads no healthCheckConfig");
     if (python) {
       assert.equal(watched("grpcio/grpc", "grpc-js"), true, "gRPC core watches each backend");
-      // grpcio 1.51.1 dies of a Watch response with grpc-encoding: gzip, as connect-node sends.
-      assert.equal(code("backends-suspend+health-check+round-robin", "connect", "grpcio/grpc"), "crashed");
-      // Without A61, gRPC core's pick_first goes back to the stuck first address after keepalive.
-      assert.equal(code("backends-suspend+keepalive", "grpc-js", "grpcio/grpc"), "ok+unavailable+hang");
+      // 1.51.1 died of a Watch response with grpc-encoding: gzip, as connect-node sends; 1.85.1 reads it.
+      assert.equal(code("backends-suspend+health-check+round-robin", "connect", "grpcio/grpc"), "ok+hang");
     }
     assert.equal(code("backends-suspend+keepalive", "grpc-js", "grpc-js/grpc"), "ok+unavailable");
   });

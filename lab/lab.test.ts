@@ -24,7 +24,13 @@ describe("npm run lab -- --quick", { concurrency: true }, () => {
       "--quick",
       "--cases",
       "crash,suspend,suspend+keepalive",
+      // The core stacks: the other stacks' codes are their own tests' (peers/*.test.ts).
+      "--servers",
+      "connect,grpc-js,grpcio",
+      "--clients",
+      "connect,grpc-js,grpcio",
       "--check",
+      "--tables",
       "--json",
       "--out",
       out,
@@ -36,12 +42,15 @@ describe("npm run lab -- --quick", { concurrency: true }, () => {
     // Shape: what the issues and the README promise.
     assert.deepEqual(Object.keys(results.meta).sort(), [
       "agents",
+      "childCpu",
+      "commit",
       "cpu",
       "labEventLoopDelayMs",
       "mode",
       "node",
       "processes",
       "profile",
+      "selection",
       "settings",
       "startedAt",
       "tap",
@@ -161,9 +170,12 @@ describe("npm run lab -- --quick", { concurrency: true }, () => {
     const cases: [string[], RegExp][] = [
       [
         ["--cases", "crash,meteor-strike"],
-        /^lab: --cases: unknown "meteor-strike"; choose from normal, .*, or a group: process, /,
+        /^lab: --cases: unknown "meteor-strike"; choose from the groups process, .*\(--list shows every case\)$/,
       ],
-      [["--servers", "nginx"], /^lab: --servers: unknown "nginx"; choose from connect, grpc-js, grpcio, fault-peer$/],
+      [
+        ["--servers", "nginx"],
+        /^lab: --servers: unknown "nginx"; choose from connect, grpc-js, grpcio, connect-go, grpc-go, grpc-java, tonic, fault-peer$/,
+      ],
       [["--clients", "curl/grpc"], /^lab: --clients: unknown "curl\/grpc"; choose from connect\/grpc, /],
       [["--repeat", "-1"], /^lab: --repeat must be a whole number from 1 to 100, got "-1"$/],
       [["--interval-ms", "soon"], /^lab: --interval-ms must be a whole number >= 1, got "soon"$/],
@@ -223,7 +235,21 @@ async function interruptWithSuspendedServers(
   // proxy too, so that the proxies run when the signal comes (issue 14); and channels on three
   // backends each, one of them suspended (issue 17).
   const cases = ["suspend", "normal", "backends-suspend", ...proxies.map((p) => `${p}/suspend`)].join(",");
-  const lab = startLab(["--quick", "--cases", cases, "--repeat", "6", "--out", path.join(scratch, out)]);
+  // Servers that start in moments, so that some are suspended soon: a run's repeats share one
+  // suspended server, so it takes servers of three stacks to have two stopped at once.
+  const lab = startLab([
+    "--quick",
+    "--cases",
+    cases,
+    "--servers",
+    "connect,grpc-js,grpc-go",
+    "--clients",
+    "connect,grpc-js",
+    "--repeat",
+    "6",
+    "--out",
+    path.join(scratch, out),
+  ]);
   const pid = lab.pid ?? -1;
   const seen = new Set<number>();
   const seenCommands = new Map<number, string>();

@@ -601,6 +601,7 @@ runCli("lab", async () => {
     check: flags.check === true,
     console: console_,
   });
+  if (flags.json) process.stdout.write(`${JSON.stringify(results)}\n`);
   if (flags.compare) {
     const isolated = await runOnce(true, path.join(outDir, "isolate"));
     if (!isolated) return;

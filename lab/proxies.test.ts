@@ -94,7 +94,16 @@ describe("behind each proxy, --quick", { concurrency: true }, () => {
         .join(":"),
     };
     const r = await runLab(
-      ["--quick", "--cases", "normal,proxy", "--clients", "connect/grpc", "--out", path.join(scratch, "none")],
+      [
+        "--quick",
+        "--cases",
+        "normal,proxy",
+        "--clients",
+        "connect/grpc",
+        "--tables",
+        "--out",
+        path.join(scratch, "none"),
+      ],
       env,
     );
     assertLabOk(r, path.join(scratch, "none"));

@@ -139,7 +139,7 @@ export const targetAuthority = "localhost";
  * the load-balancing policy, client-side health checking (health-checking.md),
  * and a retry policy for every method (gRFC A6), or undefined when the
  * settings ask for none of them. The grpcio client writes
- * the same (peers/grpcio-client.py).
+ * the same (peers/grpcio/client.py).
  */
 export function grpcServiceConfig(settings: ClientSettings): Record<string, unknown> | undefined {
   if (settings.lbPolicy === undefined && settings.retryAttempts <= 1 && !settings.healthCheck) return undefined;

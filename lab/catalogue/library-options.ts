@@ -570,7 +570,7 @@ export const optionSections: readonly OptionSection[] = [
         name: "timeout",
         kind: "seconds",
         default: "none",
-        what: "the per-call deadline (the timeout= argument of each call): gRPC core 1.51's service-config timeout fires early (README), this one does not",
+        what: "the per-call deadline (the timeout= argument of each call): gRPC core's service-config timeout fires early (1.51.1 and 1.85.1: docs/repro/grpcio-service-config-timeout.py, grpc/grpc#34547), this one does not",
         doc: "grpcio API: the timeout argument of a stub method's call, in seconds",
         via: "flag",
         flag: { name: "timeout-ms", scale: 1000 },

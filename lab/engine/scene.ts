@@ -545,22 +545,27 @@ function mistimedRun(
     // (the tap's times) had timed that PING from before a stall of its own: its event loop sent the
     // PING late, then found the timeout already past (seen in a full matrix on 2 cores, a PING of
     // connect-node's 240 ms late and the GOAWAY 11 ms after it). It measured its own load.
+    // Only a client that says its keepalive failed (a GOAWAY's unavailable may follow a PING too).
+    const keepaliveFailed = /keepalive|ping/i.test(result.message ?? "");
     for (const c of w.relay?.connections ?? []) {
       const pings = c.frames.filter((fr) => fr.dir === "c2s" && fr.type === "PING" && !fr.flags?.includes("ACK"));
-      const last = pings[pings.length - 1];
-      if (!last) continue;
-      const ack = c.frames.find(
-        (fr) => fr.dir === "s2c" && fr.type === "PING" && fr.flags?.includes("ACK") && fr.opaque === last.opaque,
-      );
+      const ackOf = (ping: (typeof pings)[number]) =>
+        c.frames.find(
+          (fr) => fr.dir === "s2c" && fr.type === "PING" && fr.flags?.includes("ACK") && fr.opaque === ping.opaque,
+        );
+      // The PING the client gave up on: the first one never answered (a client may PING again
+      // while it waits: connect-node does, every interval).
+      const first = pings.find((p) => !ackOf(p));
       // Its GOAWAY, or (grpc-java sends none) the call's end.
-      const close = c.frames.find((fr) => fr.dir === "c2s" && fr.type === "GOAWAY" && fr.at >= last.at);
+      const close = c.frames.find((fr) => fr.dir === "c2s" && fr.type === "GOAWAY" && fr.at >= (first?.at ?? 0));
       const gaveUpAt = close?.at ?? fromEpoch(result.endedAt);
-      // The ACK was on the wire within the timeout of the PING leaving, and the client gave up as it
-      // came: it had timed the PING from before it sent it (seen at grpc-go's and grpc-java's 10 s
-      // clamp on a busy machine: the PING left 90-140 ms late, its ACK 100-170 ms after it).
-      // Only a client that says its keepalive failed (a GOAWAY's unavailable may follow a PING too).
-      const keepaliveFailed = /keepalive|ping/i.test(result.message ?? "");
-      if (keepaliveFailed && ack && ack.at - last.at < timeoutMs && ack.at <= gaveUpAt + 20) {
+      const last = pings[pings.length - 1];
+      const ack = last && ackOf(last);
+      // Every PING answered, the last one's ACK on the wire within the timeout of the PING leaving,
+      // and the client gave up as it came: it had timed the PING from before it sent it (seen at
+      // grpc-go's and grpc-java's 10 s clamp on a busy machine: the PING left 90-140 ms late, its
+      // ACK 100-170 ms after it).
+      if (!first && keepaliveFailed && last && ack && ack.at - last.at < timeoutMs && ack.at <= gaveUpAt + 20) {
         return labError(
           w,
           `the client gave up on a keepalive PING as its ACK came, ${Math.round(ack.at - last.at)} ms after the PING left, within its ${timeoutMs} ms: it sent the PING late, starved itself; the machine is too busy for these timings`,
@@ -568,10 +573,10 @@ function mistimedRun(
         );
       }
       const gaveUp = keepaliveFailed ? gaveUpAt : close?.at;
-      if (!ack && gaveUp !== undefined && gaveUp >= last.at && gaveUp - last.at < timeoutMs / 2) {
+      if (first && gaveUp !== undefined && gaveUp >= first.at && gaveUp - first.at < timeoutMs / 2) {
         return labError(
           w,
-          `the client gave up on a keepalive PING ${Math.round(gaveUp - last.at)} ms after it left, short of its ${timeoutMs} ms: it sent the PING late, starved itself; the machine is too busy for these timings`,
+          `the client gave up on a keepalive PING ${Math.round(gaveUp - first.at)} ms after it left, short of its ${timeoutMs} ms: it sent the PING late, starved itself; the machine is too busy for these timings`,
           true,
         );
       }
