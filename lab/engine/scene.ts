@@ -545,8 +545,10 @@ function mistimedRun(
     // (the tap's times) had timed that PING from before a stall of its own: its event loop sent the
     // PING late, then found the timeout already past (seen in a full matrix on 2 cores, a PING of
     // connect-node's 240 ms late and the GOAWAY 11 ms after it). It measured its own load.
-    // Only a client that says its keepalive failed (a GOAWAY's unavailable may follow a PING too).
-    const keepaliveFailed = /keepalive|ping/i.test(result.message ?? "");
+    // Only a client that says its keepalive failed (a GOAWAY's unavailable may follow a PING too,
+    // "too_many_pings" among them): "keepalive ping failed" (grpc-go), "Keepalive failed"
+    // (grpc-java), "PING timed out" (connect-node), "ping timeout" (gRPC core 1.85.1).
+    const keepaliveFailed = /keepalive|ping time/i.test(result.message ?? "");
     for (const c of w.relay?.connections ?? []) {
       const pings = c.frames.filter((fr) => fr.dir === "c2s" && fr.type === "PING" && !fr.flags?.includes("ACK"));
       const ackOf = (ping: (typeof pings)[number]) =>
@@ -562,13 +564,15 @@ function mistimedRun(
       const last = pings[pings.length - 1];
       const ack = last && ackOf(last);
       // Every PING answered, the last one's ACK on the wire within the timeout of the PING leaving,
-      // and the client gave up as it came: it had timed the PING from before it sent it (seen at
-      // grpc-go's and grpc-java's 10 s clamp on a busy machine: the PING left 90-140 ms late, its
-      // ACK 100-170 ms after it).
-      if (!first && keepaliveFailed && last && ack && ack.at - last.at < timeoutMs && ack.at <= gaveUpAt + 20) {
+      // and the client gave up before that timeout had passed since the PING left: it had timed the
+      // PING from before it sent it (seen at grpc-go's and grpc-java's 10 s clamp on a busy machine:
+      // the PING left 90-160 ms late, its ACK 100-170 ms after it, the client gone 94 ms after it).
+      // (tonic sends every PING with the same payload: an ACK before the PING is an earlier one's.)
+      const inTime = ack !== undefined && last !== undefined && ack.at >= last.at && ack.at - last.at < timeoutMs;
+      if (!first && keepaliveFailed && inTime && last && gaveUpAt - last.at < timeoutMs) {
         return labError(
           w,
-          `the client gave up on a keepalive PING as its ACK came, ${Math.round(ack.at - last.at)} ms after the PING left, within its ${timeoutMs} ms: it sent the PING late, starved itself; the machine is too busy for these timings`,
+          `the client gave up on a keepalive PING ${Math.round(gaveUpAt - last.at)} ms after it left, and its ACK came ${Math.round((ack?.at ?? 0) - last.at)} ms after it, within its ${timeoutMs} ms: it sent the PING late, starved itself; the machine is too busy for these timings`,
           true,
         );
       }
