@@ -51,5 +51,12 @@ test("a fault peer that misses the wire on purpose makes lab errors, not finding
     [],
     "every sabotaged run is a lab error",
   );
-  for (const cell of cells) assert.match(cell.runs[0].message, /^no evidence of the fault: /, cell.case);
+  // Each says why: no evidence on the wire, or (the sabotaged fault reaching a client before its
+  // message 1: gRPC core 1.85.1 reads a misplaced END_STREAM at once) a call over before the fault.
+  for (const cell of cells)
+    assert.match(
+      cell.runs[0].message,
+      /^(no evidence of the fault: |the call ended before message 1, so before the fault: )/,
+      cell.case,
+    );
 });
