@@ -51,12 +51,13 @@ test("a fault peer that misses the wire on purpose makes lab errors, not finding
     [],
     "every sabotaged run is a lab error",
   );
-  // Each says why: no evidence on the wire, or (the sabotaged fault reaching a client before its
-  // message 1: gRPC core 1.85.1 reads a misplaced END_STREAM at once) a call over before the fault.
+  // Each says why: no evidence on the wire; or a call over before the fault (the sabotaged fault
+  // reaching a client before its message 1: gRPC core 1.85.1 reads a misplaced END_STREAM at once);
+  // or a keepalive that did not time what the wire shows, which the engine puts down to the machine.
   for (const cell of cells)
     assert.match(
       cell.runs[0].message,
-      /^(no evidence of the fault: |the call ended before message 1, so before the fault: )/,
+      /^(no evidence of the fault: |the call ended before message 1, so before the fault: |the client gave up on a keepalive PING .*the machine is too busy)/,
       cell.case,
     );
 });
