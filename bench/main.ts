@@ -12,13 +12,11 @@ import { existsSync, readFileSync, rmSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { availableParallelism, cpus, tmpdir, totalmem } from "node:os";
 import * as path from "node:path";
-import { caseGroups, defaultSettings, labCases, quickSettings } from "../lab/catalogue/cases.ts";
-import { readProfile } from "../lab/catalogue/profiles.ts";
-import { clientStacks, serverStacks } from "../lab/catalogue/stacks.ts";
+import { caseGroups, defaultSettings, quickSettings } from "../lab/catalogue/cases.ts";
+import { clientStacks } from "../lab/catalogue/stacks.ts";
 import { buildEntries } from "../lab/engine/build.ts";
 import { killAllChildrenNow, stopAllChildren } from "../lab/engine/child-process.ts";
-import { planCells } from "../lab/engine/plan.ts";
-import { shardLoads } from "../lab/engine/shards.ts";
+import { fullMatrixPlan, shardLoads } from "../lab/engine/shards.ts";
 import type { LabResults } from "../lab/reports/results.ts";
 import { libraryVersions } from "../lab/reports/versions.ts";
 import { parseFlags, runCli, stringFlag, UsageError } from "../lib/cli.ts";
@@ -293,17 +291,7 @@ runCli("bench", async () => {
       );
     }
     // The whole answer (issue 29): the full matrix's shards' estimated loads, scaled by a real run.
-    const fullPlan = planCells({
-      cases: labCases,
-      servers: serverStacks,
-      clients: clientStacks,
-      repeat: 3,
-      settings: defaultSettings,
-      isolate: false,
-      profile: readProfile("lab", defaultSettings),
-      peerArgs: [],
-      tap: true,
-    });
+    const fullPlan = fullMatrixPlan();
     const given = typeof flags["full-results"] === "string" ? flags["full-results"] : undefined;
     const full = given ? (JSON.parse(readFileSync(given, "utf8")) as LabResults) : undefined;
     const calibration = full

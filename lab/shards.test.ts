@@ -8,30 +8,13 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { test } from "node:test";
-import { labCases } from "./catalogue/cases.ts";
-import { readProfile } from "./catalogue/profiles.ts";
 import { defaultSettings } from "./catalogue/settings.ts";
-import { clientStacks, serverStacks } from "./catalogue/stacks.ts";
-import { planCells } from "./engine/plan.ts";
-import { shardCells, shardLoads } from "./engine/shards.ts";
+import { fullMatrixPlan, shardCells, shardLoads } from "./engine/shards.ts";
 import type { LabResults } from "./reports/results.ts";
 import { runLab, runLabChecked } from "./testing/lab-cli.ts";
 
-const fullPlan = () =>
-  planCells({
-    cases: labCases,
-    servers: serverStacks,
-    clients: clientStacks,
-    repeat: 3,
-    settings: defaultSettings,
-    isolate: false,
-    profile: readProfile("lab", defaultSettings),
-    peerArgs: [],
-    tap: true,
-  });
-
 test("every cell of the full matrix is in exactly one of N shards, and the shards' run times are close", () => {
-  const cells = fullPlan();
+  const cells = fullMatrixPlan();
   for (const count of [1, 4, 16]) {
     const shards = Array.from({ length: count }, (_, i) =>
       shardCells(cells, { index: i + 1, count }, defaultSettings, 3),
@@ -47,7 +30,7 @@ test("every cell of the full matrix is in exactly one of N shards, and the shard
     );
   }
   // The same shares on another machine: the plan alone decides them.
-  const again = shardCells(fullPlan(), { index: 2, count: 4 }, defaultSettings, 3).map((c) => c.result);
+  const again = shardCells(fullMatrixPlan(), { index: 2, count: 4 }, defaultSettings, 3).map((c) => c.result);
   assert.deepEqual(
     again.map((c) => `${c.case} ${c.server} ${c.client}/${c.protocol}`),
     shardCells(cells, { index: 2, count: 4 }, defaultSettings, 3).map(

@@ -1,6 +1,24 @@
 import { UsageError } from "../../lib/cli.ts";
-import type { LabSettings } from "../catalogue/settings.ts";
-import { type CellPlan, estimateMs } from "./plan.ts";
+import { labCases } from "../catalogue/cases.ts";
+import { readProfile } from "../catalogue/profiles.ts";
+import { defaultSettings, type LabSettings } from "../catalogue/settings.ts";
+import { clientStacks, serverStacks } from "../catalogue/stacks.ts";
+import { type CellPlan, estimateMs, planCells } from "./plan.ts";
+
+/** The full matrix's cells as `--full` plans them: every case, every pair, the default timings, 3 runs each. */
+export function fullMatrixPlan(): CellPlan[] {
+  return planCells({
+    cases: labCases,
+    servers: serverStacks,
+    clients: clientStacks,
+    repeat: 3,
+    settings: defaultSettings,
+    isolate: false,
+    profile: readProfile("lab", defaultSettings),
+    peerArgs: [],
+    tap: true,
+  });
+}
 
 /** One machine's share of a run: shard `index` of `count`, from 1. */
 export interface Shard {
