@@ -413,8 +413,10 @@ runCli("lab", async () => {
   // --quick (under 30 s on 2 cores) leaves out the servers slow to start: each fault scene starts
   // one, and a JVM costs ~1 s of CPU (with its class-data archive), a quarter of --quick's CPU
   // for one server of seven. The default run and --servers have them.
-  const slowStarters = servers.filter((s) => (s.startMs ?? 0) > 0);
-  const quickSkips = flags.quick && typeof flags.servers !== "string" && !flags.browsers ? slowStarters : [];
+  const quickSkips =
+    flags.quick && typeof flags.servers !== "string" && !flags.browsers
+      ? servers.filter((s) => (s.startMs ?? 0) > 0)
+      : [];
   servers = servers.filter((s) => !quickSkips.includes(s));
   let clients = flags.browsers
     ? typeof flags.clients === "string"
