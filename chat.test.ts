@@ -9,7 +9,7 @@ import { type LabSettings, quickSettings } from "./lab/catalogue/settings.ts";
 import { buildEntries, type NodeEntry } from "./lab/engine/build.ts";
 import { spawnChild, stopAllChildren } from "./lab/engine/child-process.ts";
 import { freePort } from "./lab/engine/free-port.ts";
-import type { Program } from "./lab/engine/programs.ts";
+import { type Program, programName } from "./lab/engine/programs.ts";
 import { startServer } from "./lab/engine/server-pool.ts";
 import type { CellResult } from "./lab/reports/results.ts";
 import { describeRuns, findCell, runCases } from "./lab/testing/run-cases.ts";
@@ -148,10 +148,7 @@ describe("bad command lines: one line on stderr naming the flag, exit 2", { conc
   const clients = [
     ...new Map(readyClientsNow.filter((c) => !c.browser).map((c) => [JSON.stringify(c.program), c.program])).values(),
   ];
-  const name = (p: Program | NodeEntry) => {
-    const q = program(p);
-    return q.kind === "node" ? q.entry : q.kind === "java" ? q.mainClass : q.kind === "python" ? q.script : q.file;
-  };
+  const name = (p: Program | NodeEntry) => programName(program(p));
   /** One class of bad input each, tried on every program it applies to. */
   const classes: { name: string; entries: readonly (Program | NodeEntry)[]; args: string[]; message: RegExp }[] = [
     {

@@ -60,6 +60,7 @@ import type { LabResults } from "./reports/results.ts";
 import { cellName } from "./reports/summary.ts";
 import { libraryVersions } from "./reports/versions.ts";
 import { writeReports } from "./reports/write-reports.ts";
+import { planYourServer, yourServiceFlags } from "./your-service/your-run.ts";
 
 /** Each case group in a word or two, for --help. */
 const groupWords: Record<(typeof caseGroups)[number], string> = {
@@ -362,6 +363,7 @@ runCli("lab", async () => {
         help: "--merge DIR... --out DIR: one results.json, report.html and report.md from the folders of every shard of one run (same commit, settings, profile and versions); --check and --diff work on it; runs nothing",
       },
       json: { type: "boolean", help: "print results.json to stdout (progress and table go to stderr)" },
+      ...yourServiceFlags,
       diff: {
         type: "string",
         help: "--diff A/results.json B/results.json: what changed between two runs (setup, outcomes with the races the catalogue names, timings that doubled or halved); runs nothing, exit 1 on a difference no race explains",
@@ -396,7 +398,7 @@ runCli("lab", async () => {
   const leftOutGroups = flags.quick ? [...fullOnlyGroups, "server"] : fullOnlyGroups;
   if (leftOut) cases = cases.filter((c) => !leftOutGroups.includes(c.group));
   if (flags.versions && typeof flags.cases !== "string") cases = cases.filter((c) => versionGroups.includes(c.group));
-  const settings = readSettings(flags);
+  let settings = readSettings(flags);
   // The cases a page can take: a browser sets no keepalive and is not a process the lab signals.
   if (flags.browsers && typeof flags.cases !== "string") {
     cases = cases.filter(
@@ -481,23 +483,38 @@ runCli("lab", async () => {
     });
   }
 
-  // Once every flag was read: a usage error is one line.
-  if (scoped && cases.some((c) => !firstQuestion.includes(c.id)))
-    process.stderr.write(
-      `lab: every pair answers the first question (${firstQuestion.join(", ")}); the other cases run for ${coreStacks.servers.join(", ")} only: --full runs them for every stack, --servers/--clients for the stacks named\n`,
+  // The user's own service (issue 28): its server and the cases that apply, instead of the matrix.
+  let callArgs: string[] = [];
+  if (typeof flags["server-cmd"] === "string") {
+    await buildEntries();
+    const mine = await planYourServer(
+      flags,
+      settings,
+      outDir,
+      (all) => (typeof flags.cases === "string" ? pick(flags, "cases", all) : [...all]),
+      (all) => (typeof flags.clients === "string" ? pick(flags, "clients", all) : [...all]),
     );
-  if (leftOut)
-    process.stderr.write(
-      `lab: ${flags.quick ? "--quick" : "the default run"} leaves the groups ${leftOutGroups.join(", ")} out: --cases ${leftOutGroups.join(",")} runs them, --full runs every group for every pair\n`,
-    );
-  if (quickSkips.length > 0)
-    process.stderr.write(
-      `lab: --quick leaves the ${quickSkips.map((s) => s.id).join(", ")} server out (slow to start: a process per fault scene); --servers ${quickSkips.map((s) => s.id).join(",")} or the default run has it\n`,
-    );
-  if (quickNote && !leftOut)
-    process.stderr.write(
-      "lab: --quick leaves the channel and knob groups out (add --cases channel,knob, or run without --quick)\n",
-    );
+    for (const note of mine.notes) process.stderr.write(`lab: ${note}\n`);
+    ({ servers, clients, cases, callArgs, settings } = mine);
+  } else {
+    // Once every flag was read: a usage error is one line.
+    if (scoped && cases.some((c) => !firstQuestion.includes(c.id)))
+      process.stderr.write(
+        `lab: every pair answers the first question (${firstQuestion.join(", ")}); the other cases run for ${coreStacks.servers.join(", ")} only: --full runs them for every stack, --servers/--clients for the stacks named\n`,
+      );
+    if (leftOut)
+      process.stderr.write(
+        `lab: ${flags.quick ? "--quick" : "the default run"} leaves the groups ${leftOutGroups.join(", ")} out: --cases ${leftOutGroups.join(",")} runs them, --full runs every group for every pair\n`,
+      );
+    if (quickSkips.length > 0)
+      process.stderr.write(
+        `lab: --quick leaves the ${quickSkips.map((s) => s.id).join(", ")} server out (slow to start: a process per fault scene); --servers ${quickSkips.map((s) => s.id).join(",")} or the default run has it\n`,
+      );
+    if (quickNote && !leftOut)
+      process.stderr.write(
+        "lab: --quick leaves the channel and knob groups out (add --cases channel,knob, or run without --quick)\n",
+      );
+  }
   await buildEntries();
   if (flags.versions) {
     installReleases((line) => process.stderr.write(`lab: ${line}\n`));
@@ -535,6 +552,7 @@ runCli("lab", async () => {
         sabotagePeer: flags["sabotage-fault-peer"] === true,
         profile,
         shard,
+        callArgs,
       },
       {
         signal: interrupt.signal,

@@ -1,4 +1,5 @@
 import { choiceFlag, type FlagSpecs, type Flags, intFlag, optionalIntFlag, stringFlag, UsageError } from "./cli.ts";
+import { type DynamicCallFlags, resolveDynamicMethod } from "./dynamic-call.ts";
 import { type LibraryOptions, optionsFlag, readOptionsFlag } from "./library-options.ts";
 import { clientTlsFlags, readClientTls } from "./tls-flags.ts";
 
@@ -50,6 +51,17 @@ export const clientFlags: FlagSpecs = {
     help: "service to ask --health or --watch-health about",
     default: '"" (the whole server)',
   },
+  method: {
+    type: "string",
+    help: "instead of Chat, call this method of your own service, pkg.v1.Service/Method, from --descriptor-set (issue 28)",
+    default: "none",
+  },
+  request: { type: "string", help: "--method's request in protobuf's JSON form", default: "{}" },
+  "descriptor-set": {
+    type: "string",
+    help: "--method's schema: a binary FileDescriptorSet with imports (buf build -o FILE)",
+    default: "none",
+  },
   target: {
     type: "string",
     help: "a gRPC target instead of --host and --port, several addresses behind one name (grpc-js and grpcio): ipv4:127.0.0.1:P1,127.0.0.2:P2",
@@ -96,7 +108,7 @@ export const grpcJsClientFlags: FlagSpecs = {
 };
 
 /** What a client calls: the Chat stream, or the health service once (Check) or as a stream (Watch). */
-export type ClientMethod = "chat" | "health-check" | "health-watch";
+export type ClientMethod = "chat" | "health-check" | "health-watch" | "dynamic";
 
 /**
  * What one call of a channel may set for itself (the lab's client agent
@@ -121,6 +133,8 @@ export interface ClientSettings {
   method: ClientMethod;
   /** The service --health and --watch-health ask about; "" is the whole server. */
   healthService: string;
+  /** --method: a method of the user's own service, from its schema (method "dynamic"). */
+  dynamic: DynamicCallFlags | undefined;
   host: string;
   port: number;
   protocol: Protocol;
@@ -154,9 +168,11 @@ export interface ClientSettings {
 /** Reads and checks the client flags; throws a UsageError naming a bad one. */
 export function readClientSettings(flags: Flags, allowed: readonly Protocol[] = protocols): ClientSettings {
   if (flags.health && flags["watch-health"]) throw new UsageError("--health and --watch-health: choose one");
+  const dynamic = typeof flags.method === "string" ? readDynamicFlags(flags) : undefined;
   return {
-    method: flags.health ? "health-check" : flags["watch-health"] ? "health-watch" : "chat",
+    method: flags.health ? "health-check" : flags["watch-health"] ? "health-watch" : dynamic ? "dynamic" : "chat",
     healthService: stringFlag(flags, "health-service", ""),
+    dynamic,
     host: stringFlag(flags, "host", "127.0.0.1"),
     port: intFlag(flags, "port", { default: 50051, min: 1, max: 65535 }),
     protocol: choiceFlag(flags, "protocol", allowed, "grpc"),
@@ -180,6 +196,18 @@ export function readClientSettings(flags: Flags, allowed: readonly Protocol[] = 
     json: flags.json === true,
     agent: flags.agent === true,
   };
+}
+
+/** --method, --request and --descriptor-set, checked against the schema: a usage error in one line. */
+function readDynamicFlags(flags: Flags): DynamicCallFlags {
+  if (typeof flags["descriptor-set"] !== "string") throw new UsageError("--method needs --descriptor-set FILE");
+  const dynamic = {
+    method: stringFlag(flags, "method", ""),
+    request: stringFlag(flags, "request", "{}"),
+    descriptorSet: stringFlag(flags, "descriptor-set", ""),
+  };
+  resolveDynamicMethod(dynamic);
+  return dynamic;
 }
 
 /**

@@ -6,6 +6,7 @@ import { HealthCheckRequestSchema, type HealthCheckResponse } from "../gen/grpc/
 import type { CallReporter } from "./call-report.ts";
 import type { CallEnd, Caller } from "./caller.ts";
 import { authority, type ClientSettings, retryPolicy } from "./client-flags.ts";
+import { resolveDynamicMethod } from "./dynamic-call.ts";
 import { createGrpcJsIdleTimeoutInterceptor } from "./grpc-js-idle-timeout.ts";
 import { chatServiceDefinition, healthServiceDefinition } from "./grpc-js-service.ts";
 import { ServingStatus, servingStatusName } from "./health-status.ts";
@@ -74,7 +75,7 @@ function grpcJsCall(
     return stream;
   };
   return new Promise((resolve) => {
-    let call: grpc.ClientReadableStream<unknown> | grpc.ClientUnaryCall;
+    let call: grpc.ClientReadableStream<unknown> | grpc.ClientUnaryCall | grpc.ClientDuplexStream<unknown, unknown>;
     let health: ServingStatus | undefined;
     switch (settings.method) {
       case "chat": {
@@ -109,6 +110,10 @@ function grpcJsCall(
         );
         break;
       }
+      case "dynamic": {
+        call = grpcJsDynamicCall(client, settings, reporter, metadata(), deadline());
+        break;
+      }
     }
     const cancel = () => call.cancel();
     if (interrupt.aborted) cancel();
@@ -123,6 +128,53 @@ function grpcJsCall(
       });
     });
   });
+}
+
+/**
+ * A call to the user's own method (--method, issue 28), its messages encoded
+ * and decoded with the schema's descriptors: unary, server-streaming,
+ * client-streaming (the one request, then the end of the stream) or bidi
+ * (the one request, the send side left open until the call ends).
+ */
+function grpcJsDynamicCall(
+  client: grpc.Client,
+  settings: ClientSettings,
+  reporter: CallReporter,
+  metadata: grpc.Metadata,
+  options: grpc.CallOptions,
+): grpc.ClientReadableStream<unknown> | grpc.ClientUnaryCall | grpc.ClientDuplexStream<unknown, unknown> {
+  const method = resolveDynamicMethod(settings.dynamic as NonNullable<ClientSettings["dynamic"]>);
+  const serialize = () => Buffer.from(method.requestBytes);
+  const deserialize = (bytes: Buffer) => method.decode(bytes);
+  const one = (_error: grpc.ServiceError | null, response?: unknown) => {
+    if (response) reporter.message(1, method.describe(response as Parameters<typeof method.describe>[0]), undefined);
+  };
+  let index = 0;
+  const each = (response: unknown) =>
+    reporter.message(++index, method.describe(response as Parameters<typeof method.describe>[0]), undefined);
+  switch (method.desc.methodKind) {
+    case "unary":
+      return client.makeUnaryRequest(method.path, serialize, deserialize, null, metadata, options, one);
+    case "client_streaming": {
+      const call = client.makeClientStreamRequest(method.path, serialize, deserialize, metadata, options, one);
+      call.write(null);
+      call.end();
+      return call;
+    }
+    case "server_streaming": {
+      const call = client.makeServerStreamRequest(method.path, serialize, deserialize, null, metadata, options);
+      call.on("data", each);
+      call.on("error", () => {});
+      return call;
+    }
+    case "bidi_streaming": {
+      const call = client.makeBidiStreamRequest(method.path, serialize, deserialize, metadata, options);
+      call.on("data", each);
+      call.on("error", () => {});
+      call.write(null);
+      return call;
+    }
+  }
 }
 
 /**

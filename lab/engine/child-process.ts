@@ -4,7 +4,7 @@ import { setPriority } from "node:os";
 import * as path from "node:path";
 import { createInterface } from "node:readline";
 import { bundlePath, type NodeEntry } from "./build.ts";
-import { descendants, procStat } from "./proc-stat.ts";
+import { descendants, procStat, treeGroups } from "./proc-stat.ts";
 import { commandOf, type Program, programName } from "./programs.ts";
 
 /** One line a child printed, with the moment it arrived (performance.now()). */
@@ -202,7 +202,12 @@ export function spawnChild(options: ChildOptions): Child {
   const command = options.external
     ? { file: options.external.file, args: options.args, openssl: path.basename(options.external.file) !== "node" }
     : commandOf(program, options.args, options.nodeArgs);
+  // The user's command (issue 28) runs in a process group of its own, and every signal goes to the
+  // group: `sh -c "go run ./cmd/api"` is three processes, the server the last of them.
+  const group = program.kind === "command";
+  const tree = options.tree === true || group;
   const proc: ChildProcess = spawn(command.file, command.args, {
+    detached: group,
     stdio: [options.stdin ? "pipe" : "ignore", "pipe", "pipe"],
     // A program on the system's OpenSSL (gRPC core in Python, a proxy) gets the key log preloaded under --tls.
     env: envOf(command.openssl),
@@ -247,8 +252,8 @@ export function spawnChild(options: ChildOptions): Child {
 
   /** The processes the child started, when it owns some (`tree`): killed with it, before it. */
   const killTree = () => {
-    if (!options.tree || proc.pid === undefined) return;
-    for (const pid of descendants(proc.pid)) {
+    if (!tree || proc.pid === undefined) return;
+    for (const pid of [...descendants(proc.pid), ...treeGroups(proc.pid)]) {
       try {
         process.kill(pid, "SIGKILL");
       } catch {
@@ -313,9 +318,11 @@ export function spawnChild(options: ChildOptions): Child {
       // killed, nothing would end them.
       if (signal === "SIGKILL" || signal === "SIGTERM" || signal === "SIGINT") sampleCpu(child);
       if (signal === "SIGKILL") killTree();
-      if (exit || proc.exitCode !== null || proc.signalCode !== null) return;
       try {
-        proc.kill(signal);
+        // The group outlives its leader (the shell of a compound command, dead of the signal, its
+        // server still draining): it gets the signal until it is empty (ESRCH).
+        if (group) process.kill(-child.pid, signal);
+        else if (!exit && proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
       } catch {
         // Gone between the check and the kill: nothing to signal.
       }
@@ -329,7 +336,7 @@ export function spawnChild(options: ChildOptions): Child {
   if (proc.pid === undefined) {
     throw new Error(`could not start ${name}`);
   }
-  supervise(`${options.tree ? "*" : "+"}${child.pid}`);
+  supervise(`${tree ? "*" : "+"}${child.pid}`);
   started++;
   lastCpu.set(child, { account: options.account ?? name, ms: 0 });
   if (!sampling) {

@@ -89,6 +89,8 @@ export interface PlanOptions {
   tap: boolean;
   /** --tls (issue 19): the servers' and clients' TLS flags. Default: none, h2c. */
   tls?: LabTls;
+  /** The call every client makes instead of Chat (issue 28). Default: none, Chat. */
+  callArgs?: readonly string[];
 }
 
 /**
@@ -312,7 +314,11 @@ export function planCells(options: PlanOptions): CellPlan[] {
         labCase,
         server,
         client,
-        clientArgs: [...profileArgs(profile, "client", client.client), ...clientTlsArgs(options.tls)],
+        clientArgs: [
+          ...profileArgs(profile, "client", client.client),
+          ...clientTlsArgs(options.tls),
+          ...(options.callArgs ?? []),
+        ],
         profile: profile.name,
         result: {
           case: labCase.id,

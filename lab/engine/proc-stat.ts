@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from "node:fs";
  * The fields of /proc/PID/stat from field 3 (state) on, or undefined when the
  * process is gone or there is no /proc. The command name (field 2) may hold
  * spaces and parentheses, so fields count from its last ")". Index i here is
- * field i + 3 of proc(5): 0 state, 1 ppid, 11 utime, 12 stime, 13 cutime,
+ * field i + 3 of proc(5): 0 state, 1 ppid, 2 pgrp, 11 utime, 12 stime, 13 cutime,
  * 14 cstime (clock ticks), 19 starttime.
  */
 /**
@@ -42,4 +42,21 @@ export function procStat(pid: number | "self"): string[] | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Every process of the process groups that `pid` or a process below it leads: what a tree's end
+ * must reach besides its descendants. A process that left its parent (a daemon's double fork:
+ * Chromium's crash handler, a `go run` child whose parent died) has init as its parent, not
+ * `pid`, but keeps its group. Groups led by no process of the tree are not touched.
+ */
+export function treeGroups(pid: number): number[] {
+  const leaders = new Set([pid, ...descendants(pid)]);
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc").filter((name) => /^\d+$/.test(name));
+  } catch {
+    return [];
+  }
+  return entries.map(Number).filter((p) => leaders.has(Number(procStat(p)?.[2])) && !leaders.has(p));
 }

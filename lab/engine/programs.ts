@@ -14,7 +14,13 @@ export type Program =
   | { kind: "node"; entry: NodeEntry }
   | { kind: "python"; script: string; python: "venv" | "debian"; build?: PeerBuild }
   | { kind: "native"; file: string; build: PeerBuild }
-  | { kind: "java"; mainClass: string; build: PeerBuild };
+  | { kind: "java"; mainClass: string; build: PeerBuild }
+  /**
+   * The user's own program (issue 28): a shell command with {port} (and {host}) where it
+   * listens, run by /bin/sh in a process group of its own, so that a signal reaches the program
+   * however the command starts it (`go run` builds and runs a child; a script may fork).
+   */
+  | { kind: "command"; command: string; name: string };
 
 /** A Node program, by its source path. */
 export const node = (entry: NodeEntry): Program => ({ kind: "node", entry });
@@ -52,6 +58,12 @@ export function commandOf(
     case "native":
       // Go's crypto/tls and rustls log their keys themselves (SSLKEYLOGFILE).
       return { file: path.join(projectRoot, program.file), args: [...args], openssl: false };
+    case "command": {
+      // A simple command replaces the shell (exec): its pid is the program's, whose state and exit
+      // the evidence reads. A compound one keeps the shell; the group gets every signal either way.
+      const command = fillCommand(program.command, args);
+      return { file: "/bin/sh", args: ["-c", /[;&|()<>`\n]/.test(command) ? command : `exec ${command}`], openssl: true };
+    }
     case "java": {
       // The class-data sharing archive the build made (peer-builds.ts), where it did.
       const archive = path.join(projectRoot, program.build.dir, "target", "lab.jsa");
@@ -75,7 +87,26 @@ export function commandOf(
 
 /** The build a program needs first, if any. */
 export const buildOf = (program: Program): PeerBuild | undefined =>
-  program.kind === "node" ? undefined : program.build;
+  program.kind === "node" || program.kind === "command" ? undefined : program.build;
+
+/**
+ * A command template with the lab's flags filled in: {port} and {host} from --port and --host
+ * (127.0.0.1 when none is given), {addr} as host:port and {url} as http://host:port (a client's).
+ */
+export function fillCommand(template: string, args: readonly string[]): string {
+  const flag = (name: string) => {
+    const i = args.indexOf(`--${name}`);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
+  const host = flag("host") ?? "127.0.0.1";
+  const port = flag("port") ?? "";
+  const hostPort = `${host.includes(":") ? `[${host}]` : host}:${port}`;
+  return template
+    .replaceAll("{port}", port)
+    .replaceAll("{host}", host)
+    .replaceAll("{addr}", hostPort)
+    .replaceAll("{url}", `${flag("tls-ca") ? "https" : "http"}://${hostPort}`);
+}
 
 /** A name for messages: the entry, script, file or class. */
 export function programName(program: Program): string {
@@ -88,5 +119,7 @@ export function programName(program: Program): string {
       return program.file;
     case "java":
       return program.mainClass;
+    case "command":
+      return program.name;
   }
 }

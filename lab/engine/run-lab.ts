@@ -45,6 +45,8 @@ export interface LabPlan {
   tap?: boolean;
   /** --tls (issue 19): every server, proxy and client on HTTP/2 over TLS. Default: none, h2c. */
   tls?: LabTls;
+  /** The call every client makes instead of Chat (issue 28: --method, --request, --descriptor-set). Default: Chat. */
+  callArgs?: string[];
   /** Run the fault peer with --sabotage: its faults miss the wire (tests of the evidence check). */
   sabotagePeer?: boolean;
   /** The stacks' settings (issue 18). Default: the built-in `lab` profile. */
@@ -190,6 +192,7 @@ function planRun(plan: LabPlan) {
     peerArgs: sabotage,
     tap,
     tls: plan.tls,
+    callArgs: plan.callArgs ?? [],
   };
   const cells = plan.shard
     ? shardCells(planCells(planOptions), plan.shard, plan.settings, plan.repeat)

@@ -1,6 +1,8 @@
 import * as http2 from "node:http2";
 import type { ServerStack } from "../catalogue/stacks.ts";
 import { type Child, listeningLine, spawnChild } from "./child-process.ts";
+import { freePort } from "./free-port.ts";
+import { waitListening } from "./listen-wait.ts";
 import { whenSlotFree } from "./start-slots.ts";
 
 /** How long a server may take to start before the run is given up as broken. */
@@ -23,6 +25,7 @@ export function startServer(
   urgent = false,
 ): Promise<RunningServer> {
   const start = async () => {
+    if (stack.program.kind === "command") return startCommand(stack, args);
     const child = spawnChild({ entry: stack.program, nice, args, nodeArgs, account: `${stack.id} server` });
     try {
       // A slow starter (a JVM) loads at a low priority among dozens of busy processes: measured, up
@@ -43,6 +46,26 @@ export function startServer(
     }
   };
   return urgent ? start() : whenSlotFree(start);
+}
+
+/**
+ * The user's own server (issue 28): its command with {port} (a free one for --port 0) and {host}
+ * filled in; it prints nothing the lab reads, so it counts as started once its port accepts.
+ */
+async function startCommand(stack: ServerStack, args: string[]): Promise<RunningServer> {
+  const flag = (name: string) => (args.includes(`--${name}`) ? args[args.indexOf(`--${name}`) + 1] : undefined);
+  const host = flag("host") ?? "127.0.0.1";
+  const given = Number(flag("port") ?? "0");
+  const port = given > 0 ? given : await freePort(host);
+  const filled = [...args.filter((_, i) => args[i] !== "--port" && args[i - 1] !== "--port"), "--port", String(port)];
+  const child = spawnChild({ entry: stack.program, args: filled, account: `${stack.id} server` });
+  try {
+    await waitListening(child, host, port, Math.max(startTimeoutMs, 10 * (stack.startMs ?? 0)));
+    return { child, port };
+  } catch (e) {
+    await child.stop();
+    throw e;
+  }
 }
 
 /**

@@ -15,7 +15,7 @@
  */
 import { existsSync } from "node:fs";
 import { createInterface } from "node:readline";
-import { descendants, procStat } from "./proc-stat.ts";
+import { descendants, procStat, treeGroups } from "./proc-stat.ts";
 
 /** Field 22 of /proc/PID/stat: when the process started, in clock ticks since boot; undefined when gone. */
 const startTime = (pid: number): string | undefined => procStat(pid)?.[19];
@@ -58,7 +58,8 @@ lines.on("close", () => {
   for (const root of trees) {
     const started = children.get(root);
     if (started === undefined || (started !== "" && startTime(root) !== started)) continue;
-    for (const pid of descendants(root)) {
+    // And the processes that left the tree but stayed in a group it leads (see treeGroups).
+    for (const pid of [...descendants(root), ...treeGroups(root)]) {
       try {
         process.kill(pid, "SIGKILL");
       } catch {

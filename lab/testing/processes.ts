@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { tcpSockets } from "../engine/proc-sockets.ts";
 import { procStat } from "../engine/proc-stat.ts";
 
 /** The state letter of a process (R, S, T, Z, ...), or undefined when it is gone. */
@@ -15,42 +16,5 @@ export function commandLine(pid: number): string {
 /** Every living descendant of a process, read from /proc (the engine's, lab/engine/proc-stat.ts). */
 export { descendants } from "../engine/proc-stat.ts";
 
-/**
- * How many established TCP connections a process holds: its socket descriptors (/proc/PID/fd)
- * matched against the kernel's connection table (/proc/PID/net/tcp and tcp6, state 01). Read from
- * the kernel, so that a test learns a client has a call on the wire from something the lab's code
- * does not say.
- */
-export function establishedTcp(pid: number): number {
-  let inodes: Set<string>;
-  try {
-    inodes = new Set(
-      readdirSync(`/proc/${pid}/fd`)
-        .map((fd) => {
-          try {
-            return /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1];
-          } catch {
-            return undefined;
-          }
-        })
-        .filter((inode): inode is string => inode !== undefined),
-    );
-  } catch {
-    return 0;
-  }
-  let count = 0;
-  for (const table of ["tcp", "tcp6"]) {
-    let text = "";
-    try {
-      text = readFileSync(`/proc/${pid}/net/${table}`, "utf8");
-    } catch {
-      continue;
-    }
-    for (const line of text.split("\n").slice(1)) {
-      const fields = line.trim().split(/\s+/);
-      // sl local rem st tx:rx tr:when retrnsmt uid timeout inode
-      if (fields[3] === "01" && inodes.has(fields[9])) count++;
-    }
-  }
-  return count;
-}
+/** How many established TCP connections a process holds, read from the kernel (lab/engine/proc-sockets.ts). */
+export const establishedTcp = (pid: number): number => tcpSockets([pid]).filter((s) => s.state === "01").length;

@@ -42,6 +42,7 @@ require_grpcio("grpcio-client")
 import grpc  # noqa: E402
 
 import chat_pb2  # noqa: E402
+from dynamic_call import DynamicMethod  # noqa: E402
 import chat_pb2_grpc  # noqa: E402
 import health_pb2  # noqa: E402
 import health_pb2_grpc  # noqa: E402
@@ -72,6 +73,9 @@ FLAGS = {
     "health": ("boolean", "instead of Chat, ask grpc.health.v1.Health/Check once; exit 0 only if SERVING", None),
     "watch-health": ("boolean", "instead of Chat, call Health/Watch and print each status until the stream ends", None),
     "health-service": ("string", "service to ask --health or --watch-health about", '"" (the whole server)'),
+    "method": ("string", "instead of Chat, call this method of your own service, pkg.v1.Service/Method (issue 28)", "none"),
+    "request": ("string", "--method's request in protobuf's JSON form", "{}"),
+    "descriptor-set": ("string", "--method's schema: a binary FileDescriptorSet with imports (buf build -o FILE)", "none"),
     "target": ("string", "a gRPC target instead of --host and --port: ipv4:127.0.0.1:P1,127.0.0.2:P2", "none"),
     "lb-policy": ("string", "how a --target's addresses share the calls: pick_first, round_robin", "pick_first"),
     "ping-idle": ("boolean", "keepalive PINGs also while no call is open (grpc.keepalive_permit_without_calls)", None),
@@ -91,8 +95,14 @@ def read_settings(argv):
     flags = parse_flags(PROGRAM, "one Chat call (or a health check) with grpcio (gRPC only)", FLAGS, argv)
     if flags.get("health") and flags.get("watch-health"):
         raise UsageError("--health and --watch-health: choose one")
+    dynamic = None
+    if flags.get("method") is not None:
+        if flags.get("descriptor-set") is None:
+            raise UsageError("--method needs --descriptor-set FILE")
+        dynamic = DynamicMethod(flags["method"], flags.get("request", "{}"), flags["descriptor-set"])
     return {
-        "method": "health-check" if flags.get("health") else "health-watch" if flags.get("watch-health") else "chat",
+        "method": "health-check" if flags.get("health") else "health-watch" if flags.get("watch-health") else "dynamic" if dynamic else "chat",
+        "dynamic": dynamic,
         "health_service": flags.get("health-service", ""),
         "host": flags.get("host", "127.0.0.1"),
         "port": int_flag(flags, "port", 50051, 1, 65535),
@@ -227,7 +237,10 @@ async def one_call(settings, channel, reporter, interrupt):
     timeout = settings["timeout_ms"] / 1000 if settings["timeout_ms"] else None
     ready = True if settings["wait_for_ready"] else None
     method = settings["method"]
-    if method == "chat":
+    until = asyncio.Event()
+    if method == "dynamic":
+        call = settings["dynamic"].start(channel, timeout, ready, until)
+    elif method == "chat":
         call = chat_pb2_grpc.ChatServiceStub(channel).Chat(
             chat_pb2.ChatRequest(name=settings["name"], text=settings["text"]), timeout=timeout, wait_for_ready=ready
         )
@@ -268,11 +281,18 @@ async def one_call(settings, channel, reporter, interrupt):
             reporter.message(1, SERVING_NAMES.get(response.status, str(response.status)))
             unhealthy = response.status != 1
             return 0, "", unhealthy
+        if method == "dynamic" and settings["dynamic"].kind in ("unary", "client-streaming"):
+            response = await call
+            reporter.message(1, settings["dynamic"].describe(response))
+            return 0, "", False
         arm_idle()
         index = 0
         async for response in call:
             arm_idle()
-            if method == "chat":
+            if method == "dynamic":
+                index += 1
+                reporter.message(index, settings["dynamic"].describe(response))
+            elif method == "chat":
                 reporter.message(response.index, response.text, sent_at_text(response.sent_at))
             else:
                 index += 1
@@ -283,6 +303,7 @@ async def one_call(settings, channel, reporter, interrupt):
     except asyncio.CancelledError:
         number, details = 1, "Locally cancelled by application!"
     finally:
+        until.set()
         interrupt.discard(on_interrupt)
         if idle_timer:
             idle_timer.cancel()

@@ -1,0 +1,71 @@
+import type { CallsRecord } from "../../lib/run-calls.ts";
+import { clientStacks, type ServerStack } from "../catalogue/stacks.ts";
+import { spawnChild } from "../engine/child-process.ts";
+import { startServer } from "../engine/server-pool.ts";
+import { within } from "../engine/within.ts";
+
+/** What the first start and the first call of the user's server showed. */
+export interface Preflight {
+  /** From the command's start to its port accepting, ms. */
+  startMs: number;
+  /** The one call's record. */
+  record: CallsRecord;
+  /** It answers grpc.health.v1.Health/Check with SERVING (HAProxy's checks and client-side health checking need it). */
+  health: boolean;
+}
+
+/** How long the one call may take before the lab gives up on it, ms. */
+const callTimeoutMs = 15_000;
+
+/**
+ * Starts the user's server once, then `during` (server reflection, where the
+ * schema comes from it), then one call of the method with connect-node:
+ * the lab learns how long the server takes to start, and that the call works
+ * at all, before any fault. Throws one line when the command does not start,
+ * does not listen on its port, or the call fails; the server is stopped
+ * either way.
+ */
+export async function preflight(
+  stack: ServerStack,
+  method: string,
+  callArgs: () => string[],
+  during?: (port: number) => Promise<void>,
+): Promise<Preflight> {
+  const started = performance.now();
+  const server = await startServer(stack, ["--port", "0"], 0, [], true);
+  const startMs = Math.round(performance.now() - started);
+  try {
+    await during?.(server.port);
+    const client = clientStacks.find((c) => c.id === "connect/grpc");
+    if (!client) throw new Error("no connect/grpc client stack");
+    const run = (args: string[]) =>
+      spawnChild({
+        entry: client.program,
+        args: ["--port", String(server.port), "--protocol", stack.protocols[0], ...args, "--json"],
+        account: "preflight call",
+      });
+    const call = run(callArgs());
+    const exit = await within(call.exited, callTimeoutMs);
+    if (!exit) {
+      await call.stop();
+      throw new Error(`your server did not answer ${method} within ${callTimeoutMs / 1000} s`);
+    }
+    const check = run(["--health", "--timeout-ms", "2000"]);
+    const health = (await check.exited).code === 0;
+    const last = call.lines[call.lines.length - 1]?.text ?? "";
+    let record: CallsRecord;
+    try {
+      record = JSON.parse(last) as CallsRecord;
+    } catch {
+      throw new Error(`the lab's client could not call your server: ${call.stderr().trim().split("\n").pop()}`);
+    }
+    if (record.code !== "ok") {
+      throw new Error(
+        `your server answered ${method} with ${record.code}${record.message ? ` "${record.message}"` : ""}: the lab needs a call that works before it breaks anything`,
+      );
+    }
+    return { startMs, record, health };
+  } finally {
+    await server.child.stop();
+  }
+}
