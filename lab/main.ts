@@ -60,7 +60,7 @@ import type { LabResults } from "./reports/results.ts";
 import { cellName } from "./reports/summary.ts";
 import { libraryVersions } from "./reports/versions.ts";
 import { writeReports } from "./reports/write-reports.ts";
-import { planYourServer, yourServiceFlags } from "./your-service/your-run.ts";
+import { planYours, yourServiceFlags } from "./your-service/your-run.ts";
 
 /** Each case group in a word or two, for --help. */
 const groupWords: Record<(typeof caseGroups)[number], string> = {
@@ -457,8 +457,19 @@ runCli("lab", async () => {
     // cores (servers took over 10 s to start, pages loaded past message 2), so 4 per core. TLS
     // costs every peer and the tap CPU (2 cores 81% busy on average over the --tls run, against
     // 60% for h2c; a grpc-js channel's handshake then took its whole 800 ms deadline): 16 per core.
+    // The user's client command is a process per run, and its runtime's start is its own (a Python
+    // client ~0.5 s of CPU): at 24 per core both cores were 98% busy and faults came late, so 2.
     intFlag(flags, "jobs", {
-      default: (isolate ? 3 : flags.browsers ? 4 : flags.tls ? 16 : 24) * availableParallelism(),
+      default:
+        (isolate || typeof flags["client-cmd"] === "string"
+          ? typeof flags["client-cmd"] === "string"
+            ? 2
+            : 3
+          : flags.browsers
+            ? 4
+            : flags.tls
+              ? 16
+              : 24) * availableParallelism(),
       min: 1,
       max: 256,
     });
@@ -485,15 +496,21 @@ runCli("lab", async () => {
 
   // The user's own service (issue 28): its server and the cases that apply, instead of the matrix.
   let callArgs: string[] = [];
-  if (typeof flags["server-cmd"] === "string") {
+  if (
+    typeof flags["server-cmd"] === "string" ||
+    typeof flags.target === "string" ||
+    typeof flags["client-cmd"] === "string"
+  ) {
     await buildEntries();
-    const mine = await planYourServer(
-      flags,
-      settings,
-      outDir,
-      (all) => (typeof flags.cases === "string" ? pick(flags, "cases", all) : [...all]),
-      (all) => (typeof flags.clients === "string" ? pick(flags, "clients", all) : [...all]),
-    );
+    const chosen =
+      (name: string) =>
+      <T extends { id: string; group?: string }>(all: readonly T[]) =>
+        typeof flags[name] === "string" ? pick(flags, name, all) : [...all];
+    const mine = await planYours(flags, settings, outDir, {
+      cases: chosen("cases"),
+      clients: chosen("clients"),
+      servers: chosen("servers"),
+    });
     for (const note of mine.notes) process.stderr.write(`lab: ${note}\n`);
     ({ servers, clients, cases, callArgs, settings } = mine);
   } else {

@@ -12,11 +12,7 @@ import {
   toBinary,
   toJson,
 } from "@bufbuild/protobuf";
-import {
-  type DescriptorProto,
-  FieldDescriptorProtoSchema,
-  FileDescriptorSetSchema,
-} from "@bufbuild/protobuf/wkt";
+import { type DescriptorProto, FieldDescriptorProtoSchema, FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
 import { UsageError } from "./cli.ts";
 
 /**

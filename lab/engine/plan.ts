@@ -421,7 +421,10 @@ export function planScenes(cells: readonly CellPlan[], options: PlanOptions): Sc
       const steps = serverSteps(labCase);
       const serverArgs = serverArgsOf(labCase, server, options);
       const caller =
-        options.isolate || (labCase.fault ?? []).some(onClient) || labCase.ownProcess?.includes(cell.client.client)
+        options.isolate ||
+        (labCase.fault ?? []).some(onClient) ||
+        labCase.ownProcess?.includes(cell.client.client) ||
+        cell.client.program.kind === "command"
           ? "process"
           : "agent";
       const observer: Observer = { cell, caller };

@@ -20,7 +20,9 @@ export type Program =
    * listens, run by /bin/sh in a process group of its own, so that a signal reaches the program
    * however the command starts it (`go run` builds and runs a child; a script may fork).
    */
-  | { kind: "command"; command: string; name: string };
+  | { kind: "command"; command: string; name: string }
+  /** A server already running that the lab did not start and must not signal (--target, issue 28). */
+  | { kind: "address"; host: string; port: number };
 
 /** A Node program, by its source path. */
 export const node = (entry: NodeEntry): Program => ({ kind: "node", entry });
@@ -58,11 +60,17 @@ export function commandOf(
     case "native":
       // Go's crypto/tls and rustls log their keys themselves (SSLKEYLOGFILE).
       return { file: path.join(projectRoot, program.file), args: [...args], openssl: false };
+    case "address":
+      throw new Error(`the lab starts no process for ${program.host}:${program.port}: a server it did not start`);
     case "command": {
       // A simple command replaces the shell (exec): its pid is the program's, whose state and exit
       // the evidence reads. A compound one keeps the shell; the group gets every signal either way.
       const command = fillCommand(program.command, args);
-      return { file: "/bin/sh", args: ["-c", /[;&|()<>`\n]/.test(command) ? command : `exec ${command}`], openssl: true };
+      return {
+        file: "/bin/sh",
+        args: ["-c", /[;&|()<>`\n]/.test(command) ? command : `exec ${command}`],
+        openssl: true,
+      };
     }
     case "java": {
       // The class-data sharing archive the build made (peer-builds.ts), where it did.
@@ -87,7 +95,7 @@ export function commandOf(
 
 /** The build a program needs first, if any. */
 export const buildOf = (program: Program): PeerBuild | undefined =>
-  program.kind === "node" || program.kind === "command" ? undefined : program.build;
+  program.kind === "node" || program.kind === "command" || program.kind === "address" ? undefined : program.build;
 
 /**
  * A command template with the lab's flags filled in: {port} and {host} from --port and --host
@@ -121,5 +129,7 @@ export function programName(program: Program): string {
       return program.mainClass;
     case "command":
       return program.name;
+    case "address":
+      return `the server at ${program.host}:${program.port}`;
   }
 }

@@ -14,6 +14,7 @@ import { wireRecord } from "../reports/wire-record.ts";
 import { type CallHandle, fromEpoch } from "./call-handle.ts";
 import type { AgentPool } from "./client-agent.ts";
 import { startClientProcess } from "./client-process.ts";
+import { startCommandClient } from "./command-client.ts";
 import { freePort, probePort } from "./free-port.ts";
 import type { LabTls } from "./lab-tls.ts";
 import { type Observer, observerSteps, type Scene } from "./plan.ts";
@@ -155,6 +156,7 @@ export async function runScene(scene: Scene, ctx: SceneContext, onRunEnded?: () 
         // Behind a proxy: a relay on each hop, the proxy between them.
         w.upstream = await createRelay({
           port: w.proxy.slot.upstream,
+          targetHost: server?.host,
           targetPort: port,
           decode: ctx.tap,
           tls: ctx.tls?.keyLog,
@@ -162,7 +164,12 @@ export async function runScene(scene: Scene, ctx: SceneContext, onRunEnded?: () 
         w.relay = await createRelay({ targetPort: w.proxy.slot.listen, decode: ctx.tap, tls: ctx.tls?.keyLog });
         if (labCase.proxy?.variant === "health-check") await checkedHealthy(w.upstream, ctx.tap);
       } else if (scene.source !== "none" && (ctx.tap || network)) {
-        w.relay = await createRelay({ targetPort: port, decode: ctx.tap, tls: ctx.tls?.keyLog });
+        w.relay = await createRelay({
+          targetHost: server?.host,
+          targetPort: port,
+          decode: ctx.tap,
+          tls: ctx.tls?.keyLog,
+        });
       }
       const args = [
         "--port",
@@ -172,7 +179,13 @@ export async function runScene(scene: Scene, ctx: SceneContext, onRunEnded?: () 
         ...w.observer.cell.clientArgs,
         ...(labCase.clientArgs?.(s, w.observer.cell.server) ?? []),
       ];
-      w.handle = w.observer.caller === "agent" ? ctx.agents.get(client).call(args) : startClientProcess(client, args);
+      const relay = w.relay;
+      w.handle =
+        client.program.kind === "command"
+          ? startCommandClient(client, args, relay && (() => relay.connections))
+          : w.observer.caller === "agent"
+            ? ctx.agents.get(client).call(args)
+            : startClientProcess(client, args);
     };
     const processes = watches.filter((w) => w.observer.caller === "process");
     await settleAll(processes.map(startCall));

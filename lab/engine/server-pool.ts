@@ -3,6 +3,8 @@ import type { ServerStack } from "../catalogue/stacks.ts";
 import { type Child, listeningLine, spawnChild } from "./child-process.ts";
 import { freePort } from "./free-port.ts";
 import { waitListening } from "./listen-wait.ts";
+import { outsideProcess } from "./outside-process.ts";
+import { programName } from "./programs.ts";
 import { whenSlotFree } from "./start-slots.ts";
 
 /** How long a server may take to start before the run is given up as broken. */
@@ -13,6 +15,8 @@ const startNice = 10;
 export interface RunningServer {
   child: Child;
   port: number;
+  /** Where it listens, when not 127.0.0.1 (a --target server). */
+  host?: string;
 }
 
 /** Starts a server with these flags (a port among them, or 0) and waits until it listens. */
@@ -26,6 +30,9 @@ export function startServer(
 ): Promise<RunningServer> {
   const start = async () => {
     if (stack.program.kind === "command") return startCommand(stack, args);
+    if (stack.program.kind === "address") {
+      return { child: outsideProcess(programName(stack.program)), port: stack.program.port, host: stack.program.host };
+    }
     const child = spawnChild({ entry: stack.program, nice, args, nodeArgs, account: `${stack.id} server` });
     try {
       // A slow starter (a JVM) loads at a low priority among dozens of busy processes: measured, up

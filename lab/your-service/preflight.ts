@@ -8,8 +8,8 @@ import { within } from "../engine/within.ts";
 export interface Preflight {
   /** From the command's start to its port accepting, ms. */
   startMs: number;
-  /** The one call's record. */
-  record: CallsRecord;
+  /** The one call's record (none without a method: the user's client calls). */
+  record?: CallsRecord;
   /** It answers grpc.health.v1.Health/Check with SERVING (HAProxy's checks and client-side health checking need it). */
   health: boolean;
 }
@@ -27,31 +27,36 @@ const callTimeoutMs = 15_000;
  */
 export async function preflight(
   stack: ServerStack,
-  method: string,
-  callArgs: () => string[],
-  during?: (port: number) => Promise<void>,
+  method: string | undefined,
+  callArgs: string[] | undefined,
+  during?: (address: string) => Promise<void>,
 ): Promise<Preflight> {
   const started = performance.now();
   const server = await startServer(stack, ["--port", "0"], 0, [], true);
   const startMs = Math.round(performance.now() - started);
   try {
-    await during?.(server.port);
+    const host = server.host ?? "127.0.0.1";
+    await during?.(`${host.includes(":") ? `[${host}]` : host}:${server.port}`);
     const client = clientStacks.find((c) => c.id === "connect/grpc");
     if (!client) throw new Error("no connect/grpc client stack");
     const run = (args: string[]) =>
       spawnChild({
         entry: client.program,
-        args: ["--port", String(server.port), "--protocol", stack.protocols[0], ...args, "--json"],
+        args: [
+          ...(server.host ? ["--host", server.host] : []),
+          ...["--port", String(server.port), "--protocol", stack.protocols[0], ...args, "--json"],
+        ],
         account: "preflight call",
       });
-    const call = run(callArgs());
+    const check = run(["--health", "--timeout-ms", "2000"]);
+    const health = (await check.exited).code === 0;
+    if (!method || !callArgs) return { startMs, health };
+    const call = run(callArgs);
     const exit = await within(call.exited, callTimeoutMs);
     if (!exit) {
       await call.stop();
       throw new Error(`your server did not answer ${method} within ${callTimeoutMs / 1000} s`);
     }
-    const check = run(["--health", "--timeout-ms", "2000"]);
-    const health = (await check.exited).code === 0;
     const last = call.lines[call.lines.length - 1]?.text ?? "";
     let record: CallsRecord;
     try {

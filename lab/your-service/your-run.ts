@@ -4,15 +4,21 @@ import { type FlagSpecs, type Flags, stringFlag, UsageError } from "../../lib/cl
 import { protocols as allProtocols, type Protocol } from "../../lib/client-flags.ts";
 import { methodKind, resolveDynamicMethod } from "../../lib/dynamic-call.ts";
 import type { LabCase, LabSettings } from "../catalogue/cases.ts";
-import { type ClientStack, clientStacks, type ServerStack } from "../catalogue/stacks.ts";
+import { labCases } from "../catalogue/cases.ts";
+import { type ClientStack, clientStacks, type ServerStack, serverStacks } from "../catalogue/stacks.ts";
 import { refusedBy } from "../engine/plan.ts";
 import { preflight } from "./preflight.ts";
 import { descriptorSetBytes, reflectSchema } from "./reflection.ts";
 import { compileProtos } from "./schema.ts";
-import { createYourServer, yourCases } from "./your-server.ts";
+import { createYourClient } from "./your-client.ts";
+import { createTargetServer, createYourServer, type MethodKind, relayOnly, yourCases } from "./your-server.ts";
 
 /** The flags that point the lab at the user's own service (issue 28; docs/your-service.md). */
 export const yourServiceFlags: FlagSpecs = {
+  target: {
+    type: "string",
+    help: "a server already running, host:port: only what the relay can do to it (network and proxy faults); with --method",
+  },
   "server-cmd": {
     type: "string",
     help: 'your server instead of the lab\'s: a command with {port} (and {host}) where it listens, e.g. "go run ./cmd/api --port {port}"; with --method',
@@ -30,6 +36,11 @@ export const yourServiceFlags: FlagSpecs = {
     help: `what your server speaks (comma list of ${allProtocols.join(", ")})`,
     default: "grpc",
   },
+  "client-cmd": {
+    type: "string",
+    help: "your client instead of the lab's: a command with {addr} (host:port) or {url} where it calls; its result is its exit status, or its last line's JSON code",
+  },
+  "client-protocol": { type: "string", help: "what your client speaks", default: "grpc" },
 };
 
 /** The clients that make calls from a schema (lib/dynamic-call.ts, peers/grpcio/dynamic_call.py). */
@@ -46,33 +57,47 @@ export interface YourRun {
   notes: string[];
 }
 
+/** What the user's server side is: its stack, the call's kind and flags, and what its first start showed. */
+interface YourServerSide {
+  server: ServerStack;
+  kind: MethodKind;
+  callArgs: string[];
+  settings: LabSettings;
+  health: boolean;
+  target: boolean;
+  notes: string[];
+}
+
 /**
- * Reads the --server-cmd flags, gets the schema (files, a descriptor set,
- * or the server's reflection), starts the server once and calls it once
- * (preflight.ts), and plans the cases that apply. Every bad input ends here
- * in one line: a UsageError for the command line, an Error for what the
- * server did.
+ * Reads the --server-cmd (or --target) flags, gets the schema (files, a
+ * descriptor set, or the server's reflection), starts the server once and
+ * calls it once (preflight.ts). Every bad input ends here in one line: a
+ * UsageError for the command line, an Error for what the server did.
+ * `method` may be left out only when the user's own client calls (--client-cmd).
  */
-export async function planYourServer(
+async function planServerSide(
   flags: Flags,
   settings: LabSettings,
   outDir: string,
-  pickCases: (all: readonly LabCase[]) => LabCase[],
-  pickClients: (all: readonly ClientStack[]) => ClientStack[],
-): Promise<YourRun> {
+  clientCommand: boolean,
+): Promise<YourServerSide> {
+  const mode = typeof flags.target === "string" ? "--target" : "--server-cmd";
+  if (typeof flags.target === "string" && typeof flags["server-cmd"] === "string")
+    throw new UsageError("--server-cmd and --target: choose one (a server the lab starts, or one already running)");
   const command = stringFlag(flags, "server-cmd", "");
-  if (!command.includes("{port}"))
+  const target = typeof flags.target === "string" ? readAddress(flags.target) : undefined;
+  if (!target && !command.includes("{port}"))
     throw new UsageError("--server-cmd needs {port} where your server takes its port, e.g. --port {port}");
-  if (typeof flags.method !== "string") throw new UsageError("--server-cmd needs --method pkg.v1.Service/Method");
-  const method = flags.method;
+  if (typeof flags.method !== "string" && !clientCommand)
+    throw new UsageError(`${mode} needs --method pkg.v1.Service/Method (or your own client: --client-cmd)`);
+  const method = typeof flags.method === "string" ? flags.method : undefined;
   const request = stringFlag(flags, "request", "{}");
-  const protocols = stringFlag(flags, "protocols", "grpc")
-    .split(",")
-    .map((p) => p.trim()) as Protocol[];
-  const unknown = protocols.filter((p) => !allProtocols.includes(p));
-  if (unknown.length > 0 || protocols.length === 0)
-    throw new UsageError(`--protocols: unknown ${unknown.join(", ")}; choose from ${allProtocols.join(", ")}`);
-  if (flags.tls) throw new UsageError("--server-cmd with --tls: not yet (your server's certificate is its own)");
+  const protocols = readProtocols(stringFlag(flags, "protocols", "grpc"), "--protocols");
+  if (flags.tls) throw new UsageError(`${mode} with --tls: not yet (your server's certificate is its own)`);
+  const stackOf = (startMs?: number) =>
+    target
+      ? createTargetServer(target.host, target.port, protocols)
+      : createYourServer({ command, protocols, startMs });
   const dir = path.resolve(outDir, "your-service");
   mkdirSync(dir, { recursive: true });
 
@@ -80,23 +105,20 @@ export async function planYourServer(
   let schema: string | undefined;
   if (typeof flags["descriptor-set"] === "string") schema = path.resolve(flags["descriptor-set"]);
   else if (typeof flags.proto === "string") {
-    const list = (s: string) =>
-      s
-        .split(",")
-        .map((x) => x.trim())
-        .filter(Boolean);
-    schema = compileProtos(list(flags.proto), list(stringFlag(flags, "proto-path", ".")), dir);
+    schema = compileProtos(commaList(flags.proto), commaList(stringFlag(flags, "proto-path", ".")), dir);
   }
-  const callFlags = { method, request, descriptorSet: schema ?? path.join(dir, "reflected.binpb") };
-  if (schema) resolveDynamicMethod(callFlags);
-  const callArgs = () => ["--method", method, "--request", request, "--descriptor-set", callFlags.descriptorSet];
+  const callFlags = method && { method, request, descriptorSet: schema ?? path.join(dir, "reflected.binpb") };
+  if (callFlags && schema) resolveDynamicMethod(callFlags);
+  const callArgs = callFlags
+    ? ["--method", callFlags.method, "--request", request, "--descriptor-set", callFlags.descriptorSet]
+    : undefined;
 
-  const first = await preflight(createYourServer({ command, protocols }), method, callArgs, async (port) => {
-    if (schema) return;
-    const service = method.replace(/^\//, "").split("/")[0];
+  const first = await preflight(stackOf(), method, callArgs, async (address) => {
+    if (schema || !callFlags) return;
+    const service = callFlags.method.replace(/^\//, "").split("/")[0];
     let files: Uint8Array[];
     try {
-      files = await reflectSchema(`127.0.0.1:${port}`, service);
+      files = await reflectSchema(address, service);
     } catch (e) {
       throw new UsageError(
         `no --proto or --descriptor-set, and server reflection could not give ${service}: ${(e as Error).message.split("\n")[0]}`,
@@ -105,18 +127,20 @@ export async function planYourServer(
     writeFileSync(callFlags.descriptorSet, descriptorSetBytes(files));
     resolveDynamicMethod(callFlags);
   });
-  const desc = resolveDynamicMethod(callFlags).desc;
-  const kind = methodKind(desc);
-  const server = createYourServer({ command, protocols, startMs: first.startMs });
+  // Without a method (the user's client calls), its call is taken for a stream: every case runs.
+  const kind: MethodKind = callFlags ? methodKind(resolveDynamicMethod(callFlags).desc) : "server-streaming";
   const notes = [
-    `your server listened ${first.startMs} ms after its start; ${method} (${kind}) answered ok; grpc.health.v1 Check: ${first.health ? "SERVING" : "no"}`,
+    `${target ? "your server:" : `your server listened ${first.startMs} ms after its start;`} ${
+      method ? `${method} (${kind}) answered ok;` : ""
+    } grpc.health.v1 Check: ${first.health ? "SERVING" : "no"}`,
   ];
 
   // The stream's own pace, where the call showed one: the lab's timings follow it (a run without a
   // fault ends a watchdog after the stream's last message is due).
-  const { arrivalsMs, received } = first.record;
   let s = settings;
-  if (received >= 2 && flags["interval-ms"] === undefined) {
+  const record = first.record;
+  if (record && record.received >= 2 && flags["interval-ms"] === undefined) {
+    const { arrivalsMs, received } = record;
     const gaps = arrivalsMs.slice(1).map((at, i) => at - arrivalsMs[i]);
     const intervalMs = Math.max(20, Math.round(gaps.reduce((a, b) => a + b, 0) / gaps.length));
     s = {
@@ -126,31 +150,115 @@ export async function planYourServer(
       idleTimeoutMs: Math.max(s.idleTimeoutMs, Math.round(intervalMs * 1.6)),
     };
     notes.push(`its stream: ${received} messages, one every ${intervalMs} ms: the lab's timings follow it`);
-  } else if ((kind === "server-streaming" || kind === "bidi") && received < 2) {
+  } else if (record && (kind === "server-streaming" || kind === "bidi") && record.received < 2) {
     notes.push(
-      `its stream ended after ${received} message(s): a fault at message 1 may come after its end (a lab error, not a finding); ask for a longer stream in --request`,
+      `its stream ended after ${record.received} message(s): a fault at message 1 may come after its end (a lab error, not a finding); ask for a longer stream in --request`,
     );
   }
-
-  const clients = pickClients(clientStacks).filter(
-    (c) => dynamicClients.has(c.client) && protocols.includes(c.protocol) && !c.browser,
-  );
-  if (clients.length === 0)
-    throw new UsageError("--clients: none of them makes calls from a schema (connect, grpc-js, grpcio do)");
-  const { cases, leftOut } = yourCases(
-    kind,
-    (c) => refusedBy(c, clients[0], { settings: s }, server) === undefined,
-    first.health,
-  );
-  const chosen = pickCases(cases);
-  if (chosen.length === 0) throw new UsageError("--cases: none of the cases chosen applies to your server");
-  if (leftOut.length > 0) notes.push(`left out: ${leftOut.join("; ")}`);
   return {
-    servers: [server],
-    clients,
-    cases: chosen,
-    callArgs: callArgs(),
+    server: stackOf(first.startMs),
+    kind,
+    callArgs: callArgs ?? [],
     settings: s,
+    health: first.health,
+    target: target !== undefined,
     notes,
   };
+}
+
+/** The groups a user's client runs in against the lab's own servers: its own calls, not a server's view. */
+const clientGroups = new Set(["process", "network", "handler", "http2", "proxy"]);
+
+/**
+ * A run against the user's own service (issue 28): its server (--server-cmd,
+ * or --target for one already running) called by the lab's clients that call
+ * from a schema, or by its own client (--client-cmd), or both; the user's
+ * client alone calls the lab's Chat servers and fault peer.
+ */
+export async function planYours(
+  flags: Flags,
+  settings: LabSettings,
+  outDir: string,
+  pick: {
+    cases: (all: readonly LabCase[]) => LabCase[];
+    clients: (all: readonly ClientStack[]) => ClientStack[];
+    servers: (all: readonly ServerStack[]) => ServerStack[];
+  },
+): Promise<YourRun> {
+  const clientCommand = typeof flags["client-cmd"] === "string" ? flags["client-cmd"] : undefined;
+  if (clientCommand !== undefined && !/\{(addr|url)\}/.test(clientCommand))
+    throw new UsageError("--client-cmd needs {addr} (host:port) or {url} (http://host:port) where your client calls");
+  const serverSide =
+    typeof flags["server-cmd"] === "string" || typeof flags.target === "string"
+      ? await planServerSide(flags, settings, outDir, clientCommand !== undefined)
+      : undefined;
+  const s = serverSide?.settings ?? settings;
+  const notes = [...(serverSide?.notes ?? [])];
+  const protocol = readProtocols(stringFlag(flags, "client-protocol", "grpc"), "--client-protocol")[0];
+
+  const clients = clientCommand
+    ? [createYourClient(clientCommand, protocol)]
+    : pick
+        .clients(clientStacks)
+        .filter(
+          (c) =>
+            dynamicClients.has(c.client) && !c.browser && (serverSide?.server.protocols ?? []).includes(c.protocol),
+        );
+  if (clients.length === 0)
+    throw new UsageError("--clients: none of them makes calls from a schema (connect, grpc-js, grpcio do)");
+  const servers = serverSide
+    ? [serverSide.server]
+    : pick.servers(
+        typeof flags.servers === "string" ? serverStacks : serverStacks.filter((x) => x.id === "connect" || x.peerOnly),
+      );
+  if (!serverSide && typeof flags.servers !== "string")
+    notes.push("your client calls the Connect server and the fault peer: --servers names others");
+
+  const applies = (c: LabCase) =>
+    clients.some((client) => servers.some((server) => refusedBy(c, client, { settings: s }, server) === undefined));
+  let cases: LabCase[];
+  if (serverSide) {
+    const mine = yourCases(serverSide.kind, applies, serverSide.health);
+    notes.push(...(mine.leftOut.length > 0 ? [`left out: ${mine.leftOut.join("; ")}`] : []));
+    // A server the lab did not start: only what the relay can do to it.
+    cases = serverSide.target ? mine.cases.filter(relayOnly) : mine.cases;
+    if (serverSide.target)
+      notes.push(
+        `${mine.cases.length - cases.length} case(s) signal, restart or stop the server: not a server the lab started`,
+      );
+  } else {
+    cases = labCases.filter((c) => clientGroups.has(c.group) && c.view !== "server" && applies(c));
+  }
+  if (clientCommand)
+    notes.push(
+      "your client: the cases that set a lab client's keepalive, deadline or retries are left out (its own settings are measured)",
+    );
+  const chosen = pick.cases(cases);
+  if (chosen.length === 0) throw new UsageError("--cases: none of the cases chosen applies here");
+  return { servers, clients, cases: chosen, callArgs: serverSide?.callArgs ?? [], settings: s, notes };
+}
+
+/** A comma list's items, trimmed. */
+const commaList = (raw: string) =>
+  raw
+    .split(",")
+    .map((x) => x.trim())
+    .filter(Boolean);
+
+/** Protocol names from a comma list; a UsageError naming an unknown one. */
+function readProtocols(raw: string, flag: string): Protocol[] {
+  const list = commaList(raw) as Protocol[];
+  const unknown = list.filter((p) => !allProtocols.includes(p));
+  if (unknown.length > 0 || list.length === 0)
+    throw new UsageError(`${flag}: unknown "${unknown.join(", ")}"; choose from ${allProtocols.join(", ")}`);
+  return list;
+}
+
+/** host:port (an IPv6 host in brackets), as --target takes it. */
+function readAddress(raw: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(raw);
+  const port = Number(m?.[3]);
+  if (!m || !(port >= 1 && port <= 65535))
+    throw new UsageError(`--target must be host:port, e.g. 127.0.0.1:50051, got "${raw}"`);
+  return { host: m[1] ?? m[2], port };
 }

@@ -8,6 +8,31 @@ import { serverLetGo } from "../faults/evidence.ts";
 /** The id of the user's server in flags and reports. */
 export const yourServerId = "yours";
 
+/**
+ * A server already running (--target host:port, issue 28): the lab puts its
+ * relay in front and injects only what the relay can (blackhole, reset, a
+ * proxy's faults); it never signals it.
+ */
+export function createTargetServer(host: string, port: number, protocols: readonly Protocol[]): ServerStack {
+  return {
+    id: "target",
+    program: { kind: "address", host, port },
+    protocols,
+    label: `your server at ${host.includes(":") ? `[${host}]` : host}:${port} (already running)`,
+    refuses: [
+      {
+        flags: labOnly,
+        why: "a setting of the lab's own Chat server (its stream, its handler, its stop path): your server's are its own",
+      },
+      { flags: ["--host"], why: "several backends: a running server is one" },
+    ],
+  };
+}
+
+/** A case the relay alone can do: no signal, restart or stall of the server, and a server there to call. */
+export const relayOnly = (c: LabCase): boolean =>
+  !c.noServer && !c.channel && (c.fault ?? []).every((step) => step.kind === "network");
+
 export interface YourServerOptions {
   /** The command, with {port} (and {host}, for the cases with several backends). */
   command: string;
