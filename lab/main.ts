@@ -370,7 +370,12 @@ runCli("lab", async () => {
       },
     },
   });
-  let cases = pick(flags, "cases", labCases);
+  // Your own service (issue 28) picks its cases among those that apply to it (your-run.ts).
+  const yours =
+    typeof flags["server-cmd"] === "string" ||
+    typeof flags.target === "string" ||
+    typeof flags["client-cmd"] === "string";
+  let cases = yours ? [...labCases] : pick(flags, "cases", labCases);
   if (flags.list) {
     process.stdout.write(`${listCases(cases)}\n`);
     return;

@@ -41,6 +41,8 @@ export interface ServerStack {
    * (a JVM: about 0.8 s): a client calling again after a restart waits for it. Default: none.
    */
   startMs?: number;
+  /** How long a start may take before the run is given up as broken, ms. Default: 10 s plus 10x startMs. */
+  startTimeoutMs?: number;
   /** Server flags it has no way to honour (a write-stall timeout, a max connection age). Default: none. */
   refuses?: readonly Refusal[];
   /** Why its TLS keeps its secrets from the tap, where it does (--tls cells are then n/a). Default: it logs them. */

@@ -67,7 +67,8 @@ export function startCommandClient(
       if (starts.length === 0) starts.push(headers.at);
       let index = messages.length;
       const seen = conn.frames
-        .filter((f) => f.dir === "s2c" && f.type === "DATA" && f.stream === headers.stream)
+        // (A frame the relay dropped, a blackhole's, never reached the client.)
+        .filter((f) => f.dir === "s2c" && f.type === "DATA" && f.stream === headers.stream && !f.dropped)
         .flatMap((f) => (f.envelopes ?? []).filter((e) => e.kind === "message").map(() => f.at));
       for (const at of seen.slice(messages.length)) {
         messages.push({ call: 1, index: ++index, text: "", at });

@@ -67,7 +67,7 @@ async function startCommand(stack: ServerStack, args: string[]): Promise<Running
   const filled = [...args.filter((_, i) => args[i] !== "--port" && args[i - 1] !== "--port"), "--port", String(port)];
   const child = spawnChild({ entry: stack.program, args: filled, account: `${stack.id} server` });
   try {
-    await waitListening(child, host, port, Math.max(startTimeoutMs, 10 * (stack.startMs ?? 0)));
+    await waitListening(child, host, port, stack.startTimeoutMs ?? Math.max(startTimeoutMs, 10 * (stack.startMs ?? 0)));
     return { child, port };
   } catch (e) {
     await child.stop();

@@ -1,6 +1,7 @@
 import type { CallsRecord } from "../../lib/run-calls.ts";
-import { clientStacks, type ServerStack } from "../catalogue/stacks.ts";
+import { type ClientStack, clientStacks, type ServerStack } from "../catalogue/stacks.ts";
 import { spawnChild } from "../engine/child-process.ts";
+import { commandResult } from "../engine/command-client.ts";
 import { startServer } from "../engine/server-pool.ts";
 import { within } from "../engine/within.ts";
 
@@ -72,5 +73,49 @@ export async function preflight(
     return { startMs, record, health };
   } finally {
     await server.child.stop();
+  }
+}
+
+/**
+ * Runs the user's client command once against a healthy server (the user's,
+ * or the lab's Connect server): it must make its call and end by itself
+ * within `limitMs`, or no run of it could say anything. Throws one line when
+ * it does not end (it is killed, with its process group) or ends with an
+ * error; the server is stopped either way.
+ */
+export async function preflightClient(
+  client: ClientStack,
+  server: ServerStack,
+  serverArgs: string[],
+  limitMs: number,
+): Promise<{ code: string; ms: number }> {
+  const running = await startServer(server, ["--port", "0", ...serverArgs], 0, [], true);
+  try {
+    const started = performance.now();
+    const child = spawnChild({
+      entry: client.program,
+      args: [
+        ...(running.host ? ["--host", running.host] : []),
+        ...["--port", String(running.port), "--protocol", client.protocol],
+      ],
+      account: "preflight client",
+    });
+    const exit = await within(child.exited, limitMs);
+    if (!exit) {
+      await child.stop();
+      throw new Error(
+        `your client command did not end within ${limitMs / 1000} s of a call to a healthy server: it must end when its call ends`,
+      );
+    }
+    const ms = Math.round(performance.now() - started);
+    const result = commandResult(child.lines[child.lines.length - 1]?.text ?? "", exit, child.stderr());
+    if (result.code !== "ok") {
+      throw new Error(
+        `your client command ended ${result.code}${result.message ? ` (${result.message})` : ""} against a healthy server: the lab needs a call that works before it breaks anything`,
+      );
+    }
+    return { code: result.code, ms };
+  } finally {
+    await running.child.stop();
   }
 }

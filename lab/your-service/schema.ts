@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { UsageError } from "../../lib/cli.ts";
@@ -25,12 +25,6 @@ export interface SchemaSource {
 export function compileProtos(protos: readonly string[], protoPaths: readonly string[], dir: string): string {
   const roots = (protoPaths.length > 0 ? protoPaths : ["."]).map((p) => path.resolve(p));
   for (const root of roots) if (!existsSync(root)) throw new UsageError(`--proto-path: no folder ${root}`);
-  const scratch = mkdtempSync(path.join(tmpdir(), "lab-schema-"));
-  roots.forEach((root, i) => symlinkSync(root, path.join(scratch, `root${i}`)));
-  writeFileSync(
-    path.join(scratch, "buf.yaml"),
-    `version: v2\nmodules:\n${roots.map((_, i) => `  - path: root${i}\n`).join("")}`,
-  );
   const paths = protos.map((proto) => {
     const file = path.resolve(proto);
     if (!existsSync(file)) throw new UsageError(`--proto: no file ${proto}`);
@@ -39,6 +33,12 @@ export function compileProtos(protos: readonly string[], protoPaths: readonly st
       throw new UsageError(`--proto: ${proto} is under none of the --proto-path folders (${roots.join(", ")})`);
     return path.join(`root${i}`, path.relative(roots[i], file));
   });
+  const scratch = mkdtempSync(path.join(tmpdir(), "lab-schema-"));
+  for (const [i, root] of roots.entries()) symlinkSync(root, path.join(scratch, `root${i}`));
+  writeFileSync(
+    path.join(scratch, "buf.yaml"),
+    `version: v2\nmodules:\n${roots.map((_, i) => `  - path: root${i}\n`).join("")}`,
+  );
   const out = path.join(path.resolve(dir), "schema.binpb");
   try {
     execFileSync(
@@ -47,8 +47,12 @@ export function compileProtos(protos: readonly string[], protoPaths: readonly st
       { cwd: scratch, stdio: ["ignore", "pipe", "pipe"], encoding: "utf8" },
     );
   } catch (e) {
-    const said = `${(e as { stderr?: string }).stderr ?? ""}`.trim().split("\n")[0] || (e as Error).message;
-    throw new UsageError(`--proto: ${said.replaceAll(`${scratch}${path.sep}`, "")}`);
+    // buf names the files by their module: root0/... is the first --proto-path's.
+    let said = `${(e as { stderr?: string }).stderr ?? ""}`.trim().split("\n")[0] || (e as Error).message;
+    for (const [i, root] of roots.entries()) said = said.replaceAll(`root${i}${path.sep}`, `${root}${path.sep}`);
+    throw new UsageError(`--proto: ${said}`);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
   }
   return out;
 }

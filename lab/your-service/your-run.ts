@@ -1,17 +1,24 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { type FlagSpecs, type Flags, stringFlag, UsageError } from "../../lib/cli.ts";
+import { type FlagSpecs, type Flags, intFlag, stringFlag, UsageError } from "../../lib/cli.ts";
 import { protocols as allProtocols, type Protocol } from "../../lib/client-flags.ts";
 import { methodKind, resolveDynamicMethod } from "../../lib/dynamic-call.ts";
 import type { LabCase, LabSettings } from "../catalogue/cases.ts";
 import { labCases } from "../catalogue/cases.ts";
 import { type ClientStack, clientStacks, type ServerStack, serverStacks } from "../catalogue/stacks.ts";
 import { refusedBy } from "../engine/plan.ts";
-import { preflight } from "./preflight.ts";
+import { preflight, preflightClient } from "./preflight.ts";
 import { descriptorSetBytes, reflectSchema } from "./reflection.ts";
 import { compileProtos } from "./schema.ts";
 import { createYourClient } from "./your-client.ts";
-import { createTargetServer, createYourServer, type MethodKind, relayOnly, yourCases } from "./your-server.ts";
+import {
+  createTargetServer,
+  createYourServer,
+  leftOutLines,
+  type MethodKind,
+  yourCases,
+  yourSigterm,
+} from "./your-server.ts";
 
 /** The flags that point the lab at the user's own service (issue 28; docs/your-service.md). */
 export const yourServiceFlags: FlagSpecs = {
@@ -28,6 +35,11 @@ export const yourServiceFlags: FlagSpecs = {
   proto: {
     type: "string",
     help: "the schema: .proto files (comma list) under --proto-path; or --descriptor-set; or neither: server reflection",
+  },
+  "server-start-ms": {
+    type: "string",
+    help: "how long your server command may take to listen at its first start",
+    default: "10000",
   },
   "proto-path": { type: "string", help: "import roots of --proto (comma list)", default: "." },
   "descriptor-set": { type: "string", help: "the schema as a binary FileDescriptorSet with imports (buf build -o)" },
@@ -97,7 +109,15 @@ async function planServerSide(
   const stackOf = (startMs?: number) =>
     target
       ? createTargetServer(target.host, target.port, protocols)
-      : createYourServer({ command, protocols, startMs });
+      : createYourServer({
+          command,
+          protocols,
+          startMs,
+          // Its first start waits as long as --server-start-ms; later ones 10x what the first took.
+          ...(startMs === undefined && {
+            startTimeoutMs: intFlag(flags, "server-start-ms", { default: 10_000, min: 100 }),
+          }),
+        });
   const dir = path.resolve(outDir, "your-service");
   mkdirSync(dir, { recursive: true });
 
@@ -148,6 +168,9 @@ async function planServerSide(
       intervalMs,
       count: received,
       idleTimeoutMs: Math.max(s.idleTimeoutMs, Math.round(intervalMs * 1.6)),
+      // A stream that drains after a graceful stop takes the rest of its messages' time: a hang is
+      // one still waiting a watchdog after that.
+      ...(flags["watchdog-ms"] === undefined && { watchdogMs: s.watchdogMs + intervalMs * (received - 1) }),
     };
     notes.push(`its stream: ${received} messages, one every ${intervalMs} ms: the lab's timings follow it`);
   } else if (record && (kind === "server-streaming" || kind === "bidi") && record.received < 2) {
@@ -214,28 +237,50 @@ export async function planYours(
   if (!serverSide && typeof flags.servers !== "string")
     notes.push("your client calls the Connect server and the fault peer: --servers names others");
 
-  const applies = (c: LabCase) =>
-    clients.some((client) => servers.some((server) => refusedBy(c, client, { settings: s }, server) === undefined));
-  let cases: LabCase[];
-  if (serverSide) {
-    const mine = yourCases(serverSide.kind, applies, serverSide.health);
-    notes.push(...(mine.leftOut.length > 0 ? [`left out: ${mine.leftOut.join("; ")}`] : []));
-    // A server the lab did not start: only what the relay can do to it.
-    cases = serverSide.target ? mine.cases.filter(relayOnly) : mine.cases;
-    if (serverSide.target)
-      notes.push(
-        `${mine.cases.length - cases.length} case(s) signal, restart or stop the server: not a server the lab started`,
-      );
-  } else {
-    cases = labCases.filter((c) => clientGroups.has(c.group) && c.view !== "server" && applies(c));
-  }
-  if (clientCommand)
-    notes.push(
-      "your client: the cases that set a lab client's keepalive, deadline or retries are left out (its own settings are measured)",
+  // Why a case's flags cannot be given here: the first pair's refusal, when every pair refuses it.
+  const refusal = (c: LabCase) => {
+    const reasons = clients.flatMap((client) =>
+      servers.map((server) => refusedBy(c, client, { settings: s }, server)?.why),
     );
-  const chosen = pick.cases(cases);
-  if (chosen.length === 0) throw new UsageError("--cases: none of the cases chosen applies here");
-  return { servers, clients, cases: chosen, callArgs: serverSide?.callArgs ?? [], settings: s, notes };
+    return reasons.every((r) => r !== undefined) ? reasons[0]?.replace(/^[^:]*: /, "") : undefined;
+  };
+  const mine = serverSide
+    ? yourCases({ kind: serverSide.kind, refusal, health: serverSide.health, target: serverSide.target })
+    : clientCases(refusal);
+  // Cases named with --cases (any of the catalogue's): those that apply run, the others are said.
+  const named = typeof flags.cases === "string" ? pick.cases([yourSigterm, ...labCases]) : undefined;
+  const cases = named ? mine.cases.filter((c) => named.some((n) => n.id === c.id)) : mine.cases;
+  if (named) {
+    for (const n of named) if (mine.why.has(n.id)) notes.push(`${n.id}: left out: ${mine.why.get(n.id)}`);
+  } else notes.push(...leftOutLines(mine.why));
+  if (clientCommand) {
+    // Once against a healthy server: it calls, and it ends by itself.
+    const server = serverSide?.server ?? servers.find((x) => !x.peerOnly);
+    if (server) {
+      const chatArgs = serverSide ? [] : ["--count", String(s.count), "--interval-ms", String(s.intervalMs)];
+      const limitMs = s.intervalMs * s.count + 10 * s.watchdogMs;
+      const first = await preflightClient(clients[0], server, chatArgs, limitMs);
+      notes.push(`your client ended ${first.code} in ${first.ms} ms against a healthy server`);
+    }
+  }
+  if (cases.length === 0) throw new UsageError("--cases: none of the cases chosen applies here");
+  return { servers, clients, cases, callArgs: serverSide?.callArgs ?? [], settings: s, notes };
+}
+
+/**
+ * The cases the user's client takes against the lab's own servers: a client's own calls in the
+ * process, network, handler, HTTP/2 and proxy groups, not a server's view or a library's knob.
+ */
+function clientCases(refusal: (c: LabCase) => string | undefined): { cases: LabCase[]; why: Map<string, string> } {
+  const why = new Map<string, string>();
+  const cases: LabCase[] = [];
+  for (const c of labCases) {
+    const refused = refusal(c);
+    if (!clientGroups.has(c.group) || c.view === "server") why.set(c.id, "not a client's own call");
+    else if (refused) why.set(c.id, refused);
+    else cases.push(c);
+  }
+  return { cases, why };
 }
 
 /** A comma list's items, trimmed. */

@@ -40,6 +40,8 @@ export interface YourServerOptions {
   protocols?: readonly Protocol[];
   /** How long it took to listen at its first start, ms (a restart's client waits for it). Default: none. */
   startMs?: number;
+  /** How long a start may take, ms (a `go run` compiles first). Default: 10 s, or 10x startMs. */
+  startTimeoutMs?: number;
 }
 
 /**
@@ -59,6 +61,7 @@ export function createYourServer(options: YourServerOptions): ServerStack {
     protocols: options.protocols ?? ["grpc"],
     label: `your server (${options.command})`,
     ...(options.startMs !== undefined && { startMs: options.startMs }),
+    ...(options.startTimeoutMs !== undefined && { startTimeoutMs: options.startTimeoutMs }),
     refuses: [
       {
         flags: labOnly,
@@ -107,30 +110,39 @@ export type MethodKind = "unary" | "server-streaming" | "client-streaming" | "bi
  * service, its view). A unary or client-streaming call has no message before
  * its end, so no fault can come "at message 1": only the cases whose fault
  * comes first (nothing listens) or on a channel's timeline run for it.
- * Returns the cases and, for each group of those left out, why.
+ * `refusal` says why a case's flags do not apply (plan.ts refusedBy); a
+ * server the lab did not start (`target`) gets only the relay's faults.
+ * Returns the cases, and why each other one is left out.
  */
-export function yourCases(
-  kind: MethodKind,
-  withSettings: (c: LabCase) => boolean,
-  health: boolean,
-): { cases: LabCase[]; leftOut: string[] } {
-  const oneMessage = kind === "unary" || kind === "client-streaming";
-  const leftOut = new Map<string, string[]>();
+export function yourCases(options: {
+  kind: MethodKind;
+  refusal: (c: LabCase) => string | undefined;
+  health: boolean;
+  target: boolean;
+}): { cases: LabCase[]; why: Map<string, string> } {
+  const oneMessage = options.kind === "unary" || options.kind === "client-streaming";
+  const why = new Map<string, string>();
   const cases: LabCase[] = [];
-  const leave = (why: string, id: string) => leftOut.set(why, [...(leftOut.get(why) ?? []), id]);
   for (const c of [...labCases.filter((c) => c.group === "process"), yourSigterm, ...labCases]) {
-    if (cases.some((x) => x.id === c.id) || [...leftOut.values()].some((ids) => ids.includes(c.id))) continue;
-    if (notYours.has(c.group) || c.peer) leave("about the lab's own server", c.id);
-    else if (!withSettings(c)) leave("they set your server's stream or stop path", c.id);
-    else if (!health && (c.proxy?.variant === "health-check" || c.id.includes("health-check")))
-      leave("they check its health, and it answers no grpc.health.v1 Check with SERVING", c.id);
+    if (cases.some((x) => x.id === c.id) || why.has(c.id)) continue;
+    const refused = options.refusal(c);
+    if (notYours.has(c.group) || c.peer) why.set(c.id, "about the lab's own server");
+    else if (options.target && !relayOnly(c))
+      why.set(c.id, "it signals, restarts or stops the server: not a server the lab started");
+    else if (refused) why.set(c.id, refused);
+    else if (!options.health && (c.proxy?.variant === "health-check" || c.id.includes("health-check")))
+      why.set(c.id, "it checks the server's health, and yours answers no grpc.health.v1 Check with SERVING");
     else if (oneMessage && !c.channel && c.fault && c.faultAt !== "start")
-      leave(`a ${kind} call has no message before its end, so no fault at message 1`, c.id);
+      why.set(c.id, `a ${options.kind} call has no message before its end, so no fault at message 1`);
     // A case the catalogue runs on some servers only (the proxies: behind the Connect server) runs on yours.
     else cases.push(c.servers ? { ...c, servers: undefined } : c);
   }
-  return {
-    cases,
-    leftOut: [...leftOut.entries()].map(([why, ids]) => `${ids.length} case(s) ${why}`),
-  };
+  return { cases, why };
+}
+
+/** Why cases are left out, one line per reason with how many: for the user's terminal. */
+export function leftOutLines(why: ReadonlyMap<string, string>): string[] {
+  const counts = new Map<string, number>();
+  for (const reason of why.values()) counts.set(reason, (counts.get(reason) ?? 0) + 1);
+  return [...counts.entries()].map(([reason, n]) => `${n} case(s) left out: ${reason}`);
 }
