@@ -51,6 +51,8 @@ const generators: { dir: string; toolchain: Toolchain; outputs: string[] }[] = [
   { dir: "peers/grpc-java", toolchain: "maven", outputs: ["src/generated/java"] },
   { dir: "peers/tonic", toolchain: "cargo", outputs: ["src/gen"] },
   { dir: "peers/grpcio", toolchain: "python", outputs: ["gen", "gen_debian12"] },
+  // The worked example of docs/your-service.md, generated with the grpcio venv's grpcio-tools.
+  { dir: "examples/prices", toolchain: "python", outputs: ["gen"] },
 ];
 
 for (const { dir, toolchain, outputs } of generators) {
