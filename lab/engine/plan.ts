@@ -336,9 +336,13 @@ export function planCells(options: PlanOptions): CellPlan[] {
                 departures: matchingDepartures(labCase.expect, matchOf).map(({ codes, why }) => ({ codes, why })),
                 // The catalogue states the project's releases' outcomes with the lab's settings (a knob
                 // case: with its own).
-                // A browser's (issue 19) are measured beside connect-node's, not stated.
+                // A browser's (issue 19) are measured beside connect-node's, not stated; so are the
+                // user's own server's and client's (issue 28): what they do is the finding.
                 ...((client.release !== undefined ||
                   client.browser !== undefined ||
+                  client.program.kind === "command" ||
+                  server.program.kind === "command" ||
+                  server.program.kind === "address" ||
                   (!labCase.knob && options.profile.name !== "lab")) && {
                   otherSettings: true,
                 }),

@@ -14,8 +14,8 @@ export interface CellExpectation {
   departures: { codes: string[]; why: string }[];
   /**
    * The catalogue's outcomes were measured for another release or other settings than this
-   * cell's (a release of --versions, a --profile other than lab): `allowed` is what they were
-   * there, not what --check holds this cell to. Default: false.
+   * cell's (a release of --versions, a --profile other than lab, the user's own server or client):
+   * `allowed` is what they were there, not what --check holds this cell to. Default: false.
    */
   otherSettings?: boolean;
 }

@@ -242,7 +242,12 @@ export async function planYours(
     const reasons = clients.flatMap((client) =>
       servers.map((server) => refusedBy(c, client, { settings: s }, server)?.why),
     );
-    return reasons.every((r) => r !== undefined) ? reasons[0]?.replace(/^[^:]*: /, "") : undefined;
+    if (reasons.some((r) => r === undefined)) return undefined;
+    // The server's reason first, where it has one: it holds for every client.
+    const byServer = servers
+      .map((server) => refusedBy(c, { ...clients[0], refuses: [] }, { settings: s }, server)?.why)
+      .find((r) => r !== undefined);
+    return (byServer ?? reasons[0])?.replace(/^[^:]*: /, "");
   };
   const mine = serverSide
     ? yourCases({ kind: serverSide.kind, refusal, health: serverSide.health, target: serverSide.target })
