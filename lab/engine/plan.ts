@@ -288,6 +288,19 @@ export function refusedBy(
   return mine ?? refusal(server?.refuses, caseServerFlags(labCase, options.settings));
 }
 
+/**
+ * The rule of a case for the user's own client (issue 28): where the rule is a hang (the lab gave
+ * the call no remedy), its own deadline or keepalive may end it, and that is no departure.
+ */
+function ownRemedies(expect: LabCase["expect"], client: ClientStack): { rule: string[]; cite: string } {
+  if (client.program.kind !== "command" || !expect.rule.includes("hang"))
+    return { rule: expect.rule, cite: expect.cite };
+  return {
+    rule: [...expect.rule, "deadline_exceeded", "unavailable"],
+    cite: `${expect.cite}; your client's own deadline (deadline_exceeded) or keepalive (unavailable) may end it`,
+  };
+}
+
 /** Every cell of the plan, in report order, with an empty result. */
 export function planCells(options: PlanOptions): CellPlan[] {
   return options.cases.flatMap((labCase) =>
@@ -329,8 +342,7 @@ export function planCells(options: PlanOptions): CellPlan[] {
           expected: notFor
             ? { rule: [notApplicable], cite: notFor.why, evidence: [], allowed: [notApplicable], departures: [] }
             : {
-                rule: labCase.expect.rule,
-                cite: labCase.expect.cite,
+                ...ownRemedies(labCase.expect, client),
                 evidence: labCase.evidence.map((e) => e.says),
                 allowed: allowedOutcomes(labCase.expect, matchOf),
                 departures: matchingDepartures(labCase.expect, matchOf).map(({ codes, why }) => ({ codes, why })),
