@@ -150,9 +150,11 @@ async function planServerSide(
   // Without a method (the user's client calls), its call is taken for a stream: every case runs.
   const kind: MethodKind = callFlags ? methodKind(resolveDynamicMethod(callFlags).desc) : "server-streaming";
   const notes = [
-    `${target ? "your server:" : `your server listened ${first.startMs} ms after its start;`} ${
-      method ? `${method} (${kind}) answered ok;` : ""
-    } grpc.health.v1 Check: ${first.health ? "SERVING" : "no"}`,
+    [
+      target ? "your server:" : `your server listened ${first.startMs} ms after its start;`,
+      ...(method ? [`${method} (${kind}) answered ok;`] : []),
+      `grpc.health.v1 Check: ${first.health ? "SERVING" : "no"}`,
+    ].join(" "),
   ];
 
   // The stream's own pace, where the call showed one: the lab's timings follow it (a run without a
