@@ -267,7 +267,8 @@ async function interruptWithSuspendedServers(
     let stopped = 0;
     const proxiesUp = () =>
       proxies.every((proxy) => [...seenCommands.values()].some((command) => command.startsWith(proxy)));
-    for (let tries = 0; tries < 800 && (stopped < 2 || !proxiesUp()); tries++) {
+    // (Up to 60 s: beside the suite's other files, a proxy's first scene has come 20 s in.)
+    for (let tries = 0; tries < 2400 && (stopped < 2 || !proxiesUp()); tries++) {
       await new Promise((resolve) => setTimeout(resolve, 25));
       for (const child of descendants(pid)) {
         if (!seen.has(child)) seenCommands.set(child, commandLine(child));

@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { after, test } from "node:test";
+import { tooBusy } from "../faults/evidence.ts";
 import type { LabResults } from "../reports/results.ts";
 import { commandLine, descendants, establishedTcp } from "../testing/processes.ts";
 import { projectRoot } from "./build.ts";
@@ -59,15 +60,19 @@ test("SIGKILL to the connect agent mid-run: its calls are lab errors naming the 
   }
   const results = JSON.parse(readFileSync(path.join(out, "results.json"), "utf8")) as LabResults;
   const runs = results.cells.flatMap((cell) => cell.runs);
+  // A run under way when the agent died is a lab error naming the death; one still waiting for its
+  // message 1 then is tried again (the lab retries what proved nothing), and keeps why.
+  const death = new RegExp(`the connect/\\S+ agent \\(pid ${killed}\\) died \\(SIGKILL\\)`);
   const died = runs.filter((run) => run.code === "lab-error");
-  assert.ok(died.length > 0, "some runs were under way when the agent died");
-  for (const run of died) {
-    assert.match(run.message, new RegExp(`the connect/\\S+ agent \\(pid ${killed}\\) died \\(SIGKILL\\)`));
-  }
+  const touched = runs.filter((run) => [run.message, ...(run.retried ?? [])].some((m) => death.test(m)));
+  assert.ok(touched.length > 0, "some runs were under way when the agent died");
+  // (Or, beside the suite's other files, a run the machine mistimed: not the agent's doing.)
+  for (const run of died) assert.match(run.message, new RegExp(`${death.source}|${tooBusy}`));
   // The rest are findings, made by its successor.
   assert.ok(runs.length - died.length > died.length, `${died.length} of ${runs.length} runs lost`);
   // One agent per client stack: the killed one's stack has a successor of its own.
-  const stack = new RegExp(`the (connect/\\S+) agent \\(pid ${killed}\\)`).exec(died[0].message)?.[1];
+  const said = [touched[0].message, ...(touched[0].retried ?? [])].find((m) => death.test(m)) ?? "";
+  const stack = new RegExp(`the (connect/\\S+) agent \\(pid ${killed}\\)`).exec(said)?.[1];
   const successor = results.meta.agents.filter((a) => a.stack === stack);
   assert.equal(successor.length, 1, `${stack}'s agents: ${JSON.stringify(results.meta.agents)}`);
   assert.notEqual(successor[0].pid, killed);
