@@ -1,5 +1,5 @@
 import { choiceFlag, type FlagSpecs, type Flags, intFlag, optionalIntFlag, stringFlag, UsageError } from "./cli.ts";
-import { type DynamicCallFlags, resolveDynamicMethod } from "./dynamic-call.ts";
+import type { DynamicCallFlags } from "./dynamic-call.ts";
 import { type LibraryOptions, optionsFlag, readOptionsFlag } from "./library-options.ts";
 import { clientTlsFlags, readClientTls } from "./tls-flags.ts";
 
@@ -198,16 +198,17 @@ export function readClientSettings(flags: Flags, allowed: readonly Protocol[] = 
   };
 }
 
-/** --method, --request and --descriptor-set, checked against the schema: a usage error in one line. */
+/**
+ * --method, --request and --descriptor-set; the caller that makes such calls checks them against
+ * the schema (lib/dynamic-call.ts: a release's bundle has no schema reader).
+ */
 function readDynamicFlags(flags: Flags): DynamicCallFlags {
   if (typeof flags["descriptor-set"] !== "string") throw new UsageError("--method needs --descriptor-set FILE");
-  const dynamic = {
+  return {
     method: stringFlag(flags, "method", ""),
     request: stringFlag(flags, "request", "{}"),
     descriptorSet: stringFlag(flags, "descriptor-set", ""),
   };
-  resolveDynamicMethod(dynamic);
-  return dynamic;
 }
 
 /**

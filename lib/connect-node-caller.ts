@@ -10,7 +10,6 @@ import {
 import type { CallReporter } from "./call-report.ts";
 import type { CallEnd, Caller } from "./caller.ts";
 import { authority, type ClientSettings, refuseGrpcOnlyFlags, retryPolicy } from "./client-flags.ts";
-import { type ClientStreamEnd, requestStream, resolveDynamicMethod } from "./dynamic-call.ts";
 import { createIdleTimeoutInterceptor } from "./idle-timeout-interceptor.ts";
 import { createRetryInterceptor } from "./retry-interceptor.ts";
 
@@ -28,7 +27,20 @@ export interface ConnectServices {
   sentAt(response: unknown): Date | undefined;
   /** connect-node 1 wants httpVersion "2" on its gRPC transport too (2 refuses one). */
   grpcHttpVersion?: boolean;
+  /**
+   * A call to the user's own method from its schema (--method, issue 28: lib/connect-dynamic-call.ts);
+   * none: such calls end unimplemented (a release's bundle carries another @bufbuild/protobuf).
+   */
+  dynamicCall?: (
+    transport: Transport,
+    settings: ClientSettings,
+    reporter: CallReporter,
+    options: { signal: AbortSignal; timeoutMs: number | undefined },
+  ) => Promise<CallEnd>;
 }
+
+/** What a caller without calls from a schema answers one. */
+const noDynamic = { code: Code.Unimplemented, message: "this client makes no calls from a schema (--method)" };
 
 /** What a caller without the health service's descriptors answers a health call. */
 const noHealth = { code: Code.Unimplemented, message: "this client has no grpc.health.v1 descriptors" };
@@ -141,7 +153,8 @@ export function createConnectNodeCaller(settings: ClientSettings, services: Conn
             return { code: 0, message: "" };
           }
           case "dynamic":
-            return await connectDynamicCall(transport, call, reporter, options);
+            if (!services.dynamicCall) return noDynamic;
+            return await services.dynamicCall(transport, call, reporter, options);
         }
       } catch (e) {
         const error = ConnectError.from(e);
@@ -151,43 +164,4 @@ export function createConnectNodeCaller(settings: ClientSettings, services: Conn
       }
     },
   };
-}
-
-/**
- * A call to the user's own method (--method, issue 28) with the client made
- * from its schema: unary, server-streaming, client-streaming or bidi.
- */
-async function connectDynamicCall(
-  transport: Transport,
-  settings: ClientSettings,
-  reporter: CallReporter,
-  options: { signal: AbortSignal; timeoutMs: number | undefined },
-): Promise<CallEnd> {
-  const method = resolveDynamicMethod(settings.dynamic as NonNullable<ClientSettings["dynamic"]>);
-  // biome-ignore lint/suspicious/noExplicitAny: a client of a service known only at run time
-  const client = createClient(method.desc.parent, transport) as any;
-  const invoke = client[method.desc.localName];
-  const end: ClientStreamEnd = { done: () => {} };
-  let index = 0;
-  try {
-    switch (method.desc.methodKind) {
-      case "unary":
-        reporter.message(1, method.describe(await invoke(method.request, options)), undefined);
-        break;
-      case "client_streaming":
-        reporter.message(1, method.describe(await invoke(requestStream(method.request), options)), undefined);
-        break;
-      case "server_streaming":
-        for await (const response of invoke(method.request, options))
-          reporter.message(++index, method.describe(response), undefined);
-        break;
-      case "bidi_streaming":
-        for await (const response of invoke(requestStream(method.request, end), options))
-          reporter.message(++index, method.describe(response), undefined);
-        break;
-    }
-  } finally {
-    end.done();
-  }
-  return { code: 0, message: "" };
 }

@@ -19,6 +19,8 @@ import { mergeServiceConfig } from "./library-options.ts";
  * runs of the lab would share a connection and its fate.
  */
 export function createGrpcJsCaller(settings: ClientSettings): Caller {
+  // The user's method and request, checked against its schema before any call: one line if wrong.
+  if (settings.dynamic) resolveDynamicMethod(settings.dynamic);
   // The profile's options (--options) under the flags: a flag is the case's remedy.
   const { "grpc.service_config": userConfig, ...userOptions } = settings.libraryOptions;
   const serviceConfig = mergeServiceConfig(userConfig, grpcServiceConfig(settings));
