@@ -114,7 +114,16 @@ runCli(program, async () => {
   });
   const version = await browser.version();
   // However this process ends, the browser it started ends too.
-  const endBrowser = () => browser.process()?.kill("SIGKILL");
+  // puppeteer starts it in a process group of its own, with helpers of its own (Firefox's crash
+  // helper leaves its parent): the whole group goes.
+  const endBrowser = () => {
+    const pid = browser.process()?.pid;
+    try {
+      if (pid !== undefined) process.kill(-pid, "SIGKILL");
+    } catch {
+      browser.process()?.kill("SIGKILL");
+    }
+  };
   process.on("exit", endBrowser);
   for (const signal of ["SIGTERM", "SIGHUP"] as const) process.on(signal, () => process.exit(143));
   const createCaller = (s: typeof settings) => createBrowserCaller(s, { browser, script });

@@ -13,7 +13,7 @@
  *
  * Not a user-facing program: lab/child-process.ts starts it.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { descendants, procStat, treeGroups } from "./proc-stat.ts";
 
@@ -52,28 +52,73 @@ lines.on("line", (line) => {
     trees.delete(pid);
   }
 });
-lines.on("close", () => {
-  // The processes below a tree's root first, while its root still holds them (once it is killed,
-  // they belong to init and no parent pid leads to them).
-  for (const root of trees) {
-    const started = children.get(root);
-    if (started === undefined || (started !== "" && startTime(root) !== started)) continue;
-    // And the processes that left the tree but stayed in a group it leads (see treeGroups).
-    for (const pid of [...descendants(root), ...treeGroups(root)]) {
-      try {
-        process.kill(pid, "SIGKILL");
-      } catch {
-        // Gone already.
+/**
+ * The processes of the trees and of the groups they lead, as last seen (pid -> start time): a
+ * browser that outlived the agent that started it (reparented to init before the lab died) is
+ * still found. Read every second while there are trees, one pass over /proc for all of them.
+ */
+const treeMembers = new Map<number, string>();
+setInterval(() => {
+  if (trees.size === 0) return;
+  const stats = new Map<number, string[]>();
+  try {
+    for (const name of readdirSync("/proc")) {
+      if (!/^\d+$/.test(name)) continue;
+      const stat = procStat(Number(name));
+      if (stat) stats.set(Number(name), stat);
+    }
+  } catch {
+    return;
+  }
+  const mine = new Set(trees);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [pid, stat] of stats) {
+      // A child of one of ours, or in a group one of ours leads.
+      if (!mine.has(pid) && (mine.has(Number(stat[1])) || mine.has(Number(stat[2])))) {
+        mine.add(pid);
+        grew = true;
       }
     }
   }
-  for (const [pid, started] of children) {
-    if (started !== "" && startTime(pid) !== started) continue;
+  for (const pid of mine) {
+    const started = stats.get(pid)?.[19];
+    if (started !== undefined && !trees.has(pid)) treeMembers.set(pid, started);
+  }
+}, 1000).unref();
+
+lines.on("close", () => {
+  const kill = (pid: number) => {
     try {
       process.kill(pid, "SIGKILL");
     } catch {
       // Gone already.
     }
+  };
+  // Each tree's root is frozen first: a root that starts a process while its tree is being ended
+  // (an agent launching its browser) would leave that one behind.
+  const roots = [...trees].filter((root) => {
+    const started = children.get(root);
+    return started !== undefined && (started === "" || startTime(root) === started);
+  });
+  for (const root of roots) {
+    try {
+      process.kill(root, "SIGSTOP");
+    } catch {
+      // Gone already.
+    }
+  }
+  // The processes below each root now, those that left it but stay in a group it leads (see
+  // treeGroups), and those seen in it before that are still the same processes (see treeMembers).
+  const doomed = new Set(roots.flatMap((root) => [...descendants(root), ...treeGroups(root)]));
+  for (const [pid, started] of treeMembers) if (procStat(pid)?.[19] === started) doomed.add(pid);
+  // A group one of them leads goes whole (a browser's helpers); never a group none of them leads
+  // (the others' group is the lab's own, or its caller's).
+  for (const pid of doomed) if (procStat(pid)?.[2] === String(pid)) kill(-pid);
+  for (const pid of doomed) kill(pid);
+  for (const [pid, started] of children) {
+    if (started !== "" && startTime(pid) !== started) continue;
+    kill(pid);
   }
   process.exit(0);
 });
