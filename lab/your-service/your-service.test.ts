@@ -31,10 +31,10 @@ const scratch = mkdtempSync(path.join(tmpdir(), "your-service-test-"));
 const skip = !(await ready("grpcio/grpc")) && "the grpcio venv is not built (peers/grpcio)";
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
-/** The pids of processes whose command line holds the tests' mark. */
-function leftRunning(): string {
+/** The processes whose command line holds the tests' mark (or `own`, one test's). */
+function leftRunning(own = mark): string {
   try {
-    return execFileSync("pgrep", ["-af", mark], { encoding: "utf8" }).trim();
+    return execFileSync("pgrep", ["-af", own], { encoding: "utf8" }).trim();
   } catch {
     return "";
   }
@@ -142,7 +142,11 @@ describe("your client: its own retries and deadline against your server's faults
   });
 });
 
-describe("bad input: one line, a non-zero exit, bounded time, nothing left running", { skip }, () => {
+// At once: each mostly waits (for a port that never opens, a command that never ends).
+describe("bad input: one line, a non-zero exit, bounded time, nothing left running", {
+  skip,
+  concurrency: true,
+}, () => {
   const cases: { name: string; args: string[]; message: RegExp; status: number }[] = [
     {
       name: "a command that never listens",
@@ -200,17 +204,20 @@ describe("bad input: one line, a non-zero exit, bounded time, nothing left runni
       status: 1,
     },
   ];
-  for (const c of cases) {
+  for (const [i, c] of cases.entries()) {
     test(c.name, async () => {
+      // A mark of its own: the other tests run at the same time.
+      const own = `${mark}-${i}-`;
+      const args = c.args.map((a) => a.replaceAll(mark, own));
       const started = performance.now();
-      const r = await runLab([...c.args, "--out", path.join(scratch, "bad")], undefined, 60_000);
+      const r = await runLab([...args, "--out", path.join(scratch, `bad-${i}`)], undefined, 60_000);
       const lines = r.stderr.trim().split("\n");
       assert.equal(r.status, c.status, r.stderr);
       assert.match(lines[lines.length - 1], c.message);
       assert.ok(lines[lines.length - 1].startsWith("lab: "), "one line of the lab's, no stack trace");
       assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
       assert.ok(performance.now() - started < 30_000, "in bounded time");
-      assert.equal(leftRunning(), "", "nothing the lab started is left");
+      assert.equal(leftRunning(own), "", "nothing the lab started is left");
     });
   }
 });
