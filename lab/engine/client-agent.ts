@@ -7,6 +7,12 @@ import { within } from "./within.ts";
 
 /** How long an agent may take to start before the lab gives up on it. */
 const readyTimeoutMs = 15_000;
+/**
+ * A browser agent's: it says ready once its browser runs. Measured on 2 cores: Firefox ESR alone
+ * takes ~10 s to start here, and two Firefox and two Chromium starting together took past 15 s
+ * (every run of one agent a lab error).
+ */
+const browserReadyTimeoutMs = 45_000;
 
 /** What an agent says, one JSON object per line (lib/client-agent.ts, docs/agent-protocol.md). */
 interface AgentEvent {
@@ -91,14 +97,15 @@ function startAgent(stack: ClientStack, browserArgs: readonly string[]): Agent {
   const statsWaiters: ((e: AgentEvent) => void)[] = [];
   let markReady: () => void = () => {};
   let failReady: (e: Error) => void = () => {};
+  const readyWithinMs = stack.browser ? browserReadyTimeoutMs : readyTimeoutMs;
   const ready = new Promise<void>((resolve, reject) => {
     markReady = resolve;
     failReady = reject;
   });
   ready.catch(() => {});
   const timer = setTimeout(
-    () => failReady(new Error(`${stack.id} agent not ready after ${readyTimeoutMs} ms`)),
-    readyTimeoutMs,
+    () => failReady(new Error(`${stack.id} agent not ready after ${readyWithinMs} ms`)),
+    readyWithinMs,
   );
 
   child.onLine((line) => {
