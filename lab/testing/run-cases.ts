@@ -59,8 +59,8 @@ export const testStacks = {
   clients: ["connect/grpc", "connect/connect", "connect/grpc-web", "grpc-js/grpc", "grpcio/grpc"],
 };
 
-/** Cells a test's run gives a second, calmer try (see runCases); more means the machine is broken. */
-const maxCalmerTries = 6;
+/** Cells a test's run gives a second, calmer try together (see runCases); more: the machine is broken. */
+const maxCalmerTries = 4;
 
 /** Where a run's reports were kept, by its cells: describeRuns names it. */
 const keptAt = new WeakMap<CellResult, string>();
@@ -114,22 +114,30 @@ export async function runCases(options: RunCasesOptions): Promise<CellResult[]> 
     });
   const outcome = await run(options.cases, servers, clients, jobs);
   // A cell whose every try the lab judged mistimed ("the machine is too busy": retried, then kept
-  // as a lab error) ran while the suite's other files loaded the machine: it gets one more run on
-  // its own, two at a time. Any other lab error stands, and so does one that recurs.
+  // as a lab error) ran while the suite's other files loaded the machine: such cells get one more
+  // run together, a few at a time, where there are few of them (more: the machine is broken, and
+  // the test says so). Any other lab error stands, and so does one that recurs.
   const busy = outcome.cells.filter(
     (cell) => cell.client !== "" && cell.runs.some((r) => r.code === "lab-error" && r.retried !== undefined),
   );
-  for (const cell of busy.slice(0, maxCalmerTries)) {
-    const again = await run([cell.case], [cell.server], [`${cell.client}/${cell.protocol}`], 2);
-    const same = again.cells.find(
-      (c) =>
-        c.case === cell.case && c.server === cell.server && c.client === cell.client && c.protocol === cell.protocol,
+  if (busy.length > 0 && busy.length <= maxCalmerTries) {
+    const again = await run(
+      [...new Set(busy.map((c) => c.case))],
+      [...new Set(busy.map((c) => c.server))],
+      [...new Set(busy.map((c) => `${c.client}/${c.protocol}`))],
+      4,
     );
-    if (!same) continue;
-    process.stderr.write(
-      `a test's cell run again on a calmer machine: ${cell.case} ${cell.server}<-${cell.client}/${cell.protocol}: ${same.runs.map((r) => r.code).join(", ")}\n`,
-    );
-    outcome.cells[outcome.cells.indexOf(cell)] = same;
+    for (const cell of busy) {
+      const same = again.cells.find(
+        (c) =>
+          c.case === cell.case && c.server === cell.server && c.client === cell.client && c.protocol === cell.protocol,
+      );
+      if (!same) continue;
+      process.stderr.write(
+        `a test's cell run again on a calmer machine: ${cell.case} ${cell.server}<-${cell.client}/${cell.protocol}: ${same.runs.map((r) => r.code).join(", ")}\n`,
+      );
+      outcome.cells[outcome.cells.indexOf(cell)] = same;
+    }
   }
   const errors = labErrorLines(outcome.cells);
   if (errors.length > 0 && options.keepOnLabError !== false) {
