@@ -97,15 +97,18 @@ export function commandOf(
 export const buildOf = (program: Program): PeerBuild | undefined =>
   program.kind === "node" || program.kind === "command" || program.kind === "address" ? undefined : program.build;
 
+/** The value of `--name` in a command line, if it is there. */
+export function flagValue(args: readonly string[], name: string): string | undefined {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
 /**
  * A command template with the lab's flags filled in: {port} and {host} from --port and --host
  * (127.0.0.1 when none is given), {addr} as host:port and {url} as http://host:port (a client's).
  */
 export function fillCommand(template: string, args: readonly string[]): string {
-  const flag = (name: string) => {
-    const i = args.indexOf(`--${name}`);
-    return i >= 0 ? args[i + 1] : undefined;
-  };
+  const flag = (name: string) => flagValue(args, name);
   const host = flag("host") ?? "127.0.0.1";
   const port = flag("port") ?? "";
   const hostPort = `${host.includes(":") ? `[${host}]` : host}:${port}`;

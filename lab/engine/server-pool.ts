@@ -4,7 +4,7 @@ import { type Child, listeningLine, spawnChild } from "./child-process.ts";
 import { freePort } from "./free-port.ts";
 import { waitListening } from "./listen-wait.ts";
 import { outsideProcess } from "./outside-process.ts";
-import { programName } from "./programs.ts";
+import { flagValue, programName } from "./programs.ts";
 import { whenSlotFree } from "./start-slots.ts";
 
 /** How long a server may take to start before the run is given up as broken. */
@@ -60,9 +60,8 @@ export function startServer(
  * filled in; it prints nothing the lab reads, so it counts as started once its port accepts.
  */
 async function startCommand(stack: ServerStack, args: string[]): Promise<RunningServer> {
-  const flag = (name: string) => (args.includes(`--${name}`) ? args[args.indexOf(`--${name}`) + 1] : undefined);
-  const host = flag("host") ?? "127.0.0.1";
-  const given = Number(flag("port") ?? "0");
+  const host = flagValue(args, "host") ?? "127.0.0.1";
+  const given = Number(flagValue(args, "port") ?? "0");
   const port = given > 0 ? given : await freePort(host);
   const filled = [...args.filter((_, i) => args[i] !== "--port" && args[i - 1] !== "--port"), "--port", String(port)];
   const child = spawnChild({ entry: stack.program, args: filled, account: `${stack.id} server` });
