@@ -104,9 +104,10 @@ for (const stack of servers) {
 
     test('short grace: the streams still running end unavailable "server shutting down", exit soon after grace + 1 s', async (t) => {
       const graceMs = 300;
+      const count = 50;
       const { server, port } = await startServer({
         entry: stack.program,
-        args: ["--count", "20", "--interval-ms", "200", "--grace-ms", String(graceMs), "--quiet"],
+        args: ["--count", String(count), "--interval-ms", "200", "--grace-ms", String(graceMs), "--quiet"],
       });
       const { firstMessages, ends } = openStreams(port);
       await firstMessages;
@@ -117,14 +118,15 @@ for (const stack of servers) {
       const wrong = results.filter((r) => r.code !== Code.Unavailable || r.message !== "server shutting down");
       assert.deepEqual(wrong.slice(0, 3), [], `${wrong.length} stream(s) ended otherwise`);
       assert.ok(
-        results.every((r) => r.received >= 1 && r.received < 20),
+        results.every((r) => r.received >= 1 && r.received < count),
         "each got message 1, none got all",
       );
       // Its own timers end the streams at the grace and drop what is left 1000 ms later; the streams'
-      // natural end is 4 s away. A CPU-starved machine runs those timers late (issue 22: 1.3-1.7 s
-      // seen with a CPU hog beside the suite), so the bound allows a second for that, and still
-      // tells an exit at the grace from one that waited for the streams.
-      const budgetMs = graceMs + 1000 + 1000;
+      // natural end is 10 s away. A CPU-starved machine runs those timers late (issue 22: 1.3-1.7 s
+      // seen with a CPU hog beside the suite; 2.5 s in CI's clone with the suite's other files), so
+      // the bound allows 2.5 s for that, and still tells an exit at the grace from one that waited
+      // for the streams.
+      const budgetMs = graceMs + 1000 + 2500;
       assert.ok(exit.ms <= budgetMs, `exited ${exit.ms} ms after SIGTERM, budget ${budgetMs} ms`);
       assert.equal(server.stderr(), "", "no warning, no stack trace");
       t.diagnostic(

@@ -99,12 +99,12 @@ test("npm run bench -- --quick: every section's table, and results.json with its
       assert.ok(r.report.htmlBytes > 0 && r.report.runs === agents.runs);
     }
 
-    assert.equal(r.throughput.rows.length, 6, "2 clients x 3 concurrencies");
+    assert.equal(r.throughput.rows.length, 4, "2 clients x 2 concurrencies");
     for (const row of r.throughput.rows) {
-      assert.ok([1, 16, 64].includes(row.streams));
+      assert.ok([1, 16].includes(row.streams));
       assertSummary(row.grpcJsServer, `grpc-js server, ${row.client}, ${row.streams} streams`);
       assertSummary(row.connectServer, `Connect server, ${row.client}, ${row.streams} streams`);
-      // Quick windows are 250 ms: 64 streams may not be under way by then on a busy machine; one is.
+      // Quick windows are 250 ms: 16 streams may not be under way by then on a busy machine; one is.
       if (row.streams === 1) assert.ok(row.connectServer.median > 0 && row.grpcJsServer.median > 0, "messages arrived");
     }
 

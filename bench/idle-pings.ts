@@ -30,16 +30,25 @@ export async function measureIdlePings(profiles: readonly string[], idleMs: numb
   const here = await readyClients();
   const clients = clientStacks.filter((c) => c.protocol === "grpc" && here.some((h) => h.id === c.id));
   const rows: IdlePingRow[] = [];
-  for (const name of profiles) {
-    const profile = readProfile(name, defaultSettings);
-    const { port } = await startServer({ entry: server.program, args: profileArgs(profile, "server", server.id) });
-    const agents = createAgentPool();
-    try {
-      rows.push(...(await Promise.all(clients.map((client) => idleOnce(profile, client, port, agents, idleMs)))));
-    } finally {
-      await agents.close();
-      await stopAllChildren();
+  // One agent per stack for every profile: a profile's settings are its channel's (the JVM and
+  // Python agents take seconds to start).
+  const agents = createAgentPool();
+  try {
+    for (const name of profiles) {
+      const profile = readProfile(name, defaultSettings);
+      const { server: child, port } = await startServer({
+        entry: server.program,
+        args: profileArgs(profile, "server", server.id),
+      });
+      try {
+        rows.push(...(await Promise.all(clients.map((client) => idleOnce(profile, client, port, agents, idleMs)))));
+      } finally {
+        await child.stop();
+      }
     }
+  } finally {
+    await agents.close();
+    await stopAllChildren();
   }
   return rows;
 }

@@ -485,7 +485,7 @@ runCli("lab", async () => {
   const tap = flags["no-tap"] !== true;
   // Made beside the reports: the key log lets tshark read the same connections (docs/tls.md).
   // Browsers speak HTTP/2 only over TLS: --browsers is a --tls run.
-  const tls = flags.tls || flags.browsers ? createLabTls(path.join(outDir, "tls")) : undefined;
+  let tls = flags.tls || flags.browsers ? createLabTls(path.join(outDir, "tls")) : undefined;
 
   // Ctrl-C or SIGTERM mid-run: no new runs, every process we started ends (stopped ones included).
   const interrupt = new AbortController();
@@ -511,13 +511,13 @@ runCli("lab", async () => {
       (name: string) =>
       <T extends { id: string; group?: string }>(all: readonly T[]) =>
         typeof flags[name] === "string" ? pick(flags, name, all) : [...all];
-    const mine = await planYours(flags, settings, outDir, {
+    const mine = await planYours(flags, settings, outDir, tls, {
       cases: chosen("cases"),
       clients: chosen("clients"),
       servers: chosen("servers"),
     });
     for (const note of mine.notes) process.stderr.write(`lab: ${note}\n`);
-    ({ servers, clients, cases, callArgs, settings } = mine);
+    ({ servers, clients, cases, callArgs, settings, tls } = mine);
   } else {
     // Once every flag was read: a usage error is one line.
     if (scoped && cases.some((c) => !firstQuestion.includes(c.id)))

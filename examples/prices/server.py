@@ -58,13 +58,19 @@ class Prices(prices_pb2_grpc.PricesServicer):
             yield quote(offer.sku, seq, max(offer.price.units, asking - 10 * seq))
 
 
-async def serve(host, port):
+async def serve(host, port, cert=None, key=None):
     server = grpc.aio.server()
     prices_pb2_grpc.add_PricesServicer_to_server(Prices(), server)
     reflection.enable_server_reflection(
         (prices_pb2.DESCRIPTOR.services_by_name["Prices"].full_name, reflection.SERVICE_NAME), server
     )
-    server.add_insecure_port(f"{host}:{port}")
+    if cert and key:
+        # HTTP/2 over TLS with this certificate chain and key (PEM files).
+        with open(cert, "rb") as c, open(key, "rb") as k:
+            credentials = grpc.ssl_server_credentials([(k.read(), c.read())])
+        server.add_secure_port(f"{host}:{port}", credentials)
+    else:
+        server.add_insecure_port(f"{host}:{port}")
     await server.start()
     print(f"prices: serving on {host}:{port}", flush=True)
     stop = asyncio.Event()
@@ -79,8 +85,10 @@ def main():
     parser = argparse.ArgumentParser(description="a price service on grpcio")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=50061)
+    parser.add_argument("--cert", help="serve TLS with this PEM certificate chain (and --key)")
+    parser.add_argument("--key", help="the PEM private key of --cert")
     args = parser.parse_args()
-    asyncio.run(serve(args.host, args.port))
+    asyncio.run(serve(args.host, args.port, args.cert, args.key))
 
 
 if __name__ == "__main__":

@@ -113,7 +113,8 @@ export function keepaliveBoundMs(client: Pick<ClientStack, "keepaliveFloorMs">, 
   return Math.max(s.keepalive.intervalMs, client.keepaliveFloorMs ?? 0) + s.keepalive.timeoutMs;
 }
 
-const goBuild = (dir: string): PeerBuild => ({ toolchain: "go", dir });
+// Each Go module replaces connectlab.dev/golab with peers/golab: a change there rebuilds it.
+const goBuild = (dir: string): PeerBuild => ({ toolchain: "go", dir, shared: ["peers/golab"] });
 const tonicBuild: PeerBuild = { toolchain: "cargo", dir: "peers/tonic" };
 const javaBuild: PeerBuild = { toolchain: "maven", dir: "peers/grpc-java" };
 const grpcioBuild: PeerBuild = { toolchain: "python", dir: "peers/grpcio" };

@@ -19,6 +19,8 @@ export interface PeerBuild {
   toolchain: Toolchain;
   /** The peer's folder, from the project's root. */
   dir: string;
+  /** Folders outside it that its build also reads (a Go module's `replace` of peers/golab): in its fingerprint. Default none. */
+  shared?: string[];
 }
 
 interface ToolchainSpec {
@@ -166,7 +168,11 @@ function fingerprint(build: PeerBuild): string {
   const hash = createHash("sha256")
     .update(`${toolchainVersion(build.toolchain)}\n`)
     .update(`${JSON.stringify(spec.steps("TOOL", dir))}\n`);
-  for (const file of sources(dir, spec.output)) hash.update(`${file}\n`).update(readFileSync(path.join(dir, file)));
+  for (const folder of [dir, ...(build.shared ?? []).map((d) => path.join(projectRoot, d))]) {
+    for (const file of sources(folder, spec.output)) {
+      hash.update(`${path.relative(dir, path.join(folder, file))}\n`).update(readFileSync(path.join(folder, file)));
+    }
+  }
   return hash.digest("hex");
 }
 

@@ -105,7 +105,9 @@ export function flagValue(args: readonly string[], name: string): string | undef
 
 /**
  * A command template with the lab's flags filled in: {port} and {host} from --port and --host
- * (127.0.0.1 when none is given), {addr} as host:port and {url} as http://host:port (a client's).
+ * (127.0.0.1 when none is given), {addr} as host:port and {url} as http://host:port (a client's;
+ * https:// over TLS); with --tls, {cert} and {key} (a server's, the lab's certificate chain and
+ * key) and {ca} (a client's, the CA it must trust), PEM files.
  */
 export function fillCommand(template: string, args: readonly string[]): string {
   const flag = (name: string) => flagValue(args, name);
@@ -116,7 +118,10 @@ export function fillCommand(template: string, args: readonly string[]): string {
     .replaceAll("{port}", port)
     .replaceAll("{host}", host)
     .replaceAll("{addr}", hostPort)
-    .replaceAll("{url}", `${flag("tls-ca") ? "https" : "http"}://${hostPort}`);
+    .replaceAll("{url}", `${flag("tls-ca") ? "https" : "http"}://${hostPort}`)
+    .replaceAll("{cert}", flag("tls-cert") ?? "")
+    .replaceAll("{key}", flag("tls-key") ?? "")
+    .replaceAll("{ca}", flag("tls-ca") ?? "");
 }
 
 /** A name for messages: the entry, script, file or class. */

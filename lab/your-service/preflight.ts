@@ -2,6 +2,7 @@ import type { CallsRecord } from "../../lib/run-calls.ts";
 import { type ClientStack, clientStacks, type ServerStack } from "../catalogue/stacks.ts";
 import { spawnChild } from "../engine/child-process.ts";
 import { commandResult } from "../engine/command-client.ts";
+import { clientTlsArgs, type LabTls, serverTlsArgs } from "../engine/lab-tls.ts";
 import { startServer } from "../engine/server-pool.ts";
 import { within } from "../engine/within.ts";
 
@@ -30,10 +31,11 @@ export async function preflight(
   stack: ServerStack,
   method: string | undefined,
   callArgs: string[] | undefined,
+  tls: LabTls | undefined,
   during?: (address: string) => Promise<void>,
 ): Promise<Preflight> {
   const started = performance.now();
-  const server = await startServer(stack, ["--port", "0"], 0, [], true);
+  const server = await startServer(stack, ["--port", "0", ...serverTlsArgs(tls)], 0, [], true);
   const startMs = Math.round(performance.now() - started);
   try {
     const host = server.host ?? "127.0.0.1";
@@ -45,7 +47,15 @@ export async function preflight(
         entry: client.program,
         args: [
           ...(server.host ? ["--host", server.host] : []),
-          ...["--port", String(server.port), "--protocol", stack.protocols[0], ...args, "--json"],
+          ...[
+            "--port",
+            String(server.port),
+            "--protocol",
+            stack.protocols[0],
+            ...clientTlsArgs(tls),
+            ...args,
+            "--json",
+          ],
         ],
         account: "preflight call",
       });
@@ -88,15 +98,16 @@ export async function preflightClient(
   server: ServerStack,
   serverArgs: string[],
   limitMs: number,
+  tls: LabTls | undefined,
 ): Promise<{ code: string; ms: number }> {
-  const running = await startServer(server, ["--port", "0", ...serverArgs], 0, [], true);
+  const running = await startServer(server, ["--port", "0", ...serverArgs, ...serverTlsArgs(tls)], 0, [], true);
   try {
     const started = performance.now();
     const child = spawnChild({
       entry: client.program,
       args: [
         ...(running.host ? ["--host", running.host] : []),
-        ...["--port", String(running.port), "--protocol", client.protocol],
+        ...["--port", String(running.port), "--protocol", client.protocol, ...clientTlsArgs(tls)],
       ],
       account: "preflight client",
     });

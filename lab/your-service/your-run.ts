@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { type FlagSpecs, type Flags, intFlag, stringFlag, UsageError } from "../../lib/cli.ts";
 import { protocols as allProtocols, type Protocol } from "../../lib/client-flags.ts";
@@ -6,6 +6,7 @@ import { methodKind, resolveDynamicMethod } from "../../lib/dynamic-call.ts";
 import type { LabCase, LabSettings } from "../catalogue/cases.ts";
 import { labCases } from "../catalogue/cases.ts";
 import { type ClientStack, clientStacks, type ServerStack, serverStacks } from "../catalogue/stacks.ts";
+import type { LabTls } from "../engine/lab-tls.ts";
 import { refusedBy } from "../engine/plan.ts";
 import { preflight, preflightClient } from "./preflight.ts";
 import { descriptorSetBytes, reflectSchema } from "./reflection.ts";
@@ -53,10 +54,18 @@ export const yourServiceFlags: FlagSpecs = {
     help: "your client instead of the lab's: a command with {addr} (host:port) or {url} where it calls; its result is its exit status, or its last line's JSON code",
   },
   "client-protocol": { type: "string", help: "what your client speaks", default: "grpc" },
+  "tls-ca": {
+    type: "string",
+    help: "with --tls: the CA (PEM) of your server's own certificate, which must name 127.0.0.1 and localhost; else --server-cmd takes the lab's as {cert} and {key}",
+  },
 };
 
-/** The clients that make calls from a schema (lib/dynamic-call.ts, peers/grpcio/dynamic_call.py). */
-const dynamicClients = new Set(["connect", "grpc-js", "grpcio"]);
+/**
+ * The clients that make calls from a schema (lib/dynamic-call.ts, peers/grpcio/dynamic_call.py,
+ * peers/golab/dynamic.go, peers/grpc-java's DynamicCall.java). tonic has no runtime schema of its
+ * own: its messages are Rust types that prost generates at build time.
+ */
+const dynamicClients = new Set(["connect", "grpc-js", "grpcio", "connect-go", "grpc-go", "grpc-java"]);
 
 /** A run against the user's own service: what main.ts runs instead of the Chat matrix. */
 export interface YourRun {
@@ -67,6 +76,8 @@ export interface YourRun {
   settings: LabSettings;
   /** Lines for the user before the run (what is left out, what the first call showed). */
   notes: string[];
+  /** --tls: the lab's files, the CA the clients trust made a bundle with --tls-ca's. */
+  tls: LabTls | undefined;
 }
 
 /** What the user's server side is: its stack, the call's kind and flags, and what its first start showed. */
@@ -92,6 +103,7 @@ async function planServerSide(
   settings: LabSettings,
   outDir: string,
   clientCommand: boolean,
+  tls: LabTls | undefined,
 ): Promise<YourServerSide> {
   const mode = typeof flags.target === "string" ? "--target" : "--server-cmd";
   if (typeof flags.target === "string" && typeof flags["server-cmd"] === "string")
@@ -105,7 +117,13 @@ async function planServerSide(
   const method = typeof flags.method === "string" ? flags.method : undefined;
   const request = stringFlag(flags, "request", "{}");
   const protocols = readProtocols(stringFlag(flags, "protocols", "grpc"), "--protocols");
-  if (flags.tls) throw new UsageError(`${mode} with --tls: not yet (your server's certificate is its own)`);
+  const ownCa = typeof flags["tls-ca"] === "string" ? flags["tls-ca"] : undefined;
+  if (tls && !ownCa && (target || !command.includes("{cert}") || !command.includes("{key}")))
+    throw new UsageError(
+      target
+        ? "--target with --tls needs --tls-ca FILE: the CA of your server's certificate"
+        : "--server-cmd with --tls needs {cert} and {key} where your server takes its certificate and key (the lab's, for 127.0.0.1 and localhost), or --tls-ca FILE: the CA of its own certificate",
+    );
   const stackOf = (startMs?: number) =>
     target
       ? createTargetServer(target.host, target.port, protocols)
@@ -133,12 +151,12 @@ async function planServerSide(
     ? ["--method", callFlags.method, "--request", request, "--descriptor-set", callFlags.descriptorSet]
     : undefined;
 
-  const first = await preflight(stackOf(), method, callArgs, async (address) => {
+  const first = await preflight(stackOf(), method, callArgs, tls, async (address) => {
     if (schema || !callFlags) return;
     const service = callFlags.method.replace(/^\//, "").split("/")[0];
     let files: Uint8Array[];
     try {
-      files = await reflectSchema(address, service);
+      files = await reflectSchema(address, service, tls && readFileSync(tls.caFile));
     } catch (e) {
       throw new UsageError(
         `no --proto or --descriptor-set, and server reflection could not give ${service}: ${(e as Error).message.split("\n")[0]}`,
@@ -204,6 +222,7 @@ export async function planYours(
   flags: Flags,
   settings: LabSettings,
   outDir: string,
+  labTls: LabTls | undefined,
   pick: {
     cases: (all: readonly LabCase[]) => LabCase[];
     clients: (all: readonly ClientStack[]) => ClientStack[];
@@ -211,26 +230,28 @@ export async function planYours(
   },
 ): Promise<YourRun> {
   const clientCommand = typeof flags["client-cmd"] === "string" ? flags["client-cmd"] : undefined;
+  const tls = withOwnCa(flags, labTls);
   if (clientCommand !== undefined && !/\{(addr|url)\}/.test(clientCommand))
     throw new UsageError("--client-cmd needs {addr} (host:port) or {url} (http://host:port) where your client calls");
   const serverSide =
     typeof flags["server-cmd"] === "string" || typeof flags.target === "string"
-      ? await planServerSide(flags, settings, outDir, clientCommand !== undefined)
+      ? await planServerSide(flags, settings, outDir, clientCommand !== undefined, tls)
       : undefined;
   const s = serverSide?.settings ?? settings;
   const notes = [...(serverSide?.notes ?? [])];
   const protocol = readProtocols(stringFlag(flags, "client-protocol", "grpc"), "--client-protocol")[0];
 
+  const picked = clientCommand ? [] : pick.clients(clientStacks).filter((c) => !c.browser);
+  const unable = [...new Set(picked.filter((c) => !dynamicClients.has(c.client)).map((c) => c.client))];
+  if (unable.length > 0)
+    notes.push(
+      `left out ${unable.join(", ")}: no calls from a schema (tonic's messages are Rust types made at build time)`,
+    );
   const clients = clientCommand
     ? [createYourClient(clientCommand, protocol)]
-    : pick
-        .clients(clientStacks)
-        .filter(
-          (c) =>
-            dynamicClients.has(c.client) && !c.browser && (serverSide?.server.protocols ?? []).includes(c.protocol),
-        );
+    : picked.filter((c) => dynamicClients.has(c.client) && (serverSide?.server.protocols ?? []).includes(c.protocol));
   if (clients.length === 0)
-    throw new UsageError("--clients: none of them makes calls from a schema (connect, grpc-js, grpcio do)");
+    throw new UsageError(`--clients: none of them makes calls from a schema (${[...dynamicClients].join(", ")} do)`);
   const servers = serverSide
     ? [serverSide.server]
     : pick.servers(
@@ -266,12 +287,32 @@ export async function planYours(
     if (server) {
       const chatArgs = serverSide ? [] : ["--count", String(s.count), "--interval-ms", String(s.intervalMs)];
       const limitMs = s.intervalMs * s.count + 10 * s.watchdogMs;
-      const first = await preflightClient(clients[0], server, chatArgs, limitMs);
+      const first = await preflightClient(clients[0], server, chatArgs, limitMs, tls);
       notes.push(`your client ended ${first.code} in ${first.ms} ms against a healthy server`);
     }
   }
   if (cases.length === 0) throw new UsageError("--cases: none of the cases chosen applies here");
-  return { servers, clients, cases, callArgs: serverSide?.callArgs ?? [], settings: s, notes };
+  return { servers, clients, cases, callArgs: serverSide?.callArgs ?? [], settings: s, notes, tls };
+}
+
+/**
+ * --tls-ca: the CA of the user's own server certificate. The clients trust it and the lab's CA
+ * (one PEM bundle), for the proxies in front of that server serve the lab's certificate.
+ */
+function withOwnCa(flags: Flags, tls: LabTls | undefined): LabTls | undefined {
+  if (typeof flags["tls-ca"] !== "string") return tls;
+  if (!tls) throw new UsageError("--tls-ca needs --tls");
+  let pem: string;
+  try {
+    pem = readFileSync(flags["tls-ca"], "utf8");
+  } catch (e) {
+    throw new UsageError(`--tls-ca: cannot read ${flags["tls-ca"]}: ${(e as NodeJS.ErrnoException).code}`);
+  }
+  if (!pem.includes("-----BEGIN CERTIFICATE-----"))
+    throw new UsageError(`--tls-ca: ${flags["tls-ca"]} holds no PEM certificate`);
+  const caFile = path.join(path.dirname(tls.caFile), "trusted.pem");
+  writeFileSync(caFile, `${readFileSync(tls.caFile, "utf8").trimEnd()}\n${pem.trimEnd()}\n`);
+  return { ...tls, caFile };
 }
 
 /**

@@ -18,7 +18,9 @@ var RetryPolicy = struct{ InitialBackoffMs, MaxBackoffMs, Multiplier float64 }{2
 
 // ClientSettings are a client's flags, read and checked (lib/client-flags.ts ClientSettings).
 type ClientSettings struct {
-	Method        string // chat, health-check, health-watch
+	Method string // chat, health-check, health-watch, dynamic
+	// Dynamic is --method's call from its schema (method "dynamic"), else nil.
+	Dynamic       *DynamicCall
 	HealthService string
 	Host          string
 	Port          int64
@@ -66,6 +68,9 @@ func ClientFlags(stack string, protocols []string, pingTimeoutDefault string) []
 		{Name: "health", Boolean: true, Help: "instead of Chat, ask grpc.health.v1.Health/Check once; exit 0 only if SERVING"},
 		{Name: "watch-health", Boolean: true, Help: "instead of Chat, call grpc.health.v1.Health/Watch and print each status until the stream ends"},
 		{Name: "health-service", Help: "service to ask --health or --watch-health about", Default: `"" (the whole server)`},
+		{Name: "method", Help: "instead of Chat, call this method of your own service, pkg.v1.Service/Method, from --descriptor-set (issue 28)", Default: "none"},
+		{Name: "request", Help: "--method's request in protobuf's JSON form", Default: "{}"},
+		{Name: "descriptor-set", Help: "--method's schema: a binary FileDescriptorSet with imports (buf build -o FILE)", Default: "none"},
 		{Name: "target", Help: "a gRPC target instead of --host and --port, several addresses behind one name: ipv4:127.0.0.1:P1,127.0.0.2:P2", Default: "none"},
 		{Name: "lb-policy", Help: "how a --target's addresses share the calls: " + strings.Join(LbPolicies, ", "), Default: "pick_first (the libraries')"},
 		{Name: "ping-idle", Boolean: true, Help: "keepalive PINGs also while no call is open"},
@@ -106,6 +111,15 @@ func ReadClientSettings(f Flags, protocols []string) (*ClientSettings, error) {
 		s.Method = "health-check"
 	} else if f.Has("watch-health") {
 		s.Method = "health-watch"
+	} else if f.Has("method") {
+		if !f.Has("descriptor-set") {
+			return nil, Usagef("--method needs --descriptor-set FILE")
+		}
+		call, err := ReadDynamicCall(f.String("method", ""), f.String("request", "{}"), f.String("descriptor-set", ""))
+		if err != nil {
+			return nil, err
+		}
+		s.Method, s.Dynamic = "dynamic", call
 	}
 	var err error
 	steps := []func() error{

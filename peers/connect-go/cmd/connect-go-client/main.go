@@ -13,6 +13,7 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"runtime/debug"
@@ -24,6 +25,7 @@ import (
 	"connectlab.dev/connect-go/gen/grpc/health/v1/healthv1connect"
 	"connectlab.dev/golab"
 	"connectrpc.com/connect"
+	"google.golang.org/protobuf/types/dynamicpb"
 )
 
 func main() {
@@ -40,6 +42,9 @@ func main() {
 
 type caller struct {
 	transport *http.Transport
+	client    *http.Client
+	base      string
+	options   []connect.ClientOption
 	chat      chatv1connect.ChatServiceClient
 	health    healthv1connect.HealthClient
 }
@@ -68,6 +73,9 @@ func newCaller(s *golab.ClientSettings) (golab.Caller, error) {
 	client := &http.Client{Transport: transport}
 	return &caller{
 		transport: transport,
+		client:    client,
+		base:      base,
+		options:   options,
 		chat:      chatv1connect.NewChatServiceClient(client, base, options...),
 		health:    healthv1connect.NewHealthClient(client, base, options...),
 	}, nil
@@ -161,6 +169,8 @@ func (c *caller) Call(ctx context.Context, r *golab.Reporter, s *golab.ClientSet
 			r.Message(index, golab.ServingName(int32(stream.Msg().GetStatus())), time.Time{})
 		}
 		return ended(stream.Err())
+	case "dynamic":
+		return ended(c.dynamic(ctx, r, s.Dynamic))
 	}
 	stream, err := c.chat.Chat(ctx, connect.NewRequest(&chatv1.ChatRequest{Name: s.Name, Text: s.Text}))
 	if err != nil {
@@ -172,6 +182,70 @@ func (c *caller) Call(ctx context.Context, r *golab.Reporter, s *golab.ClientSet
 		r.Message(int(m.GetIndex()), m.GetText(), m.GetSentAt().AsTime())
 	}
 	return ended(stream.Err())
+}
+
+// dynamic makes a call from the user's schema with a connect.Client of dynamicpb messages
+// (connect.WithSchema and WithResponseInitializer, as connect-go documents for them): one
+// request; a bidi call keeps its send side open until the call ends, as a client that may
+// still send would (lib/dynamic-call.ts requestStream).
+func (c *caller) dynamic(ctx context.Context, r *golab.Reporter, d *golab.DynamicCall) error {
+	options := append([]connect.ClientOption{
+		connect.WithSchema(d.Desc),
+		connect.WithResponseInitializer(func(_ connect.Spec, message any) error {
+			if m, ok := message.(*dynamicpb.Message); ok {
+				*m = *d.NewResponse()
+			}
+			return nil
+		}),
+	}, c.options...)
+	client := connect.NewClient[dynamicpb.Message, dynamicpb.Message](c.client, c.base+d.Path, options...)
+	request := d.Request.(*dynamicpb.Message)
+	switch {
+	case d.ClientStreams() && d.ServerStreams():
+		stream := client.CallBidiStream(ctx)
+		defer stream.CloseResponse()
+		if err := stream.Send(request); err != nil && !errors.Is(err, io.EOF) {
+			return err
+		}
+		for index := 1; ; index++ {
+			response, err := stream.Receive()
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			r.Message(index, golab.Describe(response), time.Time{})
+		}
+	case d.ClientStreams():
+		stream := client.CallClientStream(ctx)
+		if err := stream.Send(request); err != nil && !errors.Is(err, io.EOF) {
+			return err
+		}
+		response, err := stream.CloseAndReceive()
+		if err != nil {
+			return err
+		}
+		r.Message(1, golab.Describe(response.Msg), time.Time{})
+		return nil
+	case d.ServerStreams():
+		stream, err := client.CallServerStream(ctx, connect.NewRequest(request))
+		if err != nil {
+			return err
+		}
+		defer stream.Close()
+		for index := 1; stream.Receive(); index++ {
+			r.Message(index, golab.Describe(stream.Msg()), time.Time{})
+		}
+		return stream.Err()
+	default:
+		response, err := client.CallUnary(ctx, connect.NewRequest(request))
+		if err != nil {
+			return err
+		}
+		r.Message(1, golab.Describe(response.Msg), time.Time{})
+		return nil
+	}
 }
 
 // moduleVersion is a module's version as the binary was built with it.

@@ -169,6 +169,8 @@ func (c *caller) Call(ctx context.Context, r *golab.Reporter, s *golab.ClientSet
 			}
 			r.Message(index, golab.ServingName(int32(response.GetStatus())), time.Time{})
 		}
+	case "dynamic":
+		return ended(c.dynamic(ctx, r, s.Dynamic, callOptions))
 	}
 	stream, err := chatv1.NewChatServiceClient(c.conn).Chat(ctx, &chatv1.ChatRequest{Name: s.Name, Text: s.Text}, callOptions...)
 	if err != nil {
@@ -180,6 +182,32 @@ func (c *caller) Call(ctx context.Context, r *golab.Reporter, s *golab.ClientSet
 			return ended(err)
 		}
 		r.Message(int(response.GetIndex()), response.GetText(), response.GetSentAt().AsTime())
+	}
+}
+
+// dynamic makes a call from the user's schema on a stream of grpc-go's own (its proto codec
+// takes dynamicpb messages): one request; a bidi call keeps its send side open until the
+// call ends, as a client that may still send would (lib/dynamic-call.ts requestStream).
+func (c *caller) dynamic(ctx context.Context, r *golab.Reporter, d *golab.DynamicCall, options []grpc.CallOption) error {
+	desc := &grpc.StreamDesc{ClientStreams: d.ClientStreams(), ServerStreams: d.ServerStreams()}
+	stream, err := c.conn.NewStream(ctx, desc, d.Path, options...)
+	if err != nil {
+		return err
+	}
+	if err := stream.SendMsg(d.Request); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	if !(desc.ClientStreams && desc.ServerStreams) {
+		if err := stream.CloseSend(); err != nil {
+			return err
+		}
+	}
+	for index := 1; ; index++ {
+		response := d.NewResponse()
+		if err := stream.RecvMsg(response); err != nil {
+			return err
+		}
+		r.Message(index, golab.Describe(response), time.Time{})
 	}
 }
 

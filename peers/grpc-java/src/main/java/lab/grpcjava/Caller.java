@@ -3,7 +3,10 @@ package lab.grpcjava;
 import chat.v1.Chat.ChatRequest;
 import chat.v1.Chat.ChatResponse;
 import chat.v1.ChatServiceGrpc;
+import com.google.protobuf.DynamicMessage;
+import io.grpc.CallOptions;
 import io.grpc.ChannelCredentials;
+import io.grpc.ClientCall;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
@@ -14,6 +17,7 @@ import io.grpc.health.v1.HealthGrpc;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.AbstractStub;
 import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientCalls;
 import io.grpc.stub.ClientResponseObserver;
 import io.netty.channel.ChannelOption;
 import java.io.ByteArrayInputStream;
@@ -132,6 +136,7 @@ final class Caller {
               .watch(
                   health,
                   new Observer<HealthCheckRequest, HealthCheckResponse>(m -> r.message(++index[0], m.getStatus().name(), null)));
+      case "dynamic" -> dynamic(s, new Observer<DynamicMessage, DynamicMessage>(m -> r.message(++index[0], DynamicCall.describe(m), null)));
       default ->
           configure(ChatServiceGrpc.newStub(channel), s)
               .chat(
@@ -144,6 +149,29 @@ final class Caller {
                               m.hasSentAt() ? Instant.ofEpochSecond(m.getSentAt().getSeconds(), m.getSentAt().getNanos()) : null)));
     }
     return done;
+  }
+
+  /**
+   * A call from the user's schema on the channel, with the deadline and wait-for-ready a stub would
+   * have: one request; a bidi call keeps its send side open until the call ends, as a client that
+   * may still send would (lib/dynamic-call.ts requestStream).
+   */
+  private void dynamic(ClientSettings s, ClientResponseObserver<DynamicMessage, DynamicMessage> observer) {
+    CallOptions options = CallOptions.DEFAULT;
+    if (s.timeoutMs > 0) options = options.withDeadlineAfter(s.timeoutMs, TimeUnit.MILLISECONDS);
+    if (s.waitForReady) options = options.withWaitForReady();
+    DynamicCall d = s.dynamic;
+    ClientCall<DynamicMessage, DynamicMessage> call = channel.newCall(d.grpcMethod, options);
+    switch (d.grpcMethod.getType()) {
+      case UNARY -> ClientCalls.asyncUnaryCall(call, d.request, observer);
+      case SERVER_STREAMING -> ClientCalls.asyncServerStreamingCall(call, d.request, observer);
+      case CLIENT_STREAMING -> {
+        var requests = ClientCalls.asyncClientStreamingCall(call, observer);
+        requests.onNext(d.request);
+        requests.onCompleted();
+      }
+      default -> ClientCalls.asyncBidiStreamingCall(call, observer).onNext(d.request);
+    }
   }
 
   private static <T extends AbstractStub<T>> T configure(T stub, ClientSettings s) {

@@ -9,6 +9,8 @@ final class ClientSettings implements Cloneable {
       List.of("name", "text", "timeout-ms", "wait-for-ready", "health", "watch-health", "health-service");
 
   String method = "chat";
+  /** --method's call from its schema (method "dynamic"), else null. */
+  DynamicCall dynamic;
   String healthService = "";
   String host = "127.0.0.1";
   long port = 50051;
@@ -53,6 +55,10 @@ final class ClientSettings implements Cloneable {
             "watch-health", "instead of Chat, call grpc.health.v1.Health/Watch and print each status until the stream ends"),
         Flags.Spec.string("health-service", "service to ask --health or --watch-health about", "\"\" (the whole server)"),
         Flags.Spec.string(
+            "method", "instead of Chat, call this method of your own service, pkg.v1.Service/Method, from --descriptor-set (issue 28)", "none"),
+        Flags.Spec.string("request", "--method's request in protobuf's JSON form", "{}"),
+        Flags.Spec.string("descriptor-set", "--method's schema: a binary FileDescriptorSet with imports (buf build -o FILE)", "none"),
+        Flags.Spec.string(
             "target",
             "a gRPC target instead of --host and --port, several addresses behind one name: ipv4:127.0.0.1:P1,127.0.0.2:P2",
             "none"),
@@ -76,7 +82,11 @@ final class ClientSettings implements Cloneable {
   static ClientSettings read(Flags f) {
     if (f.has("health") && f.has("watch-health")) throw new Flags.UsageError("--health and --watch-health: choose one");
     ClientSettings s = new ClientSettings();
-    s.method = f.has("health") ? "health-check" : f.has("watch-health") ? "health-watch" : "chat";
+    s.method = f.has("health") ? "health-check" : f.has("watch-health") ? "health-watch" : f.has("method") ? "dynamic" : "chat";
+    if (s.method.equals("dynamic")) {
+      if (!f.has("descriptor-set")) throw new Flags.UsageError("--method needs --descriptor-set FILE");
+      s.dynamic = DynamicCall.read(f.string("method", ""), f.string("request", "{}"), f.string("descriptor-set", ""));
+    }
     s.healthService = f.string("health-service", "");
     s.host = f.string("host", "127.0.0.1");
     s.port = f.integer("port", 50051, 1, 65535);
