@@ -371,10 +371,8 @@ runCli("lab", async () => {
     },
   });
   // Your own service (issue 28) picks its cases among those that apply to it (your-run.ts).
-  const yours =
-    typeof flags["server-cmd"] === "string" ||
-    typeof flags.target === "string" ||
-    typeof flags["client-cmd"] === "string";
+  const yourClient = typeof flags["client-cmd"] === "string" || typeof flags["client-channel-cmd"] === "string";
+  const yours = typeof flags["server-cmd"] === "string" || typeof flags.target === "string" || yourClient;
   let cases = yours ? [...labCases] : pick(flags, "cases", labCases);
   if (flags.list) {
     process.stdout.write(`${listCases(cases)}\n`);
@@ -466,15 +464,8 @@ runCli("lab", async () => {
     // client ~0.5 s of CPU): at 24 per core both cores were 98% busy and faults came late, so 2.
     intFlag(flags, "jobs", {
       default:
-        (isolate || typeof flags["client-cmd"] === "string"
-          ? typeof flags["client-cmd"] === "string"
-            ? 2
-            : 3
-          : flags.browsers
-            ? 4
-            : flags.tls
-              ? 16
-              : 24) * availableParallelism(),
+        (isolate || yourClient ? (yourClient ? 2 : 3) : flags.browsers ? 4 : flags.tls ? 16 : 24) *
+        availableParallelism(),
       min: 1,
       max: 256,
     });
@@ -501,11 +492,7 @@ runCli("lab", async () => {
 
   // The user's own service (issue 28): its server and the cases that apply, instead of the matrix.
   let callArgs: string[] = [];
-  if (
-    typeof flags["server-cmd"] === "string" ||
-    typeof flags.target === "string" ||
-    typeof flags["client-cmd"] === "string"
-  ) {
+  if (yours) {
     await buildEntries();
     const chosen =
       (name: string) =>

@@ -58,6 +58,8 @@ export interface ClientStack {
   protocol: Protocol;
   /** The program that runs it, and what builds it. */
   program: Program;
+  /** It takes part in channel scenarios only, and why (a user's client that calls until stopped). Default: every case. */
+  channelOnly?: string;
   /**
    * The shortest time between two keepalive PINGs this stack keeps to,
    * whatever it is told, ms, where it has one: the watchdog of a +keepalive

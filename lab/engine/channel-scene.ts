@@ -18,9 +18,11 @@ import { createRelay, type Relay } from "../faults/relay.ts";
 import { type ChannelCallRecord, type RunRecord, runWithoutCall } from "../reports/run-record.ts";
 import { wireRecord } from "../reports/wire-record.ts";
 import { type CallHandle, fromEpoch } from "./call-handle.ts";
+import { channelOutcome } from "./channel-outcome.ts";
 import type { Exit } from "./child-process.ts";
 import type { Agent, AgentChannel } from "./client-agent.ts";
 import { crashSignals } from "./client-process.ts";
+import { type CommandChannel, openCommandChannel } from "./command-channel.ts";
 import { freeFixedPort } from "./free-port.ts";
 import { backendArgs, backendHost, freshBackend, type Observer, type Scene } from "./plan.ts";
 import { heldNow, type SceneContext, seenStopped, stopSeenWithinMs } from "./scene.ts";
@@ -40,7 +42,8 @@ interface ChannelCall {
 interface ChannelWatch {
   observer: Observer;
   relays: Relay[];
-  channel?: AgentChannel;
+  /** An agent's channel, or the user's client command making calls of its own (issue 28). */
+  channel?: AgentChannel | CommandChannel;
   /** The agent of its own, where the case crashes its client (LabCase.ownProcess). */
   agent?: Agent;
   calls: ChannelCall[];
@@ -51,12 +54,6 @@ interface Mark {
   target: string;
   what: string;
   at: number;
-}
-
-/** The codes of calls as one outcome: "ok", "unavailable", "ok+unavailable"; ok first, hang last. */
-export function channelOutcome(codes: readonly string[]): string {
-  const rank = (code: string) => (code === "ok" ? 0 : code === "hang" ? 2 : 1);
-  return [...new Set(codes)].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b)).join("+") || "none";
 }
 
 /** Every step's times, read off the settings once. */
@@ -109,6 +106,12 @@ export async function runChannelScene(scene: Scene, ctx: SceneContext): Promise<
     await setUpChannelScene(run);
     for (const [index, step] of stepsOf(scenario).entries()) await runChannelStep(run, step, index);
     const endAt = performance.now();
+    // The user's client made its own calls: they are the channel's, each placed by its start.
+    const faultAt = run.marks.find((m) => m.what !== "restarted")?.at;
+    for (const w of run.watches) {
+      if (w.channel && "kind" in w.channel)
+        w.calls = w.channel.calls({ faultAt, endAt, hangMs: run.streamMs + run.watchdogMs, watch: scenario.watch });
+    }
     // What is still open has hung: the lab gives up on it.
     await Promise.all(
       run.watches.flatMap((w) =>
@@ -188,7 +191,10 @@ async function setUpChannelScene(run: ChannelRun): Promise<void> {
       ];
       if (labCase.ownProcess?.includes(client.client)) w.agent = ctx.agents.own(client);
       try {
-        w.channel = await (w.agent ?? ctx.agents.get(client)).open(args);
+        w.channel =
+          client.program.kind === "command"
+            ? openCommandChannel(client, args, () => w.relays[0].connections)
+            : await (w.agent ?? ctx.agents.get(client)).open(args);
       } catch (e) {
         w.broken = `the channel did not open: ${e instanceof Error ? e.message : String(e)}`;
       }
@@ -225,11 +231,17 @@ async function runChannelStep(run: ChannelRun, step: ChannelStep, index: number)
   const startCalls = (label: string) =>
     live().map((w) => {
       const call = { label, handle: (w.channel as AgentChannel).call(callArgs(ownStep(w))) };
-      w.calls.push(call);
+      // A client command's calls are its own, read from its lines at the end (command-channel.ts).
+      if (!(w.channel && "kind" in w.channel)) w.calls.push(call);
       return call;
     });
-  const waitFor = (calls: ChannelCall[], ms: number) =>
-    within(Promise.all(calls.map((c) => c.handle.result.catch(() => undefined))), ms);
+  /** The client commands' calls under way now: what a settle waits for in them. */
+  const commandCalls = () => {
+    const since = performance.now();
+    return live().flatMap((w) => (w.channel && "kind" in w.channel ? [w.channel.callAfter(since, true)] : []));
+  };
+  const waitFor = (calls: ChannelCall[], ms: number, also: Promise<void>[] = []) =>
+    within(Promise.all([...calls.map((c) => c.handle.result.catch(() => undefined)), ...also]), ms);
   const relaysOf = (backend: number | undefined) =>
     watches.flatMap((w) => (backend === undefined ? w.relays : [w.relays[backend]]));
   const where = (b: number) => (backends > 1 ? `backend ${b}` : "server");
@@ -329,6 +341,7 @@ async function runChannelStep(run: ChannelRun, step: ChannelStep, index: number)
       await waitFor(
         watches.flatMap((w) => w.calls),
         step.ms?.(s) ?? run.streamMs + run.watchdogMs,
+        commandCalls(),
       );
       return;
   }

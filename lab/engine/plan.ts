@@ -11,6 +11,7 @@ import {
   stackPairs,
 } from "../catalogue/stacks.ts";
 import type { CellResult } from "../reports/results.ts";
+import { channelOutcome } from "./channel-outcome.ts";
 import { clientTlsArgs, type LabTls, serverTlsArgs } from "./lab-tls.ts";
 
 /** The outcome of a cell whose client stack cannot take part in its channel scenario. */
@@ -283,6 +284,7 @@ export function refusedBy(
   if (client.browser && (labCase.fault ?? []).some(onClient)) {
     return { why: "the case signals the client's process: a page lives in its browser's processes" };
   }
+  if (client.channelOnly && !labCase.channel) return { why: client.channelOnly };
   const mine =
     labCase.view === "server" ? undefined : refusal(client.refuses, caseClientFlags(labCase, options.settings));
   return mine ?? refusal(server?.refuses, caseServerFlags(labCase, options.settings));
@@ -292,11 +294,22 @@ export function refusedBy(
  * The rule of a case for the user's own client (issue 28): where the rule is a hang (the lab gave
  * the call no remedy), its own deadline or keepalive may end it, and that is no departure.
  */
-function ownRemedies(expect: LabCase["expect"], client: ClientStack): { rule: string[]; cite: string } {
-  if (client.program.kind !== "command" || !expect.rule.includes("hang"))
+function ownRemedies(
+  expect: LabCase["expect"],
+  client: ClientStack,
+  channel: boolean,
+): { rule: string[]; cite: string } {
+  if (client.program.kind !== "command" || !expect.rule.some((r) => r.split("+").includes("hang")))
     return { rule: expect.rule, cite: expect.cite };
+  const codes = [...new Set([...expect.rule.flatMap((r) => r.split("+")), "deadline_exceeded", "unavailable"])];
+  // On a channel the outcome is the codes of many calls (channelOutcome): any mix of them.
+  const rule = channel
+    ? Array.from({ length: 2 ** codes.length - 1 }, (_, m) =>
+        channelOutcome(codes.filter((_, i) => ((m + 1) >> i) & 1)),
+      )
+    : codes;
   return {
-    rule: [...expect.rule, "deadline_exceeded", "unavailable"],
+    rule,
     cite: `${expect.cite}; your client's own deadline (deadline_exceeded) or keepalive (unavailable) may end it`,
   };
 }
@@ -342,7 +355,7 @@ export function planCells(options: PlanOptions): CellPlan[] {
           expected: notFor
             ? { rule: [notApplicable], cite: notFor.why, evidence: [], allowed: [notApplicable], departures: [] }
             : {
-                ...ownRemedies(labCase.expect, client),
+                ...ownRemedies(labCase.expect, client, labCase.channel !== undefined),
                 evidence: labCase.evidence.map((e) => e.says),
                 allowed: allowedOutcomes(labCase.expect, matchOf),
                 departures: matchingDepartures(labCase.expect, matchOf).map(({ codes, why }) => ({ codes, why })),

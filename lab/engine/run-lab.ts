@@ -99,7 +99,8 @@ async function warmUp(plan: LabPlan, ctx: SceneContext): Promise<void> {
   ]);
   await Promise.all(
     plan.clients
-      .filter((client) => server.protocols.includes(client.protocol))
+      // A user's client command has no agent: each of its runs is a process of its own.
+      .filter((client) => server.protocols.includes(client.protocol) && client.program.kind !== "command")
       .map((client) =>
         ctx.agents
           .get(client)

@@ -130,3 +130,57 @@ export async function preflightClient(
     await running.child.stop();
   }
 }
+
+/**
+ * Runs the user's channel client command against a healthy server until it
+ * has reported two calls ended ok (one JSON line each), then stops it: a
+ * command that reports none within `limitMs`, or a failure, cannot be placed
+ * on a timeline. Throws one line; everything is stopped either way.
+ */
+export async function preflightChannelClient(
+  client: ClientStack,
+  server: ServerStack,
+  serverArgs: string[],
+  limitMs: number,
+  tls: LabTls | undefined,
+): Promise<{ calls: number; ms: number }> {
+  const running = await startServer(server, ["--port", "0", ...serverArgs, ...serverTlsArgs(tls)], 0, [], true);
+  const started = performance.now();
+  const child = spawnChild({
+    entry: client.program,
+    args: [
+      ...(running.host ? ["--host", running.host] : []),
+      ...["--port", String(running.port), "--protocol", client.protocol, ...clientTlsArgs(tls)],
+    ],
+    account: "preflight client",
+  });
+  try {
+    const results: string[] = [];
+    const two = new Promise<void>((resolve) => {
+      child.onLine((line) => {
+        const { code } = commandResult(line.text, { code: 1, signal: null }, "");
+        if (code === "failed") return;
+        results.push(code);
+        if (results.length >= 2 || code !== "ok") resolve();
+      });
+    });
+    await within(Promise.race([two, child.exited]), limitMs);
+    const bad = results.find((c) => c !== "ok");
+    if (bad)
+      throw new Error(
+        `your client channel command reported a call ${bad} against a healthy server: the lab needs calls that work before it breaks anything`,
+      );
+    if (results.length < 2) {
+      const why = child.exit
+        ? `it exited (${child.exit.signal ?? `exit ${child.exit.code}`}) after ${results.length} call line(s)`
+        : `it printed ${results.length} call line(s) within ${limitMs / 1000} s`;
+      throw new Error(
+        `your client channel command must make calls until it is stopped, one JSON line each ({"code": ..., "ms": ...}): ${why}`,
+      );
+    }
+    return { calls: results.length, ms: Math.round(performance.now() - started) };
+  } finally {
+    await child.stop();
+    await running.child.stop();
+  }
+}

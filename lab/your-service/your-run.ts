@@ -8,10 +8,10 @@ import { labCases } from "../catalogue/cases.ts";
 import { type ClientStack, clientStacks, type ServerStack, serverStacks } from "../catalogue/stacks.ts";
 import type { LabTls } from "../engine/lab-tls.ts";
 import { refusedBy } from "../engine/plan.ts";
-import { preflight, preflightClient } from "./preflight.ts";
+import { preflight, preflightChannelClient, preflightClient } from "./preflight.ts";
 import { descriptorSetBytes, reflectSchema } from "./reflection.ts";
 import { compileProtos } from "./schema.ts";
-import { createYourClient } from "./your-client.ts";
+import { createYourChannelClient, createYourClient } from "./your-client.ts";
 import {
   createTargetServer,
   createYourServer,
@@ -52,6 +52,10 @@ export const yourServiceFlags: FlagSpecs = {
   "client-cmd": {
     type: "string",
     help: "your client instead of the lab's: a command with {addr} (host:port) or {url} where it calls; its result is its exit status, or its last line's JSON code",
+  },
+  "client-channel-cmd": {
+    type: "string",
+    help: 'your client making calls until it is stopped, one JSON line per call ({"code": ..., "ms": ...}), with {addr} or {url}: the channel scenarios',
   },
   "client-protocol": { type: "string", help: "what your client speaks", default: "grpc" },
   "tls-ca": {
@@ -230,25 +234,35 @@ export async function planYours(
   },
 ): Promise<YourRun> {
   const clientCommand = typeof flags["client-cmd"] === "string" ? flags["client-cmd"] : undefined;
+  const channelCommand = typeof flags["client-channel-cmd"] === "string" ? flags["client-channel-cmd"] : undefined;
   const tls = withOwnCa(flags, labTls);
-  if (clientCommand !== undefined && !/\{(addr|url)\}/.test(clientCommand))
-    throw new UsageError("--client-cmd needs {addr} (host:port) or {url} (http://host:port) where your client calls");
+  for (const [flag, command] of [
+    ["--client-cmd", clientCommand],
+    ["--client-channel-cmd", channelCommand],
+  ] as const) {
+    if (command !== undefined && !/\{(addr|url)\}/.test(command))
+      throw new UsageError(`${flag} needs {addr} (host:port) or {url} (http://host:port) where your client calls`);
+  }
+  const yourClient = clientCommand !== undefined || channelCommand !== undefined;
   const serverSide =
     typeof flags["server-cmd"] === "string" || typeof flags.target === "string"
-      ? await planServerSide(flags, settings, outDir, clientCommand !== undefined, tls)
+      ? await planServerSide(flags, settings, outDir, yourClient, tls)
       : undefined;
   const s = serverSide?.settings ?? settings;
   const notes = [...(serverSide?.notes ?? [])];
   const protocol = readProtocols(stringFlag(flags, "client-protocol", "grpc"), "--client-protocol")[0];
 
-  const picked = clientCommand ? [] : pick.clients(clientStacks).filter((c) => !c.browser);
+  const picked = yourClient ? [] : pick.clients(clientStacks).filter((c) => !c.browser);
   const unable = [...new Set(picked.filter((c) => !dynamicClients.has(c.client)).map((c) => c.client))];
   if (unable.length > 0)
     notes.push(
       `left out ${unable.join(", ")}: no calls from a schema (tonic's messages are Rust types made at build time)`,
     );
-  const clients = clientCommand
-    ? [createYourClient(clientCommand, protocol)]
+  const clients = yourClient
+    ? [
+        ...(clientCommand ? [createYourClient(clientCommand, protocol)] : []),
+        ...(channelCommand ? [createYourChannelClient(channelCommand, protocol)] : []),
+      ]
     : picked.filter((c) => dynamicClients.has(c.client) && (serverSide?.server.protocols ?? []).includes(c.protocol));
   if (clients.length === 0)
     throw new UsageError(`--clients: none of them makes calls from a schema (${[...dynamicClients].join(", ")} do)`);
@@ -274,21 +288,27 @@ export async function planYours(
   };
   const mine = serverSide
     ? yourCases({ kind: serverSide.kind, refusal, health: serverSide.health, target: serverSide.target })
-    : clientCases(refusal);
+    : clientCases(refusal, channelCommand !== undefined);
   // Cases named with --cases (any of the catalogue's): those that apply run, the others are said.
   const named = typeof flags.cases === "string" ? pick.cases([yourSigterm, ...labCases]) : undefined;
   const cases = named ? mine.cases.filter((c) => named.some((n) => n.id === c.id)) : mine.cases;
   if (named) {
     for (const n of named) if (mine.why.has(n.id)) notes.push(`${n.id}: left out: ${mine.why.get(n.id)}`);
   } else notes.push(...leftOutLines(mine.why));
-  if (clientCommand) {
-    // Once against a healthy server: it calls, and it ends by itself.
-    const server = serverSide?.server ?? servers.find((x) => !x.peerOnly);
-    if (server) {
-      const chatArgs = serverSide ? [] : ["--count", String(s.count), "--interval-ms", String(s.intervalMs)];
-      const limitMs = s.intervalMs * s.count + 10 * s.watchdogMs;
-      const first = await preflightClient(clients[0], server, chatArgs, limitMs, tls);
-      notes.push(`your client ended ${first.code} in ${first.ms} ms against a healthy server`);
+  // Once against a healthy server: the one-call client calls and ends by itself; the channel
+  // client reports calls that end ok.
+  const server = serverSide?.server ?? servers.find((x) => !x.peerOnly);
+  if (server && yourClient) {
+    const chatArgs = serverSide ? [] : ["--count", String(s.count), "--interval-ms", String(s.intervalMs)];
+    const limitMs = s.intervalMs * s.count + 10 * s.watchdogMs;
+    for (const client of clients) {
+      if (client.client === "yours") {
+        const first = await preflightClient(client, server, chatArgs, limitMs, tls);
+        notes.push(`your client ended ${first.code} in ${first.ms} ms against a healthy server`);
+      } else {
+        const first = await preflightChannelClient(client, server, chatArgs, limitMs, tls);
+        notes.push(`your channel client reported ${first.calls} calls ok in ${first.ms} ms against a healthy server`);
+      }
     }
   }
   if (cases.length === 0) throw new UsageError("--cases: none of the cases chosen applies here");
@@ -319,12 +339,17 @@ function withOwnCa(flags: Flags, tls: LabTls | undefined): LabTls | undefined {
  * The cases the user's client takes against the lab's own servers: a client's own calls in the
  * process, network, handler, HTTP/2 and proxy groups, not a server's view or a library's knob.
  */
-function clientCases(refusal: (c: LabCase) => string | undefined): { cases: LabCase[]; why: Map<string, string> } {
+function clientCases(
+  refusal: (c: LabCase) => string | undefined,
+  channel: boolean,
+): { cases: LabCase[]; why: Map<string, string> } {
   const why = new Map<string, string>();
   const cases: LabCase[] = [];
   for (const c of labCases) {
     const refused = refusal(c);
-    if (!clientGroups.has(c.group) || c.view === "server") why.set(c.id, "not a client's own call");
+    if (c.group === "channel" && !channel) why.set(c.id, "a channel's timeline: --client-channel-cmd runs these");
+    else if ((!clientGroups.has(c.group) && c.group !== "channel") || c.view === "server")
+      why.set(c.id, "not a client's own call");
     else if (refused) why.set(c.id, refused);
     else cases.push(c);
   }
