@@ -4,7 +4,8 @@
  * code one its catalogue entry states (the rule, or a departure with its
  * reason), its fault's evidence on the wire, and the findings users act on.
  * Run after the main suite, one file at a time (package.json): beside two
- * other files, a keepalive round-robin cell missed its recovery once.
+ * other files (the suite at concurrency 3), a keepalive round-robin cell
+ * missed its recovery once.
  */
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
