@@ -3,7 +3,7 @@
  * the lab costs, server throughput and memory, Connect against grpc-js.
  *
  *   npm run bench                   # ~5 min on 2 cores; figures in bench/RESULTS.md
- *   npm run bench -- --quick        # < 1 min: the same report, smaller samples
+ *   npm run bench -- --quick        # ~1.5 min: the same report, smaller samples
  *   npm run bench -- --full-lab     # also the full default lab, and issue 11's matrix with and without agents
  *
  * Prints one table per section and writes bench-report/results.json.
@@ -47,7 +47,10 @@ runCli("bench", async () => {
     program: "bench",
     summary: "detection latency, lab cost, server throughput and memory, Connect against grpc-js",
     flags: {
-      quick: { type: "boolean", help: "smaller samples and shorter windows: a look at the shape in < 1 min" },
+      quick: {
+        type: "boolean",
+        help: "smaller samples and shorter windows: a look at the shape in ~1.5 min (88 s on 2 cores)",
+      },
       "full-lab": {
         type: "boolean",
         help: "also time the full default lab run, issue 11's matrix (the Node stacks, five groups) with agents and under --isolate, and the tap's cost on it (adds ~5 min)",

@@ -53,7 +53,13 @@ export async function measureReportLoad(resultsFile: string, times: number): Pro
     biggestCase,
     errors: [],
   };
-  const browser = await puppeteer.launch({ executablePath: chromiumPath, headless: true, args: ["--no-sandbox"] });
+  // Its start is not what is measured: once, on 2 cores, it took past puppeteer's default 30 s.
+  const browser = await puppeteer.launch({
+    executablePath: chromiumPath,
+    headless: true,
+    args: ["--no-sandbox"],
+    timeout: 90_000,
+  });
   try {
     for (let i = 0; i < times; i++) {
       const page = await browser.newPage();

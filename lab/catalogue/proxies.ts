@@ -115,7 +115,14 @@ export const nginx: ProxyStack = {
     return `# Written by the lab for one run: nginx as a gRPC proxy on loopback (grpc_pass to h2c).
 daemon off;
 master_process off;
-worker_processes 1;
+worker_processes 1;${
+      tls
+        ? `
+# nginx clears its environment as it starts; the key log its preloaded OpenSSL writes to is kept, so
+# that its own TLS connections to the server are read too, whether or not the server logs its own.
+env SSLKEYLOGFILE;`
+        : ""
+    }
 pid ${dir}/nginx.pid;
 error_log stderr warn;
 events { worker_connections 4096; }

@@ -52,6 +52,9 @@ export interface CommandChannel extends AgentChannel {
 /** How often the tap's record is read for a message, ms. */
 const pollMs = 10;
 
+/** How late a call's line may reach the lab after its end, for its stream on the wire to be its own, ms. */
+const lineLateMs = 250;
+
 export function openCommandChannel(
   stack: ClientStack,
   args: string[],
@@ -105,9 +108,31 @@ export function openCommandChannel(
       check();
     });
 
+  /** Every request stream the client opened, as the tap saw it: when, and the server's messages on it. */
+  const streams = () =>
+    connections()
+      .flatMap((conn) =>
+        conn.frames
+          .filter((f) => f.dir === "c2s" && f.type === "HEADERS")
+          .map((h) => ({
+            at: h.at,
+            messages: conn.frames
+              .filter((f) => f.dir === "s2c" && f.type === "DATA" && f.stream === h.stream && !f.dropped)
+              .flatMap((f) => (f.envelopes ?? []).filter((e) => e.kind === "message").map(() => f.at)),
+          })),
+      )
+      .sort((a, b) => a.at - b.at);
+
   /** A call's handle, for a call that ended (its record) or one the lab gave up on (rejected). */
-  const handleOf = (start: number, end: number, result: CommandCall | undefined): CallHandle => {
-    const messages = messagesBetween(start, end);
+  const handleOf = (
+    start: number,
+    end: number,
+    result: CommandCall | undefined,
+    arrivals: readonly number[],
+  ): CallHandle => {
+    const messages: ArrivedMessage[] = arrivals
+      .filter((at) => at <= end)
+      .map((at, i) => ({ call: 1, index: i + 1, text: "", at }));
     const record: Promise<CallsRecord> = result
       ? Promise.resolve({
           client: stack.client,
@@ -151,7 +176,7 @@ export function openCommandChannel(
       const result = callAfter(since).then(() => {
         const c = next();
         if (!c) throw new Error(`${stack.id} client ended before its next call`);
-        return handleOf(c.start, c.end, c).result;
+        return handleOf(c.start, c.end, c, []).result;
       });
       result.catch(() => undefined);
       let settled = false;
@@ -183,15 +208,26 @@ export function openCommandChannel(
     },
     calls({ faultAt, endAt, hangMs, watch }) {
       const labelOf = (start: number) => (faultAt !== undefined && start < faultAt ? "before" : watch);
-      const out: LabelledCall[] = reported.map((c) => ({
-        label: labelOf(c.start),
-        handle: handleOf(c.start, c.end, c),
-      }));
+      // Each call's stream on the wire: the earliest one not yet taken that began between a little
+      // before its start (its line may reach the lab late on a busy machine, and its start is its
+      // line's time less its ms) and its end; an ok call takes one the server answered. A call
+      // that failed before it reached the wire (nothing listens) takes none.
+      const taken = new Set<number>();
+      const wire = streams();
+      const out: LabelledCall[] = reported.map((c) => {
+        const fits = wire
+          .map((w, i) => ({ ...w, i }))
+          .filter((w) => !taken.has(w.i) && w.at >= c.start - lineLateMs && w.at <= c.end);
+        const match = (c.code === "ok" ? fits.find((w) => w.messages.length > 0) : undefined) ?? fits[0];
+        if (match) taken.add(match.i);
+        const start = match ? Math.min(match.at, c.start) : c.start;
+        return { label: labelOf(start), handle: handleOf(start, c.end, c, match?.messages ?? []) };
+      });
       // The call under way at the end: a hang when it has been waiting past the watchdog.
       const lastEnd = reported[reported.length - 1]?.end ?? opened;
       const exitedAt = child.exit?.at;
       if ((exitedAt === undefined || exitedAt > endAt) && endAt - lastEnd > hangMs) {
-        out.push({ label: labelOf(lastEnd), handle: handleOf(lastEnd, endAt, undefined), abandonedAt: endAt });
+        out.push({ label: labelOf(lastEnd), handle: handleOf(lastEnd, endAt, undefined, []), abandonedAt: endAt });
       }
       return out;
     },

@@ -120,6 +120,41 @@ describe("your server over TLS: the lab's certificate as {cert} and {key}, the f
     assert.equal(code(by, "crash grpcio/grpc"), "n/a");
     assert.equal(leftRunning(), "");
   });
+
+  test("a certificate of its own (--tls-ca), read inside TLS on both of nginx's hops", async () => {
+    // A CA and a certificate for 127.0.0.1 and localhost that are not the lab's, as a user has.
+    const dir = path.join(scratch, "own-ca");
+    execFileSync("sh", [
+      "-c",
+      `mkdir -p ${dir} && cd ${dir} && ec="-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes" &&
+       openssl req -x509 $ec -keyout ca.key -out ca.pem -days 1 -subj "/CN=own CA" 2>/dev/null &&
+       openssl req $ec -keyout key.pem -out req.csr -subj "/CN=localhost" 2>/dev/null &&
+       printf "subjectAltName=DNS:localhost,IP:127.0.0.1\\n" > ext.cnf &&
+       openssl x509 -req -in req.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out cert.pem -days 1 -extfile ext.cnf 2>/dev/null &&
+       cat cert.pem ca.pem > chain.pem`,
+    ]);
+    const own = `${python} examples/prices/server.py --port {port} --cert ${dir}/chain.pem --key ${dir}/key.pem # ${mark}`;
+    const results = await runLabChecked(
+      [
+        "--quick",
+        "--tls",
+        "--tls-ca",
+        path.join(dir, "ca.pem"),
+        "--server-cmd",
+        own,
+        ...watch,
+        "--cases",
+        "normal,nginx/crash",
+      ],
+      path.join(scratch, "tls-own"),
+    );
+    const by = outcomes(results);
+    for (const client of ["connect/grpc", "grpc-js/grpc"]) {
+      assert.equal(code(by, `normal ${client}`), "ok", client);
+      assert.equal(code(by, `nginx/crash ${client}`), "internal", client);
+    }
+    assert.equal(leftRunning(), "");
+  });
 });
 
 describe("a server already running: only the relay's faults, the schema from its reflection", { skip }, () => {
