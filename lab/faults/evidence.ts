@@ -244,6 +244,11 @@ export function drainedAfterGoaway(): Evidence {
 export function goawayAfterFault(): Evidence {
   return {
     says: "GOAWAY from the server",
+    // With zero grace a server may end the stream before its GOAWAY leaves: connect-go's
+    // http.Server.Shutdown() writes it from the connection's own goroutine, measured 0-2 ms after
+    // the status, and once past the end of the client's call (a busy machine), missed by a record
+    // taken at that end.
+    lingerMs: 100,
     check(o) {
       const call = callStream(o);
       if (!call) return noCall;
