@@ -3,7 +3,7 @@ import { labCases } from "../catalogue/cases.ts";
 import { readProfile } from "../catalogue/profiles.ts";
 import { defaultSettings, type LabSettings } from "../catalogue/settings.ts";
 import { clientStacks, serverStacks } from "../catalogue/stacks.ts";
-import { type CellPlan, estimateMs, planCells } from "./plan.ts";
+import { type CellPlan, estimateMs, planCells, watchesManyCalls } from "./plan.ts";
 
 /** The full matrix's cells as `--full` plans them: every case, every pair, the default timings, 3 runs each. */
 export function fullMatrixPlan(): CellPlan[] {
@@ -51,11 +51,7 @@ export function shardCells(cells: readonly CellPlan[], shard: Shard, s: LabSetti
     const key = `${cell.labCase.id} ${cell.server.id}`;
     units.set(key, [...(units.get(key) ?? []), cell]);
   }
-  const weigh = (unit: CellPlan[]) =>
-    unit.reduce(
-      (ms, c) => ms + (c.result.expected.rule[0] === "n/a" ? 1 : repeat * estimateMs(c.labCase, s, c.client)),
-      0,
-    );
+  const weigh = (unit: CellPlan[]) => unit.reduce((ms, c) => ms + Math.max(1, cellLoadMs(c, s, repeat)), 0);
   // Longest first, ties by key: the same order on every machine.
   const ordered = [...units.entries()]
     .map(([key, unit]) => ({ key, unit, ms: weigh(unit) }))
@@ -72,12 +68,20 @@ export function shardCells(cells: readonly CellPlan[], shard: Shard, s: LabSetti
   return cells.filter((cell) => mine.has(cell));
 }
 
+/**
+ * A cell's estimated run time: each of its runs' estimate, 0 for n/a. A channel scenario that
+ * watches many calls runs once whatever `repeat` says (plan.ts planScenes): counted three times,
+ * the full matrix's channel group weighed 16,369 s where its runs took 9,960 s by the same
+ * estimates (a --full run, 2026-12-05), and the 1-machine figure overshot the measured run by 28%.
+ */
+function cellLoadMs(c: CellPlan, s: LabSettings, repeat: number): number {
+  if (c.result.expected.rule[0] === "n/a") return 0;
+  return (watchesManyCalls(c.labCase) ? 1 : repeat) * estimateMs(c.labCase, s, c.client);
+}
+
 /** Each shard's estimated run time (ms of runs, not wall time): for the bench's machines figure. */
 export function shardLoads(cells: readonly CellPlan[], count: number, s: LabSettings, repeat: number): number[] {
   return Array.from({ length: count }, (_, i) =>
-    shardCells(cells, { index: i + 1, count }, s, repeat).reduce(
-      (ms, c) => ms + (c.result.expected.rule[0] === "n/a" ? 0 : repeat * estimateMs(c.labCase, s, c.client)),
-      0,
-    ),
+    shardCells(cells, { index: i + 1, count }, s, repeat).reduce((ms, c) => ms + cellLoadMs(c, s, repeat), 0),
   );
 }

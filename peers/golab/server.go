@@ -149,15 +149,23 @@ type Server struct {
 	draining     bool
 	// cancelledBy is set once the library's own immediate stop cuts the streams off.
 	cancelledBy atomic.Pointer[string]
+	// signals holds what HandleSignals acts on, caught from NewServer on: a signal that came
+	// between the listening line and HandleSignals would be lost (Go ignores SIGUSR2 without
+	// signal.Notify: a full matrix's memory reading once waited 5 s for a line that never came).
+	signals chan os.Signal
 }
 
-// NewServer makes the handlers' shared state: every service SERVING.
+// NewServer makes the handlers' shared state: every service SERVING; the signals
+// HandleSignals acts on are caught from here on.
 func NewServer(s *ServerSettings) *Server {
+	signals := make(chan os.Signal, 4)
+	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR2)
 	return &Server{
 		Settings:     s,
 		shuttingDown: make(chan struct{}),
 		status:       map[string]int32{"": Serving, ChatService: Serving},
 		changed:      make(chan struct{}),
+		signals:      signals,
 	}
 }
 
@@ -309,10 +317,8 @@ type Stops struct {
 // HandleSignals stops the server on SIGTERM or SIGINT as --stop-mode says (lib/server-flags.ts),
 // and prints the memory line on SIGUSR2. It never returns.
 func (srv *Server) HandleSignals(stops Stops) {
-	signals := make(chan os.Signal, 4)
-	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR2)
 	count := 0
-	for sig := range signals {
+	for sig := range srv.signals {
 		name := signalName(sig)
 		if sig == syscall.SIGUSR2 {
 			srv.reportMemory()

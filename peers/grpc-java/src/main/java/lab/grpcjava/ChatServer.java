@@ -125,9 +125,10 @@ public final class ChatServer {
       throw new Flags.UsageError("--host " + host + ": cannot listen: " + cause.getMessage());
     }
     int bound = ((InetSocketAddress) server.getListenSockets().get(0)).getPort();
+    state.handleSignals(server);
     Reporter.line(
         "listening on " + Flags.authority(host, bound) + " (pid " + ProcessHandle.current().pid() + ", grpc-java " + version() + ")");
-    state.handleSignals(server);
+    state.awaitForever(server);
   }
 
   static String version() {

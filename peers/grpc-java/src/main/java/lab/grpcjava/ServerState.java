@@ -171,7 +171,10 @@ final class ServerState {
     t.start();
   }
 
-  /** Stops the server on SIGTERM or SIGINT as --stop-mode says; the memory line on SIGUSR2. Never returns. */
+  /**
+   * Stops the server on SIGTERM or SIGINT as --stop-mode says; the memory line on SIGUSR2. Called
+   * before the listening line: a signal the lab sends once it reads that line finds its handler.
+   */
   void handleSignals(Server server) {
     int[] signals = {0};
     sun.misc.SignalHandler stop =
@@ -247,6 +250,10 @@ final class ServerState {
     sun.misc.Signal.handle(new sun.misc.Signal("TERM"), stop);
     sun.misc.Signal.handle(new sun.misc.Signal("INT"), stop);
     sun.misc.Signal.handle(new sun.misc.Signal("USR2"), sig -> reportMemory());
+  }
+
+  /** Waits for good: the signal handlers end the process. */
+  void awaitForever(Server server) {
     try {
       server.awaitTermination();
       for (; ; ) Thread.sleep(Long.MAX_VALUE);
