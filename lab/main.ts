@@ -463,9 +463,7 @@ runCli("lab", async () => {
     // The user's client command is a process per run, and its runtime's start is its own (a Python
     // client ~0.5 s of CPU): at 24 per core both cores were 98% busy and faults came late, so 2.
     intFlag(flags, "jobs", {
-      default:
-        (isolate || yourClient ? (yourClient ? 2 : 3) : flags.browsers ? 4 : flags.tls ? 16 : 24) *
-        availableParallelism(),
+      default: (yourClient ? 2 : isolate ? 3 : flags.browsers ? 4 : flags.tls ? 16 : 24) * availableParallelism(),
       min: 1,
       max: 256,
     });

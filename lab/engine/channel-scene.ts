@@ -56,6 +56,10 @@ interface Mark {
   at: number;
 }
 
+/** The user's client command on this watch's channel, if that is what it is (issue 28). */
+const commandOf = (w: ChannelWatch): CommandChannel | undefined =>
+  w.channel && "kind" in w.channel ? w.channel : undefined;
+
 /** Every step's times, read off the settings once. */
 const stepsOf = (scenario: ChannelScenario) => scenario.steps;
 
@@ -109,8 +113,9 @@ export async function runChannelScene(scene: Scene, ctx: SceneContext): Promise<
     // The user's client made its own calls: they are the channel's, each placed by its start.
     const faultAt = run.marks.find((m) => m.what !== "restarted")?.at;
     for (const w of run.watches) {
-      if (w.channel && "kind" in w.channel)
-        w.calls = w.channel.calls({ faultAt, endAt, hangMs: run.streamMs + run.watchdogMs, watch: scenario.watch });
+      const command = commandOf(w);
+      if (command)
+        w.calls = command.calls({ faultAt, endAt, hangMs: run.streamMs + run.watchdogMs, watch: scenario.watch });
     }
     // What is still open has hung: the lab gives up on it.
     await Promise.all(
@@ -232,13 +237,13 @@ async function runChannelStep(run: ChannelRun, step: ChannelStep, index: number)
     live().map((w) => {
       const call = { label, handle: (w.channel as AgentChannel).call(callArgs(ownStep(w))) };
       // A client command's calls are its own, read from its lines at the end (command-channel.ts).
-      if (!(w.channel && "kind" in w.channel)) w.calls.push(call);
+      if (!commandOf(w)) w.calls.push(call);
       return call;
     });
   /** The client commands' calls under way now: what a settle waits for in them. */
   const commandCalls = () => {
     const since = performance.now();
-    return live().flatMap((w) => (w.channel && "kind" in w.channel ? [w.channel.callAfter(since, true)] : []));
+    return live().flatMap((w) => commandOf(w)?.callAfter(since, true) ?? []);
   };
   const waitFor = (calls: ChannelCall[], ms: number, also: Promise<void>[] = []) =>
     within(Promise.all([...calls.map((c) => c.handle.result.catch(() => undefined)), ...also]), ms);

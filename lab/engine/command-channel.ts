@@ -83,22 +83,6 @@ export function openCommandChannel(
     for (const wake of waiters.splice(0)) wake();
   });
 
-  /** The server's messages on streams the client opened between `from` and `to`, as the tap saw them. */
-  const messagesBetween = (from: number, to: number): ArrivedMessage[] => {
-    const out: ArrivedMessage[] = [];
-    for (const conn of connections()) {
-      for (const h of conn.frames.filter((f) => f.dir === "c2s" && f.type === "HEADERS")) {
-        if (h.at < from - 5 || h.at > to) continue;
-        for (const f of conn.frames) {
-          if (f.dir !== "s2c" || f.type !== "DATA" || f.stream !== h.stream || f.dropped || f.at > to) continue;
-          for (const e of f.envelopes ?? [])
-            if (e.kind === "message") out.push({ call: 1, index: 0, text: "", at: f.at });
-        }
-      }
-    }
-    return out.sort((a, b) => a.at - b.at).map((m, i) => ({ ...m, index: i + 1 }));
-  };
-
   const callAfter = (since: number, ended = false) =>
     new Promise<void>((resolve) => {
       const check = () => {
@@ -186,8 +170,9 @@ export function openCommandChannel(
       result.then(done, done);
       const firstMessage = async (timeoutMs: number) => {
         for (const deadline = performance.now() + timeoutMs; performance.now() < deadline; ) {
-          const m = messagesBetween(since, Number.POSITIVE_INFINITY)[0];
-          if (m) return m.at;
+          // The server's first message on a stream the client opened from `since` on (5 ms slack).
+          const first = Math.min(...streams().flatMap((w) => (w.at >= since - 5 ? w.messages : [])));
+          if (first < Number.POSITIVE_INFINITY) return first;
           if (child.exit) break;
           await new Promise((resolve) => setTimeout(resolve, pollMs));
         }

@@ -251,10 +251,7 @@ export function drainedAfterGoaway(): Evidence {
 export function goawayAfterFault(): Evidence {
   return {
     says: "GOAWAY from the server (or its status, when the client closed the connection first)",
-    // With zero grace a server may end the stream before its GOAWAY leaves: connect-go's
-    // http.Server.Shutdown() writes it from the connection's own goroutine, measured 0-2 ms after
-    // the status, and once past the end of the client's call (a busy machine), missed by a record
-    // taken at that end.
+    // The GOAWAY may leave after the status (0-2 ms, connect-go), past the client's end.
     lingerMs: 100,
     check(o) {
       const call = callStream(o);

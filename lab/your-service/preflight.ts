@@ -1,9 +1,9 @@
 import type { CallsRecord } from "../../lib/run-calls.ts";
 import { type ClientStack, clientStacks, type ServerStack } from "../catalogue/stacks.ts";
-import { spawnChild } from "../engine/child-process.ts";
+import { type Child, spawnChild } from "../engine/child-process.ts";
 import { commandResult } from "../engine/command-client.ts";
 import { clientTlsArgs, type LabTls, serverTlsArgs } from "../engine/lab-tls.ts";
-import { startServer } from "../engine/server-pool.ts";
+import { type RunningServer, startServer } from "../engine/server-pool.ts";
 import { within } from "../engine/within.ts";
 
 /** What the first start and the first call of the user's server showed. */
@@ -100,17 +100,8 @@ export async function preflightClient(
   limitMs: number,
   tls: LabTls | undefined,
 ): Promise<{ code: string; ms: number }> {
-  const running = await startServer(server, ["--port", "0", ...serverArgs, ...serverTlsArgs(tls)], 0, [], true);
+  const { running, child, started } = await startAgainstHealthy(client, server, serverArgs, tls);
   try {
-    const started = performance.now();
-    const child = spawnChild({
-      entry: client.program,
-      args: [
-        ...(running.host ? ["--host", running.host] : []),
-        ...["--port", String(running.port), "--protocol", client.protocol, ...clientTlsArgs(tls)],
-      ],
-      account: "preflight client",
-    });
     const exit = await within(child.exited, limitMs);
     if (!exit) {
       await child.stop();
@@ -127,6 +118,7 @@ export async function preflightClient(
     }
     return { code: result.code, ms };
   } finally {
+    await child.stop();
     await running.child.stop();
   }
 }
@@ -144,16 +136,7 @@ export async function preflightChannelClient(
   limitMs: number,
   tls: LabTls | undefined,
 ): Promise<{ calls: number; ms: number }> {
-  const running = await startServer(server, ["--port", "0", ...serverArgs, ...serverTlsArgs(tls)], 0, [], true);
-  const started = performance.now();
-  const child = spawnChild({
-    entry: client.program,
-    args: [
-      ...(running.host ? ["--host", running.host] : []),
-      ...["--port", String(running.port), "--protocol", client.protocol, ...clientTlsArgs(tls)],
-    ],
-    account: "preflight client",
-  });
+  const { running, child, started } = await startAgainstHealthy(client, server, serverArgs, tls);
   try {
     const results: string[] = [];
     const two = new Promise<void>((resolve) => {
@@ -182,5 +165,30 @@ export async function preflightChannelClient(
   } finally {
     await child.stop();
     await running.child.stop();
+  }
+}
+
+/** A healthy server of the lab's, and the user's client command started against it. */
+async function startAgainstHealthy(
+  client: ClientStack,
+  server: ServerStack,
+  serverArgs: string[],
+  tls: LabTls | undefined,
+): Promise<{ running: RunningServer; child: Child; started: number }> {
+  const running = await startServer(server, ["--port", "0", ...serverArgs, ...serverTlsArgs(tls)], 0, [], true);
+  try {
+    const started = performance.now();
+    const child = spawnChild({
+      entry: client.program,
+      args: [
+        ...(running.host ? ["--host", running.host] : []),
+        ...["--port", String(running.port), "--protocol", client.protocol, ...clientTlsArgs(tls)],
+      ],
+      account: "preflight client",
+    });
+    return { running, child, started };
+  } catch (e) {
+    await running.child.stop();
+    throw e;
   }
 }
