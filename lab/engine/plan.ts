@@ -97,19 +97,27 @@ export interface PlanOptions {
 /**
  * How many runs watch one server at most. Their calls start together and the
  * fault waits for every one's message 1; more calls at once spread message 1
- * wider (a burst of call set-ups: ~100-250 ms for 12 calls on 2 busy cores),
- * and a run whose message 2 came first is a lab error. So the faster messages
- * come, the fewer share a server: 12 at the default 500 ms, 4 at --quick's 100.
+ * wider, and a run whose message 2 came first is a lab error. So the faster
+ * messages come, the fewer share a server: 17 at the default 500 ms (a case
+ * of the first question, 11 client stacks x 3 runs, in two scenes; the core
+ * stacks' 5 x 3 in one), 4 at --quick's 100. With 17, the fault came
+ * 20-25 ms after a run's message 1 at the median and 119-166 ms at the 99th
+ * percentile (crash, suspend and shutdown in two default runs, 2026-12-05;
+ * 135-234 ms with 12).
  */
 export function maxObservers(s: LabSettings): number {
-  return Math.max(4, Math.min(12, Math.floor(s.intervalMs / 25)));
+  return Math.max(4, Math.min(17, Math.floor(s.intervalMs / 25)));
 }
 
 /** How many runs of one browser watch one server at most: its pages load at their own pace. */
 export const maxBrowserObservers = 3;
 
-/** A server's-view scene's runs, one after another, take at most this long by their estimates. */
-export const maxServerViewMs = 8000;
+/**
+ * A server's-view scene's runs, one after another, take at most this long by their estimates:
+ * its server's start and its GC-ready heap cost more than the runs (issue 29: with 8 s, 27 servers
+ * for the default run's 99 runs, with 16 s 12), and the scene still ends well before the run does.
+ */
+export const maxServerViewMs = 16000;
 
 /**
  * How many channels watch one channel scene's servers at most: its steps come at set times, so no
@@ -393,8 +401,6 @@ export const watchesManyCalls = (labCase: LabCase): boolean =>
 export function planScenes(cells: readonly CellPlan[], options: PlanOptions): Scene[] {
   const scenes: Scene[] = [];
   const grouped = new Map<string, Scene>();
-  // The server's view: one server per cell, watched through the cell's runs one after another, so
-  // that its log and its memory tell of one run at a time.
   // The server's view: the runs of cells with the same server and flags share one server, one
   // after another (each reads the handlers and heap before it), up to maxServerViewMs of runs: a
   // server's start costs ~0.2 s of CPU, and these were a third of --quick's server starts.
@@ -442,6 +448,10 @@ export function planScenes(cells: readonly CellPlan[], options: PlanOptions): Sc
       scene.observers.push(observer);
     }
   }
+  // Observers of one fault, gathered first and then split evenly: 33 runs in three scenes of 11,
+  // not 12 + 12 + 9 (the fewer calls at once, the narrower their message 1's spread).
+  const faultGroups = new Map<string, Scene>();
+  const mostOf = new Map<Scene, number>();
   for (let repeat = 0; repeat < options.repeat; repeat++) {
     for (const cell of cells.filter(
       (c) => c.labCase.view !== "server" && !c.labCase.channel && c.result.expected.rule[0] !== notApplicable,
@@ -481,13 +491,14 @@ export function planScenes(cells: readonly CellPlan[], options: PlanOptions): Sc
           serverArgs,
           steps.map((s) => ({ ...s, afterMs: undefined })),
         ]);
-        let scene = grouped.get(key);
-        const most = browser
-          ? Math.min(maxBrowserObservers, maxObservers(options.settings))
-          : maxObservers(options.settings);
-        if (!scene || scene.observers.length >= most) {
+        let scene = faultGroups.get(key);
+        if (!scene) {
           scene = { server, source: "fresh", serverArgs, serverSteps: steps, observers: [] };
-          grouped.set(key, scene);
+          faultGroups.set(key, scene);
+          mostOf.set(
+            scene,
+            browser ? Math.min(maxBrowserObservers, maxObservers(options.settings)) : maxObservers(options.settings),
+          );
           scenes.push(scene);
         }
         scene.observers.push(observer);
@@ -501,7 +512,16 @@ export function planScenes(cells: readonly CellPlan[], options: PlanOptions): Sc
       }
     }
   }
-  return scenes;
+  return scenes.flatMap((scene) => {
+    const most = mostOf.get(scene);
+    if (most === undefined) return [scene];
+    const parts = Math.ceil(scene.observers.length / most);
+    const size = Math.ceil(scene.observers.length / parts);
+    return Array.from({ length: parts }, (_, i) => ({
+      ...scene,
+      observers: scene.observers.slice(i * size, (i + 1) * size),
+    }));
+  });
 }
 
 /**

@@ -14,7 +14,7 @@
  */
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { createRpcConnectionDecoder, type Direction, type RpcFrame } from "./rpc-wire.ts";
-import { socketKey, type TcpQueue } from "./tcp-queues.ts";
+import { socketKey, type TcpQueues } from "./tcp-queues.ts";
 import { createTlsDecryptor, type TlsSummary } from "./tls-decryptor.ts";
 import type { TlsKeyLog } from "./tls-key-log.ts";
 
@@ -120,7 +120,7 @@ export interface Relay {
    * that the kernel still holds, in that side's send queue or the relay's
    * receive queue (`queues`: tcpQueues(), read at the same moment).
    */
-  heldFrom(side: Leg, queues: ReadonlyMap<string, TcpQueue>): Map<TapConnection, { read: number; queued: number }>;
+  heldFrom(side: Leg, queues: TcpQueues): Map<TapConnection, { read: number; queued: number }>;
   /** Stops listening and destroys every socket. */
   close(): Promise<void>;
 }
