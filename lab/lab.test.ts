@@ -195,20 +195,28 @@ describe("npm run lab -- --quick", { concurrency: true }, () => {
   });
 
   test("Ctrl-C in the middle of a run leaves no process the lab started: agents, servers started ahead, suspended ones, backends", async () => {
-    const { status, stderr, left, agents, proxiesSeen } = await interruptWithSuspendedServers("SIGINT", "interrupted");
+    const { status, stderr, left, agents, proxiesSeen, leftDirs } = await interruptWithSuspendedServers(
+      "SIGINT",
+      "interrupted",
+    );
     assert.equal(status, 130, stderr);
     assert.deepEqual(proxiesSeen, proxies, "the proxies were running");
     assert.match(stderr, /SIGINT: ending \d+ process\(es\)/);
     assert.ok(agents >= 2, `saw ${agents} client agents`);
     assert.deepEqual(left, [], `processes left behind: ${left.join(", ")}`);
+    assert.deepEqual(leftDirs, [], "the proxies' folders are gone");
   });
 
   test("SIGTERM in the middle of a run: the same, exit 143", async () => {
-    const { status, stderr, left, agents, proxiesSeen } = await interruptWithSuspendedServers("SIGTERM", "terminated");
+    const { status, stderr, left, agents, proxiesSeen, leftDirs } = await interruptWithSuspendedServers(
+      "SIGTERM",
+      "terminated",
+    );
     assert.equal(status, 143, stderr);
     assert.deepEqual(proxiesSeen, proxies, "the proxies were running");
     assert.ok(agents >= 2, `saw ${agents} client agents`);
     assert.deepEqual(left, [], `processes left behind: ${left.join(", ")}`);
+    assert.deepEqual(leftDirs, [], "the proxies' folders are gone");
   });
 
   test("SIGKILL to the lab: within 5 s no process it started is left, suspended ones included", async () => {
@@ -230,26 +238,40 @@ describe("npm run lab -- --quick", { concurrency: true }, () => {
 async function interruptWithSuspendedServers(
   signal: NodeJS.Signals,
   out: string,
-): Promise<{ status: number | null; stderr: string; left: string[]; agents: number; proxiesSeen: string[] }> {
+): Promise<{
+  status: number | null;
+  stderr: string;
+  left: string[];
+  agents: number;
+  proxiesSeen: string[];
+  /** The lab's folders left in its temp dir (a proxy's config and logs). */
+  leftDirs: string[];
+}> {
   // Many scenes of suspended servers, so that some are started ahead while others run; behind each
   // proxy too, so that the proxies run when the signal comes (issue 14); and channels on three
   // backends each, one of them suspended (issue 17).
   const cases = ["suspend", "normal", "backends-suspend", ...proxies.map((p) => `${p}/suspend`)].join(",");
   // Servers that start in moments, so that some are suspended soon: a run's repeats share one
   // suspended server, so it takes servers of three stacks to have two stopped at once.
-  const lab = startLab([
-    "--quick",
-    "--cases",
-    cases,
-    "--servers",
-    "connect,grpc-js,grpc-go",
-    "--clients",
-    "connect,grpc-js",
-    "--repeat",
-    "6",
-    "--out",
-    path.join(scratch, out),
-  ]);
+  // A temp dir of its own: what the lab leaves there is this run's, and goes with the scratch dir
+  // (a SIGKILLed lab leaves its proxies' folders: no handler of its runs).
+  const tmp = mkdtempSync(path.join(scratch, `${out}-tmp-`));
+  const lab = startLab(
+    [
+      "--quick",
+      "--cases",
+      cases,
+      "--servers",
+      "connect,grpc-js,grpc-go",
+      "--clients",
+      "connect,grpc-js",
+      "--repeat",
+      "6",
+      "--out",
+      path.join(scratch, out),
+    ],
+    { ...process.env, TMPDIR: tmp },
+  );
   const pid = lab.pid ?? -1;
   const seen = new Set<number>();
   const seenCommands = new Map<number, string>();
@@ -296,6 +318,7 @@ async function interruptWithSuspendedServers(
       left: left.map((p) => `${p} ${processState(p)} ${commandLine(p)}`),
       agents,
       proxiesSeen,
+      leftDirs: readdirSync(tmp).filter((name) => name.startsWith("lab-")),
     };
   } finally {
     // Whatever failed above, the lab and everything it started end with the test.

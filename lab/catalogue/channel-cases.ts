@@ -463,6 +463,12 @@ export const channelCases: LabCase[] = [
             why: "gRPC core sends GOAWAY(2^31-1) and a PING, and the real GOAWAY once the PING is answered (tshark): nearly no call crosses it, but one sent in the same moment is refused, and connect-node reads REFUSED_STREAM as internal",
           },
           {
+            client: "connect",
+            server: "grpc-go",
+            codes: ["ok", "ok+internal"],
+            why: "grpc-go drains as gRPC core does (the tap: GOAWAY(2^31-1) and a PING, the real GOAWAY once the PING is answered): a call sent in that moment is refused, and connect-node reads REFUSED_STREAM as internal (1 run of 3 in a --full run, 2026-12-05: 14 ok, 1 internal of 15 calls)",
+          },
+          {
             client: "tonic",
             codes: ["ok+canceled", "ok+canceled+internal", "ok"],
             why: 'tonic puts a call made after the server\'s GOAWAY on the connection that GOAWAY closes, and ends it canceled "operation was canceled" instead of opening a new connection for it (the same with tonic alone: docs/repro/rust tonic-connection-age, the call opened after the age without a grace); and against the grpc-js server, which sends its two GOAWAYs at once, a call that crosses them ends internal "h2 protocol error: http2 error"',

@@ -48,6 +48,14 @@ test("a fault's runs are split evenly over as few servers as the message-1 bound
   );
 });
 
+test("behind a proxy, 12 at most: each call's set-up crosses two relays and the proxy", () => {
+  const { scenes } = scenesOf(["nginx/suspend+keepalive"], defaultSettings, ["connect"]);
+  assert.deepEqual(
+    scenes.map((s) => s.observers.length),
+    [11, 11, 11],
+  );
+});
+
 test("client processes of a case that allows it watch one server together", () => {
   const { scenes } = scenesOf(["suspend+keepalive+call-again"], defaultSettings, ["connect"]);
   const processes = scenes.filter((s) => s.observers.some((o) => o.caller === "process"));

@@ -50,9 +50,18 @@ async function listening(port: number, ms: number, child: Child): Promise<void> 
 
 export function createProxyPool(options: { settings: LabSettings; slots: number; tls?: LabTls }): ProxyPool {
   const running = new Map<string, Promise<Running>>();
+  // The proxies' folders go with the lab wherever it exits, close() or not (an error that ends the
+  // run). Only a SIGKILL leaves them: no handler runs, and the supervisor ends the proxy alone.
+  const dirs = new Set<string>();
+  const removeDirs = () => {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+    dirs.clear();
+  };
+  process.on("exit", removeDirs);
   /** One try: fresh ports, the config, the process, until its first slot listens. */
   const startOnce = async (proxy: ProxyStack, variant: ProxyVariant): Promise<Running> => {
     const dir = mkdtempSync(path.join(tmpdir(), `lab-${proxy.id}-`));
+    dirs.add(dir);
     const slots: ProxySlot[] = [];
     for (let i = 0; i < options.slots; i++)
       slots.push({ listen: await freeFixedPort(), upstream: await freeFixedPort() });
@@ -129,7 +138,8 @@ export function createProxyPool(options: { settings: LabSettings; slots: number;
     async close() {
       const all = await Promise.all([...running.values()].map((p) => p.catch(() => undefined)));
       await Promise.all(all.map((r) => r?.child.stop()));
-      for (const r of all) if (r) rmSync(r.dir, { recursive: true, force: true });
+      removeDirs();
+      process.off("exit", removeDirs);
     },
   };
 }
