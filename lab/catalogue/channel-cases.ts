@@ -466,7 +466,7 @@ export const channelCases: LabCase[] = [
             client: "connect",
             server: "grpc-go",
             codes: ["ok", "ok+internal"],
-            why: "grpc-go drains as gRPC core does (the tap: GOAWAY(2^31-1) and a PING, the real GOAWAY once the PING is answered): a call sent in that moment is refused, and connect-node reads REFUSED_STREAM as internal (1 run of 3 in a --full run, 2026-12-05: 14 ok, 1 internal of 15 calls)",
+            why: "grpc-go drains as gRPC core does (the tap: GOAWAY(2^31-1) and a PING, the real GOAWAY once the PING is answered): a call made between the two goes on the draining connection and Node's HTTP/2 refuses it there (REFUSED_STREAM, never sent: no stream for it on the wire), and connect-node reads it as internal (1 run of 3 in a --full run, 2026-12-05: 14 ok, 1 internal of 15 calls)",
           },
           {
             client: "tonic",
