@@ -99,8 +99,9 @@ export interface LabCase {
   servers?: string[];
   /**
    * The client processes of this case (Ctrl-C needs them) may watch one
-   * server together: its pause between messages is long enough for all to
-   * have message 1 before any has message 2. Default: false, one server each.
+   * server together, given a pause between messages long enough for all to
+   * have message 1 before any has message 2 (plan.ts sharedProcessesArgs),
+   * where the server takes it; else, and by default, one server each.
    */
   sharedByProcesses?: boolean;
   /**

@@ -30,13 +30,6 @@ import {
   tonicDropped,
 } from "./case-parts.ts";
 import type { KnownDeparture, LabCase } from "./case-types.ts";
-import type { LabSettings } from "./settings.ts";
-
-/**
- * A server for client processes that watch it together (sharedByProcesses): they reach message 1
- * only once they have loaded, some 0.2-0.5 s apart on a busy machine, so message 2 comes late.
- */
-const sharedProcessesArgs = (s: LabSettings) => ["--interval-ms", String(Math.max(3000, 6 * s.intervalMs))];
 
 export const processCases: LabCase[] = [
   {
@@ -234,9 +227,8 @@ export const processCases: LabCase[] = [
     ownProcess: ["connect"],
     // Those processes watch one server together, as suspend+ctrl-c's do (issue 29: a server each
     // was 15 server starts of the default run): the server is stopped right after message 1, so
-    // a longer pause before message 2 changes nothing the run sees.
+    // the longer pause before message 2 that sharing takes changes nothing the run sees.
     sharedByProcesses: true,
-    serverArgs: sharedProcessesArgs,
     evidence: [processStopped(), pingsUnanswered()],
     expect: {
       // The second call's connection reaches the kernel's listen queue of a stopped process: no
@@ -292,7 +284,6 @@ export const processCases: LabCase[] = [
     // Client processes reach message 1 only once they have loaded, some 0.2-0.5 s apart on a busy
     // machine: a long pause before message 2 lets them all watch one server.
     sharedByProcesses: true,
-    serverArgs: sharedProcessesArgs,
     fault: [...suspend, { kind: "signal", target: "client", signal: "SIGINT", afterMs: (s) => s.ctrlCDelayMs }],
     timing: "from the SIGINT to the client's result",
     evidence: [processStopped()],

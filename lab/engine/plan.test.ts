@@ -68,6 +68,29 @@ test("client processes of a case that allows it watch one server together", () =
   assert.ok(Number(processes[0].serverArgs[interval + 1]) >= 3000);
 });
 
+test("a server that takes no --interval-ms (your own, issue 28) gives each client process its own", () => {
+  const connect = serverStacks.find((s) => s.id === "connect");
+  assert.ok(connect);
+  const yours = { ...connect, refuses: [{ flags: ["--interval-ms"], why: "your server's are its own" }] };
+  const options: PlanOptions = {
+    cases: labCases.filter((c) => c.id === "suspend+keepalive+call-again"),
+    servers: [yours],
+    clients: clientStacks,
+    repeat: 3,
+    settings: defaultSettings,
+    isolate: false,
+    profile: readProfile("lab", defaultSettings),
+    peerArgs: [],
+    tap: true,
+    callArgs: [],
+  };
+  const scenes = planScenes(planCells(options), options).filter((s) => s.observers[0].caller === "process");
+  assert.equal(scenes.length, 9);
+  // At the run's own pause between messages, not the longer one sharing takes.
+  const interval = (args: string[]) => args[args.lastIndexOf("--interval-ms") + 1];
+  assert.ok(scenes.every((s) => s.observers.length === 1 && interval(s.serverArgs) === "500"));
+});
+
 test("the server's view shares a server among runs of the same flags, up to its bound", () => {
   const ids = labCases.filter((c) => c.view === "server").map((c) => c.id);
   const { scenes } = scenesOf(ids, defaultSettings, ["connect"]);

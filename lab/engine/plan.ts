@@ -134,6 +134,13 @@ export const maxServerViewMs = 16000;
  */
 export const maxChannelObservers = 15;
 
+/**
+ * The flags of a server that client processes watch together (LabCase.sharedByProcesses): they
+ * reach message 1 only once they have loaded, some 0.2-0.5 s apart on a busy machine, so message 2
+ * comes late. A server that does not take them (your own, issue 28) gets a process each instead.
+ */
+export const sharedProcessesArgs = (s: LabSettings) => ["--interval-ms", String(Math.max(3000, 6 * s.intervalMs))];
+
 const onServer = (step: FaultStep) => step.kind === "restart" || (step.kind === "signal" && step.target === "server");
 const onClient = (step: FaultStep) => step.kind === "signal" && step.target === "client";
 
@@ -475,11 +482,14 @@ export function planScenes(cells: readonly CellPlan[], options: PlanOptions): Sc
           ? "process"
           : "agent";
       const observer: Observer = { cell, caller };
+      const shared = sharedProcessesArgs(options.settings);
+      const together =
+        caller === "process" && labCase.sharedByProcesses && refusal(server.refuses, shared) === undefined;
       if (labCase.noServer) {
         scenes.push({ server: undefined, source: "none", serverArgs: [], serverSteps: [], observers: [observer] });
       } else if (options.isolate) {
         scenes.push({ server, source: "fresh", serverArgs, serverSteps: steps, observers: [observer] });
-      } else if (steps.length > 0 && caller === "process" && !labCase.sharedByProcesses) {
+      } else if (steps.length > 0 && caller === "process" && !together) {
         // A client process has message 1 only once it has loaded, which takes a varying ~0.2-0.5 s
         // on a busy machine: several could not be at message 1 together. Each watches its own server.
         scenes.push({ server, source: "fresh", serverArgs, serverSteps: steps, observers: [observer] });
@@ -490,18 +500,19 @@ export function planScenes(cells: readonly CellPlan[], options: PlanOptions): Sc
         // A browser's call has message 1 only once its page has loaded (~0.1-0.5 s, issue 19): each
         // browser's runs share a scene with its own only, a few at a time.
         const browser = cell.client.browser ?? "";
+        const args = together ? [...serverArgs, ...shared] : serverArgs;
         // The repeats of a cell watch one fault together while the scene has room (issue 29: a
         // server start costs 0.3-2 s of CPU, a JVM's the most): each run is its own call still.
         const key = JSON.stringify([
           caller,
           browser,
           server.id,
-          serverArgs,
+          args,
           steps.map((s) => ({ ...s, afterMs: undefined })),
         ]);
         let scene = faultGroups.get(key);
         if (!scene) {
-          scene = { server, source: "fresh", serverArgs, serverSteps: steps, observers: [] };
+          scene = { server, source: "fresh", serverArgs: args, serverSteps: steps, observers: [] };
           faultGroups.set(key, scene);
           const most = browser ? maxBrowserObservers : labCase.proxy ? maxProxiedObservers : Number.POSITIVE_INFINITY;
           mostOf.set(scene, Math.min(most, maxObservers(options.settings)));
