@@ -463,8 +463,9 @@ export function planScenes(cells: readonly CellPlan[], options: PlanOptions): Sc
       scene.observers.push(observer);
     }
   }
-  // Observers of one fault, gathered first and then split evenly: 33 runs in three scenes of 11,
-  // not 12 + 12 + 9 (the fewer calls at once, the narrower their message 1's spread).
+  // Observers of one fault, gathered first and then split evenly: 33 runs in scenes of 17 and 16
+  // (behind a proxy, three of 11, not 12 + 12 + 9): the fewer calls at once, the narrower their
+  // message 1's spread.
   const faultGroups = new Map<string, Scene>();
   const mostOf = new Map<Scene, number>();
   for (let repeat = 0; repeat < options.repeat; repeat++) {
