@@ -10,10 +10,10 @@ import { defaultSettings, type LabSettings, quickSettings } from "../catalogue/s
 import { clientStacks, serverStacks } from "../catalogue/stacks.ts";
 import { maxObservers, maxServerViewMs, type PlanOptions, planCells, planScenes, sceneEstimateMs } from "./plan.ts";
 
-function scenesOf(caseIds: string[], settings: LabSettings, serverIds: string[]) {
+function scenesOf(caseIds: string[], settings: LabSettings, serverIds: string[], servers = serverStacks) {
   const options: PlanOptions = {
     cases: labCases.filter((c) => caseIds.includes(c.id)),
-    servers: serverStacks.filter((s) => serverIds.includes(s.id)),
+    servers: servers.filter((s) => serverIds.includes(s.id)),
     clients: clientStacks,
     repeat: 3,
     settings,
@@ -72,19 +72,9 @@ test("a server that takes no --interval-ms (your own, issue 28) gives each clien
   const connect = serverStacks.find((s) => s.id === "connect");
   assert.ok(connect);
   const yours = { ...connect, refuses: [{ flags: ["--interval-ms"], why: "your server's are its own" }] };
-  const options: PlanOptions = {
-    cases: labCases.filter((c) => c.id === "suspend+keepalive+call-again"),
-    servers: [yours],
-    clients: clientStacks,
-    repeat: 3,
-    settings: defaultSettings,
-    isolate: false,
-    profile: readProfile("lab", defaultSettings),
-    peerArgs: [],
-    tap: true,
-    callArgs: [],
-  };
-  const scenes = planScenes(planCells(options), options).filter((s) => s.observers[0].caller === "process");
+  const scenes = scenesOf(["suspend+keepalive+call-again"], defaultSettings, ["connect"], [yours]).scenes.filter(
+    (s) => s.observers[0].caller === "process",
+  );
   assert.equal(scenes.length, 9);
   // At the run's own pause between messages, not the longer one sharing takes.
   const interval = (args: string[]) => args[args.lastIndexOf("--interval-ms") + 1];

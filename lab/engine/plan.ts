@@ -468,6 +468,7 @@ export function planScenes(cells: readonly CellPlan[], options: PlanOptions): Sc
   // message 1's spread.
   const faultGroups = new Map<string, Scene>();
   const mostOf = new Map<Scene, number>();
+  const shared = sharedProcessesArgs(options.settings);
   for (let repeat = 0; repeat < options.repeat; repeat++) {
     for (const cell of cells.filter(
       (c) => c.labCase.view !== "server" && !c.labCase.channel && c.result.expected.rule[0] !== notApplicable,
@@ -483,7 +484,6 @@ export function planScenes(cells: readonly CellPlan[], options: PlanOptions): Sc
           ? "process"
           : "agent";
       const observer: Observer = { cell, caller };
-      const shared = sharedProcessesArgs(options.settings);
       const together =
         caller === "process" && labCase.sharedByProcesses && refusal(server.refuses, shared) === undefined;
       if (labCase.noServer) {
