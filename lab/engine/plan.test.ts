@@ -48,6 +48,24 @@ test("a fault's runs are split evenly over as few servers as the message-1 bound
   );
 });
 
+test("a server slow to start (a JVM) is watched by twice as many runs: a first-question case's in one scene", () => {
+  // grpc-java speaks gRPC only: 7 client stacks' three runs, 21, in one scene (17 at most would be 11 + 10).
+  const { scenes } = scenesOf(["crash"], defaultSettings, ["grpc-java"]);
+  assert.deepEqual(
+    scenes.map((s) => s.observers.length),
+    [21],
+  );
+  // The three suspensions share one fault (SIGSTOP) and flags: 63 runs in two scenes, not four.
+  const stops = scenesOf(["suspend", "suspend+keepalive", "suspend+deadline"], defaultSettings, ["grpc-java"]);
+  assert.deepEqual(
+    stops.scenes.map((s) => s.observers.length),
+    [32, 31],
+  );
+  // At --quick's pace, still a few only.
+  const quick = scenesOf(["crash"], quickSettings, ["grpc-java"]);
+  assert.ok(quick.scenes.every((s) => s.observers.length <= 6));
+});
+
 test("behind a proxy, 12 at most: each call's set-up crosses two relays and the proxy", () => {
   const { scenes } = scenesOf(["nginx/suspend+keepalive"], defaultSettings, ["connect"]);
   assert.deepEqual(

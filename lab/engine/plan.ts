@@ -110,6 +110,19 @@ export function maxObservers(s: LabSettings): number {
 }
 
 /**
+ * The same bound for one server: twice as many for a server slow to start (a JVM, whose start is
+ * ~0.65 s of CPU, four times a Node or Python server's; issue 29), 33 at the default timings, a
+ * first-question case's runs in one scene. Measured 2026-12-05, the fault after a grpc-java run's
+ * message 1: in the default run 22 ms at the median and 103 ms at the 99th percentile (16 and 134
+ * with 17: five JVMs start instead of nine); in `--full --servers grpc-java`, 26 and 288 ms against
+ * 15 and 160, both --check clean, 14 and 12 runs tried again. Node's servers, which serve every
+ * call on one thread, spread message 1 wider with 33 (connect-node's median 30 ms to 47), and keep 17.
+ */
+export function maxObserversOf(server: ServerStack, s: LabSettings): number {
+  return server.startMs === undefined ? maxObservers(s) : Math.max(4, Math.min(33, Math.floor(s.intervalMs / 15)));
+}
+
+/**
  * How many runs behind a proxy watch one server at most: each call's set-up has two relays and
  * the proxy on its way, and message 1 spreads wider. With 17 (a --full run, 2026-12-05) the fault
  * came up to 493 ms after a haproxy run's message 1 (the 99th percentile 333 ms, nginx 191 ms),
@@ -516,7 +529,7 @@ export function planScenes(cells: readonly CellPlan[], options: PlanOptions): Sc
           scene = { server, source: "fresh", serverArgs: args, serverSteps: steps, observers: [] };
           faultGroups.set(key, scene);
           const most = browser ? maxBrowserObservers : labCase.proxy ? maxProxiedObservers : Number.POSITIVE_INFINITY;
-          mostOf.set(scene, Math.min(most, maxObservers(options.settings)));
+          mostOf.set(scene, Math.min(most, maxObserversOf(server, options.settings)));
           scenes.push(scene);
         }
         scene.observers.push(observer);

@@ -85,9 +85,15 @@ export interface LabOutcome {
  * more for its first calls, and a scene's calls must reach message 1 close
  * together.
  */
-async function warmUp(plan: LabPlan, ctx: SceneContext): Promise<void> {
+async function warmUp(plan: LabPlan, ctx: SceneContext, scenes: readonly Scene[]): Promise<void> {
   const server = plan.servers.find((s) => !s.peerOnly);
-  if (!server) return;
+  // Only the agents the runs call (issue 29: a JVM agent's start alone is ~0.5 s of CPU, and a
+  // shard or a --cases run may have none of a stack's calls in agents).
+  const called = new Set(
+    scenes.flatMap((n) => n.observers.filter((o) => o.caller === "agent").map((o) => o.cell.client.id)),
+  );
+  const clients = plan.clients.filter((client) => called.has(client.id));
+  if (!server || clients.length === 0) return;
   const s = plan.settings;
   const { port } = await ctx.servers.shared(server, [
     ...profileArgs(plan.profile ?? readProfile("lab", s), "server", server.id),
@@ -98,7 +104,7 @@ async function warmUp(plan: LabPlan, ctx: SceneContext): Promise<void> {
     ...serverTlsArgs(ctx.tls),
   ]);
   await Promise.all(
-    plan.clients
+    clients
       // A user's client command has no agent: each of its runs is a process of its own.
       .filter((client) => server.protocols.includes(client.protocol) && client.program.kind !== "command")
       .map((client) =>
@@ -223,6 +229,8 @@ function createPools(plan: LabPlan, sabotage: string[], tap: boolean): SceneCont
       ...sabotage,
       ...serverTlsArgs(plan.tls),
     ],
+    // --isolate is the reference: a server of its own for every run.
+    reuse: !plan.isolate,
   });
   // Every run going on at once may be behind one proxy: its slots never make a run wait.
   const proxies = createProxyPool({
@@ -368,7 +376,7 @@ export async function runLab(plan: LabPlan, options: RunLabOptions = {}): Promis
   const warmed = new Set<Scene>();
   const queue = [...scenes];
   try {
-    if (!plan.isolate) await warmUp(plan, ctx);
+    if (!plan.isolate) await warmUp(plan, ctx, scenes);
     for (let i = 0; i < queue.length || running.size > 0; i++) {
       if (i >= queue.length) {
         // Runs under way may yet need another try: wait for one to finish, then look again.

@@ -140,7 +140,7 @@ export async function runScene(scene: Scene, ctx: SceneContext, onRunEnded?: () 
           ? await ctx.servers.shared(stack, scene.serverArgs)
           : scene.source === "peer"
             ? await ctx.servers.sharedPeer(stack, scene.fault ?? "")
-            : await ctx.servers.fresh(stack, scene.serverArgs);
+            : await ctx.servers.fresh(stack, scene.serverArgs, onlyStops(scene));
       if (scene.source === "fresh") freshServers.push(server);
       port = server.port;
     }
@@ -266,9 +266,20 @@ export async function runScene(scene: Scene, ctx: SceneContext, onRunEnded?: () 
     await Promise.all(watches.map((w) => w.handle?.abandon()));
     await Promise.all(watches.flatMap((w) => [w.relay?.close(), w.upstream?.close()]));
     for (const lease of leases) lease.release();
-    await Promise.all(freshServers.map((f) => f.child.stop()));
+    // A server the scene only stopped serves a later scene once resumed (issue 29); one it
+    // terminated, killed or restarted is ended.
+    const stack = scene.server;
+    await Promise.all(
+      freshServers.map((f) =>
+        stack && onlyStops(scene) ? ctx.servers.resume(stack, scene.serverArgs, f) : f.child.stop(),
+      ),
+    );
   }
 }
+
+/** A fresh server's scene that at most stops it (SIGSTOP): the process lives on once resumed. */
+const onlyStops = (scene: Scene) =>
+  scene.source === "fresh" && scene.serverSteps.every((step) => step.kind === "signal" && step.signal === "SIGSTOP");
 
 interface FinishContext {
   ctx: SceneContext;

@@ -41,11 +41,11 @@ export function startServer(
       // Started: its costly part (loading code) is done; from here on it must answer promptly.
       child.setNiceness(0);
       const port = Number(listeningLine.exec(line.text)?.[1]);
-      if (!stack.peerOnly) await warmUp(port);
+      if (!stack.peerOnly) await answers(port);
       // A JVM runs its first Chat call interpreted, its classes loading as it goes: measured, message 1
       // of a fresh grpc-java server's first call came later than an 800 ms deadline on 2 busy cores.
       // One call of its own, ended after its first message, before any run's (issue 27).
-      if (stack.startMs !== undefined) await warmUp(port, chatWarmUp);
+      if (stack.startMs !== undefined) await answers(port, chatWarmUp);
       return { child, port };
     } catch (e) {
       await child.stop();
@@ -86,13 +86,18 @@ const chatWarmUp = {
   body: Buffer.concat([Buffer.from([0, 0, 0, 0, 9, 0x0a, 7]), Buffer.from("warm-up")]),
 };
 
-function warmUp(port: number, call = { path: "/grpc.health.v1.Health/Check", body: Buffer.alloc(5) }): Promise<void> {
+/** One call (a health check unless said), ended at its answer's first bytes: whether an answer came within 2 s. */
+function answers(
+  port: number,
+  call = { path: "/grpc.health.v1.Health/Check", body: Buffer.alloc(5) },
+): Promise<boolean> {
   return new Promise((resolve) => {
+    let answered = false;
     const session = http2.connect(`http://127.0.0.1:${port}`);
     const done = () => {
       clearTimeout(timer);
       session.destroy();
-      resolve();
+      resolve(answered);
     };
     const timer = setTimeout(done, 2000);
     session.on("error", done);
@@ -101,6 +106,9 @@ function warmUp(port: number, call = { path: "/grpc.health.v1.Health/Check", bod
       ":path": call.path,
       "content-type": "application/grpc",
       te: "trailers",
+    });
+    req.on("response", (headers) => {
+      answered = headers[":status"] === 200;
     });
     req.on("error", done);
     req.on("close", done);
@@ -122,10 +130,19 @@ export interface ServerPool {
   shared(stack: ServerStack, args: string[]): Promise<RunningServer>;
   /** The long-lived fault peer's listener for one fault (one process serves them all). */
   sharedPeer(stack: ServerStack, fault: string): Promise<RunningServer>;
-  /** A server of its own for one scene: one started ahead if there is one, else a new one. */
-  fresh(stack: ServerStack, args: string[]): Promise<RunningServer>;
-  /** Starts a server for a later fresh() with the same stack and flags. */
+  /**
+   * A server of its own for one scene: one started ahead if there is one, else one resumed, else a
+   * new one. `resumes`: the scene will give it back with resume() (default false).
+   */
+  fresh(stack: ServerStack, args: string[], resumes?: boolean): Promise<RunningServer>;
+  /** Starts a server for a later fresh() with the same stack and flags (or sets a resumed one aside for it). */
   warm(stack: ServerStack, args: string[]): void;
+  /**
+   * Takes back a fresh server whose scene only stopped it (SIGSTOP), or did nothing to it: resumed
+   * (SIGCONT) and answering a health check, it serves a later fresh() with the same flags; else it
+   * is ended. Its scene's connections are closed by then (the relays closed both legs).
+   */
+  resume(stack: ServerStack, args: string[], server: RunningServer): Promise<void>;
   /** Ends every server it started that is still running. */
   close(): Promise<void>;
 }
@@ -133,11 +150,17 @@ export interface ServerPool {
 export interface ServerPoolOptions {
   /** Flags of the long-lived fault peer: its faults, its delay, --sabotage for tests. */
   peerArgs: string[];
+  /** resume() keeps servers for later scenes. Default: true; off under --isolate (a server per run). */
+  reuse?: boolean;
 }
 
 export function createServerPool(options: ServerPoolOptions): ServerPool {
   const shared = new Map<string, Promise<RunningServer>>();
   const warm = new Map<string, Promise<RunningServer>[]>();
+  /** Servers a scene stopped and the pool resumed, answering, for the next fresh() with their flags. */
+  const resumed = new Map<string, RunningServer[]>();
+  /** Scenes under way, by flags, that will give their server back (resume()). */
+  const pending = new Map<string, number>();
   const everything = new Set<Promise<RunningServer>>();
   let peer: Promise<{ child: Child; ports: Map<string, number> }> | undefined;
   const key = (stack: ServerStack, args: string[]) => JSON.stringify([stack.id, args]);
@@ -183,16 +206,37 @@ export function createServerPool(options: ServerPoolOptions): ServerPool {
       if (port === undefined) throw new Error(`the fault peer serves no ${fault}`);
       return { child, port };
     },
-    fresh(stack, args) {
-      const queue = warm.get(key(stack, args));
-      const ahead = queue?.shift();
-      return ahead ?? track(startServer(stack, ["--port", "0", ...args]));
+    fresh(stack, args, resumes = false) {
+      const k = key(stack, args);
+      if (resumes) pending.set(k, (pending.get(k) ?? 0) + 1);
+      const ahead = warm.get(k)?.shift();
+      if (ahead) return ahead;
+      const again = resumed.get(k)?.shift();
+      const server = again ? Promise.resolve(again) : track(startServer(stack, ["--port", "0", ...args]));
+      // One that never started is never given back.
+      if (resumes) server.catch(() => pending.set(k, (pending.get(k) ?? 1) - 1));
+      return server;
     },
     warm(stack, args) {
       const k = key(stack, args);
-      const queue = warm.get(k) ?? [];
-      queue.push(track(startServer(stack, ["--port", "0", ...args])));
-      warm.set(k, queue);
+      const again = resumed.get(k)?.shift();
+      // A scene under way will give one back: the later scene takes that one, or starts its own then.
+      if (!again && (pending.get(k) ?? 0) > 0) return;
+      warm.set(k, [
+        ...(warm.get(k) ?? []),
+        again ? Promise.resolve(again) : track(startServer(stack, ["--port", "0", ...args])),
+      ]);
+    },
+    async resume(stack, args, server) {
+      const k = key(stack, args);
+      pending.set(k, (pending.get(k) ?? 1) - 1);
+      // Issue 29: a server start costs 0.1-0.7 s of CPU (a JVM the most). A stop and a resume leave
+      // the process as it was to a new connection. The user's own server (issue 28) is started anew.
+      const own = stack.program.kind !== "command" && stack.program.kind !== "address" && !stack.peerOnly;
+      if (options.reuse === false || !own || server.child.exit) return void (await server.child.stop());
+      server.child.signal("SIGCONT");
+      if (!(await answers(server.port)) || server.child.exit) return void (await server.child.stop());
+      resumed.set(k, [...(resumed.get(k) ?? []), server]);
     },
     async close() {
       const servers = await Promise.all([...everything].map((s) => s.catch(() => undefined)));
