@@ -110,7 +110,7 @@ export function maxObservers(s: LabSettings): number {
 }
 
 /**
- * The same bound for one server: twice as many for a server slow to start (a JVM, whose start is
+ * The same bound for one server: twice as many for the JVM, slow to start (grpc-java, whose start is
  * ~0.65 s of CPU, four times a Node or Python server's; issue 29), 33 at the default timings, a
  * first-question case's runs in one scene. Measured 2026-12-05, the fault after a grpc-java run's
  * message 1: in the default run 22 ms at the median and 103 ms at the 99th percentile (16 and 134
@@ -119,7 +119,9 @@ export function maxObservers(s: LabSettings): number {
  * call on one thread, spread message 1 wider with 33 (connect-node's median 30 ms to 47), and keep 17.
  */
 export function maxObserversOf(server: ServerStack, s: LabSettings): number {
-  return server.startMs === undefined ? maxObservers(s) : Math.max(4, Math.min(33, Math.floor(s.intervalMs / 15)));
+  // The lab's own JVM only: your own server's start is measured (issue 28), its message-1 spread is not.
+  const jvm = server.program.kind === "java";
+  return jvm ? Math.max(4, Math.min(33, Math.floor(s.intervalMs / 15))) : maxObservers(s);
 }
 
 /**
