@@ -7,7 +7,7 @@ import * as http2 from "node:http2";
 import { before, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { serverStacks } from "../catalogue/stacks.ts";
-import { buildEntries } from "./build.ts";
+import { buildEntries, bundlePath } from "./build.ts";
 import { startedChildren } from "./child-process.ts";
 import { procStat } from "./proc-stat.ts";
 import { createServerPool, type RunningServer } from "./server-pool.ts";
@@ -72,17 +72,30 @@ test("a server its scene only stopped serves the next fresh() with its flags, re
   }
 });
 
-test("without reuse (--isolate), or once its process is gone, a server given back is ended", async () => {
+test("without reuse (--isolate), for your own server, or once its process is gone, a server given back is ended", async () => {
   assert.ok(connect);
   const isolated = createServerPool({ peerArgs: [], reuse: false });
   const pool = createServerPool({ peerArgs: [] });
   try {
     const kept = await isolated.fresh(connect, flags, true);
+    const started = startedChildren();
+    isolated.warm(connect, flags);
+    assert.equal(startedChildren(), started + 1, "warmed ahead as ever: nothing will be given back");
     await stopped(kept);
     await isolated.resume(connect, flags, kept);
     assert.ok(kept.child.exit, "ended, not kept");
     const next = await isolated.fresh(connect, flags);
     assert.notEqual(next.child.pid, kept.child.pid);
+
+    // Your own server (issue 28): a command, started anew for every scene.
+    const yours = {
+      ...connect,
+      program: { kind: "command", command: `${process.execPath} ${bundlePath("server")} --port {port}`, name: "yours" },
+    } as const;
+    const own = await pool.fresh(yours, flags, true);
+    await stopped(own);
+    await pool.resume(yours, flags, own);
+    assert.ok(own.child.exit, "your server: ended, not kept");
 
     const dead = await pool.fresh(connect, flags, true);
     dead.child.signal("SIGKILL");

@@ -164,6 +164,10 @@ export function createServerPool(options: ServerPoolOptions): ServerPool {
   const everything = new Set<Promise<RunningServer>>();
   let peer: Promise<{ child: Child; ports: Map<string, number> }> | undefined;
   const key = (stack: ServerStack, args: string[]) => JSON.stringify([stack.id, args]);
+  // Issue 29: a server start costs 0.1-0.7 s of CPU (a JVM the most). A stop and a resume leave the
+  // process as it was to a new connection. Your own server (issue 28) is started anew every time.
+  const reusable = (stack: ServerStack) =>
+    options.reuse !== false && stack.program.kind !== "command" && stack.program.kind !== "address" && !stack.peerOnly;
   const track = (started: Promise<RunningServer>) => {
     everything.add(started);
     started.catch(() => {});
@@ -208,13 +212,13 @@ export function createServerPool(options: ServerPoolOptions): ServerPool {
     },
     fresh(stack, args, resumes = false) {
       const k = key(stack, args);
-      if (resumes) pending.set(k, (pending.get(k) ?? 0) + 1);
+      if (resumes && reusable(stack)) pending.set(k, (pending.get(k) ?? 0) + 1);
       const ahead = warm.get(k)?.shift();
       if (ahead) return ahead;
       const again = resumed.get(k)?.shift();
       const server = again ? Promise.resolve(again) : track(startServer(stack, ["--port", "0", ...args]));
       // One that never started is never given back.
-      if (resumes) server.catch(() => pending.set(k, (pending.get(k) ?? 1) - 1));
+      if (resumes && reusable(stack)) server.catch(() => pending.set(k, (pending.get(k) ?? 1) - 1));
       return server;
     },
     warm(stack, args) {
@@ -228,12 +232,10 @@ export function createServerPool(options: ServerPoolOptions): ServerPool {
       ]);
     },
     async resume(stack, args, server) {
+      if (!reusable(stack)) return void (await server.child.stop());
       const k = key(stack, args);
       pending.set(k, (pending.get(k) ?? 1) - 1);
-      // Issue 29: a server start costs 0.1-0.7 s of CPU (a JVM the most). A stop and a resume leave
-      // the process as it was to a new connection. The user's own server (issue 28) is started anew.
-      const own = stack.program.kind !== "command" && stack.program.kind !== "address" && !stack.peerOnly;
-      if (options.reuse === false || !own || server.child.exit) return void (await server.child.stop());
+      if (server.child.exit) return;
       server.child.signal("SIGCONT");
       if (!(await answers(server.port)) || server.child.exit) return void (await server.child.stop());
       resumed.set(k, [...(resumed.get(k) ?? []), server]);
