@@ -3,7 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { FaultStep } from "../catalogue/cases.ts";
 import { serverKeepaliveBoundMs } from "../catalogue/server-cases.ts";
 import { floorWatchdogMs } from "../catalogue/settings.ts";
-import { missingEvidence, type Observation, tooBusy } from "../faults/evidence.ts";
+import { missingEvidence, type Observation, pingAckDelays, tooBusy } from "../faults/evidence.ts";
 import { createRelay, type Relay } from "../faults/relay.ts";
 import { openSlowReaders, type SlowReaders } from "../faults/slow-reader.ts";
 import { type RunRecord, runWithoutCall } from "../reports/run-record.ts";
@@ -148,6 +148,15 @@ async function serverRun(observer: Observer, server: RunningServer, ctx: SceneCo
       heldAtStop,
     };
     const missing = ctx.tap ? missingEvidence(labCase.evidence, observation) : [];
+    // The server's keepalive ended a stream whose client side answered its PING, late: the lab's slow
+    // reader or a client process on a busy machine, not a dead client (seen in a --full run: grpc-java's
+    // PING answered 365 ms after it went, against a 250 ms timeout, and the handler ended canceled).
+    const lateAck =
+      ended !== undefined &&
+      serverKeepalive &&
+      relay.connections.some((c) =>
+        pingAckDelays(c.frames, "server").some(({ ackMs }) => ackMs !== undefined && ackMs > s.keepalive.timeoutMs),
+      );
     const held = memory ? `, ${Math.round((memory.heapUsed - before.heapUsed) / 1024)} KiB of heap held` : "";
     const record: RunRecord = {
       code,
@@ -175,6 +184,14 @@ async function serverRun(observer: Observer, server: RunningServer, ctx: SceneCo
         heapHeldBytes: memory ? memory.heapUsed - before.heapUsed : null,
       },
     };
+    if (lateAck)
+      return {
+        ...record,
+        code: "lab-error",
+        clientCode: code,
+        message: `the client's side answered a server keepalive PING after more than ${s.keepalive.timeoutMs} ms, and the server gave up on it: ${tooBusy}`,
+        retryable: true,
+      };
     if (missing.length === 0) return record;
     return {
       ...record,

@@ -126,13 +126,20 @@ const seen = (frames: readonly TapFrame[]) =>
   frames.length === 0 ? "nothing" : frames.slice(0, 8).map(describe).join(", ") + (frames.length > 8 ? ", ..." : "");
 export const noCall = "no request went through the tap";
 
-/** Each PING the client sent, and how long its ACK took to cross the tap (undefined: none came). */
-export function pingAckDelays(frames: readonly TapFrame[]): { ping: TapFrame; ackMs: number | undefined }[] {
+/**
+ * Each PING one side sent (the client's unless said), and how long the other side's ACK took to
+ * cross the tap (undefined: none came, or the relay dropped it).
+ */
+export function pingAckDelays(
+  frames: readonly TapFrame[],
+  from: "client" | "server" = "client",
+): { ping: TapFrame; ackMs: number | undefined }[] {
+  const [out, back] = from === "client" ? (["c2s", "s2c"] as const) : (["s2c", "c2s"] as const);
   return frames
-    .filter((p) => p.dir === "c2s" && p.type === "PING" && !p.flags.includes("ACK"))
+    .filter((p) => p.dir === out && p.type === "PING" && !p.flags.includes("ACK"))
     .map((ping) => {
       const ack = frames.find(
-        (f) => f.dir === "s2c" && f.type === "PING" && f.flags.includes("ACK") && f.opaque === ping.opaque,
+        (f) => f.dir === back && f.type === "PING" && f.flags.includes("ACK") && !f.dropped && f.opaque === ping.opaque,
       );
       return { ping, ackMs: ack && ack.at - ping.at };
     });
