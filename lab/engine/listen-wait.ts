@@ -11,6 +11,8 @@ const pollMs = 50;
  * server, issue 28) accepts TCP connections on host:port. Rejects in one
  * line when it exits first (with the last line of its stderr), or when the
  * time is up (with the ports it listens on instead, read from the kernel).
+ * It counts as listening once the port accepts and the kernel shows the
+ * listener among the child's processes.
  */
 export async function waitListening(child: Child, host: string, port: number, timeoutMs: number): Promise<void> {
   const until = performance.now() + timeoutMs;
@@ -21,7 +23,11 @@ export async function waitListening(child: Child, host: string, port: number, ti
         `${child.entry} exited (${child.exit.signal ?? `exit ${child.exit.code}`}) before it listened on ${host}:${port}${last ? `: ${last}` : ""}`,
       );
     }
-    if ((await probePort(port, host)) === "open") return;
+    // Open, and by the child: a connection to a free ephemeral port can meet itself (TCP's
+    // simultaneous open, when the kernel picks that port as the probe's own), or another program that
+    // took the port after freePort() gave it up. CI once read a command listening elsewhere as
+    // started, then its call was refused.
+    if ((await probePort(port, host)) === "open" && listeningPorts(child.pid).includes(port)) return;
     if (performance.now() >= until) {
       const elsewhere = listeningPorts(child.pid).filter((p) => p !== port);
       throw new Error(
