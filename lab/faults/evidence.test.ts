@@ -1,8 +1,8 @@
 /** PING round trips as the tap saw them, either side's (issue 29: a server's keepalive answered late). */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { pingAckDelays } from "./evidence.ts";
-import type { TapFrame } from "./relay.ts";
+import { type Observation, pingAckDelays, processStopped } from "./evidence.ts";
+import type { TapConnection, TapFrame } from "./relay.ts";
 
 const ping = (dir: "c2s" | "s2c", at: number, opaque: string, ack = false, dropped = false): TapFrame => ({
   dir,
@@ -31,5 +31,49 @@ test("a PING's ACK is timed from the side that sent the PING, and a dropped ACK 
   assert.deepEqual(
     pingAckDelays(frames).map((d) => d.ackMs),
     [undefined],
+  );
+});
+
+test("a stopped server whose side of the connection reset under the run: no evidence of the fault", () => {
+  // idle-then-suspend against connect-go in a --full run (2026-12-05): SIGSTOP at 0, the call's
+  // second stream at 1608.7 ms, then an RST from the server's side at 2196.6 ms.
+  const conn: TapConnection = {
+    id: 1,
+    clientPort: 60960,
+    upstreamPort: 45916,
+    frames: [
+      {
+        dir: "c2s",
+        at: 1608.7,
+        type: "HEADERS",
+        stream: 3,
+        flags: ["END_HEADERS"],
+        length: 40,
+        headers: [[":path", "/chat.v1.ChatService/Chat"]],
+      },
+    ],
+    tcp: [
+      { at: -484.9, leg: "client", event: "open", by: "client" },
+      { at: -473.1, leg: "server", event: "open", by: "relay" },
+    ],
+    forwarded: { c2s: 310, s2c: 417 },
+    dropped: { c2s: 0, s2c: 0 },
+    undecodable: {},
+  };
+  const observed = (c: TapConnection): Observation => ({
+    faultAt: 0,
+    endAt: 2209,
+    connections: [c],
+    count: 3,
+    server: { stopped: true },
+  });
+  assert.equal(processStopped().check(observed(conn)), undefined);
+  const reset = {
+    ...conn,
+    tcp: [...conn.tcp, { at: 2196.6, leg: "server" as const, event: "reset" as const, by: "server" as const }],
+  };
+  assert.equal(
+    processStopped().check(observed(reset)),
+    "the stopped server's side reset its connection 2197 ms after the fault: it was killed or resumed under the run",
   );
 });

@@ -429,7 +429,21 @@ function sentAfterStop(o: Observation, conn: TapConnection, dir: "c2s" | "s2c"):
  * runs; the kernel's queues at the moment it was seen stopped say how many
  * (issue 22). Without that record, 20 ms of grace for the relay.
  */
-function silentSince(o: Observation, conn: TapConnection, dir: "c2s" | "s2c", who: string): string | undefined {
+function silentSince(
+  o: Observation,
+  conn: TapConnection,
+  dir: "c2s" | "s2c",
+  who: "server" | "client",
+): string | undefined {
+  // A stopped process closes nothing: a FIN or an RST from its side means it was killed or resumed
+  // while the run held it stopped (a --full run on 2026-12-05: every connection of one stopped server
+  // reset 2990 ms into its SIGSTOP, read as aborted and unavailable). Its run proves nothing.
+  const closed = conn.tcp.find(
+    (t) => t.leg === who && t.by === who && (t.event === "fin" || t.event === "reset") && t.at > (o.faultAt ?? 0) + 20,
+  );
+  if (closed && closed.at <= o.endAt) {
+    return `the stopped ${who}'s side ${closed.event === "reset" ? "reset" : "closed"} its connection ${Math.round(closed.at - (o.faultAt ?? 0))} ms after the fault: it was killed or resumed under the run`;
+  }
   const late = conn.frames.filter((f) => f.dir === dir && f.at > (o.faultAt ?? 0) + 20 && !f.dropped);
   const beyond = sentAfterStop(o, conn, dir);
   if (beyond === undefined) return late.length === 0 ? undefined : `the stopped ${who} sent ${seen(late)}`;
