@@ -231,10 +231,6 @@ function createPools(plan: LabPlan, sabotage: string[], tap: boolean): SceneCont
       ...sabotage,
       ...serverTlsArgs(plan.tls),
     ],
-    // Off: a --full run (2026-12-05) had five scenes whose stopped server was killed or resumed
-    // under them (a channel's server reset its connections 3 s into its SIGSTOP), as if a server
-    // given back had two scenes at once. Not found yet; the reuse waits until it is.
-    reuse: false,
   });
   // Every run going on at once may be behind one proxy: its slots never make a run wait.
   const proxies = createProxyPool({

@@ -6,7 +6,7 @@ import { type ProxySlot, proxyStacks } from "../catalogue/proxies.ts";
 import type { LabSettings } from "../catalogue/settings.ts";
 import { floorWatchdogMs } from "../catalogue/settings.ts";
 import { keepaliveBoundMs } from "../catalogue/stacks.ts";
-import { callOf, missingEvidence, type Observation, pingAckDelays, tooBusy } from "../faults/evidence.ts";
+import { callOf, missingEvidence, type Observation, tooBusy } from "../faults/evidence.ts";
 import { createRelay, type Relay, type TapConnection } from "../faults/relay.ts";
 import { tcpQueues } from "../faults/tcp-queues.ts";
 import { type RunRecord, runWithoutCall } from "../reports/run-record.ts";
@@ -22,6 +22,7 @@ import { procStat } from "./proc-stat.ts";
 import type { ProxyLease, ProxyPool } from "./proxy-pool.ts";
 import { type RunningServer, type ServerPool, startServer, startTimeoutMs } from "./server-pool.ts";
 import { settleAll } from "./settle-all.ts";
+import { starvedKeepalive } from "./starved-keepalive.ts";
 import { within } from "./within.ts";
 
 export interface SceneContext {
@@ -140,7 +141,7 @@ export async function runScene(scene: Scene, ctx: SceneContext, onRunEnded?: () 
           ? await ctx.servers.shared(stack, scene.serverArgs)
           : scene.source === "peer"
             ? await ctx.servers.sharedPeer(stack, scene.fault ?? "")
-            : await ctx.servers.fresh(stack, scene.serverArgs, onlyStops(scene));
+            : await ctx.servers.fresh(stack, scene.serverArgs);
       if (scene.source === "fresh") freshServers.push(server);
       port = server.port;
     }
@@ -266,20 +267,9 @@ export async function runScene(scene: Scene, ctx: SceneContext, onRunEnded?: () 
     await Promise.all(watches.map((w) => w.handle?.abandon()));
     await Promise.all(watches.flatMap((w) => [w.relay?.close(), w.upstream?.close()]));
     for (const lease of leases) lease.release();
-    // A server the scene only stopped serves a later scene once resumed (issue 29); one it
-    // terminated, killed or restarted is ended.
-    const stack = scene.server;
-    await Promise.all(
-      freshServers.map((f) =>
-        stack && onlyStops(scene) ? ctx.servers.resume(stack, scene.serverArgs, f) : f.child.stop(),
-      ),
-    );
+    await Promise.all(freshServers.map((f) => f.child.stop()));
   }
 }
-
-/** A fresh server's scene that at most stops it (SIGSTOP): the process lives on once resumed. */
-const onlyStops = (scene: Scene) =>
-  scene.source === "fresh" && scene.serverSteps.every((step) => step.kind === "signal" && step.signal === "SIGSTOP");
 
 interface FinishContext {
   ctx: SceneContext;
@@ -550,65 +540,19 @@ function mistimedRun(
       true,
     );
   }
-  // A peer that answered the client's keepalive PING, but later than the client waits for an ACK,
-  // ran starved: a client that then gave up (unavailable) measured the machine, not the fault (seen
-  // with --quick's 100 ms timeout on a saturated machine: stall+keepalive, a proxy's keepalive).
-  if (result.code === "unavailable") {
-    const timeoutMs = f.ctx.settings.keepalive.timeoutMs;
-    const frames = w.relay?.connections.flatMap((c) => c.frames) ?? [];
-    // (The ACK may reach the relay after the client gave up; a stopped peer's never comes.)
-    const late = pingAckDelays(frames).some(({ ackMs }) => ackMs !== undefined && ackMs > timeoutMs);
-    if (late) {
-      return labError(
-        w,
-        `the peer answered a keepalive PING after more than the client's ${timeoutMs} ms, and the client gave up: the machine is too busy for these timings`,
-        true,
-      );
-    }
-    // A client that closed its connection well short of its PING timeout after its last PING left
-    // (the tap's times) had timed that PING from before a stall of its own: its event loop sent the
-    // PING late, then found the timeout already past (seen in a full matrix on 2 cores, a PING of
-    // connect-node's 240 ms late and the GOAWAY 11 ms after it). It measured its own load.
-    // Only a client that says its keepalive failed (a GOAWAY's unavailable may follow a PING too,
-    // "too_many_pings" among them): "keepalive ping failed" (grpc-go), "Keepalive failed"
-    // (grpc-java), "PING timed out" (connect-node), "ping timeout" (gRPC core 1.85.1).
-    const keepaliveFailed = /keepalive|ping time/i.test(result.message ?? "");
-    for (const c of w.relay?.connections ?? []) {
-      const pings = c.frames.filter((fr) => fr.dir === "c2s" && fr.type === "PING" && !fr.flags?.includes("ACK"));
-      const ackOf = (ping: (typeof pings)[number]) =>
-        c.frames.find(
-          (fr) => fr.dir === "s2c" && fr.type === "PING" && fr.flags?.includes("ACK") && fr.opaque === ping.opaque,
-        );
-      // The PING the client gave up on: the first one never answered (a client may PING again
-      // while it waits: connect-node does, every interval).
-      const first = pings.find((p) => !ackOf(p));
-      // Its GOAWAY, or (grpc-java sends none) the call's end.
-      const close = c.frames.find((fr) => fr.dir === "c2s" && fr.type === "GOAWAY" && fr.at >= (first?.at ?? 0));
-      const gaveUpAt = close?.at ?? fromEpoch(result.endedAt);
-      const last = pings[pings.length - 1];
-      const ack = last && ackOf(last);
-      // Every PING answered, the last one's ACK on the wire within the timeout of the PING leaving,
-      // and the client gave up before that timeout had passed since the PING left: it had timed the
-      // PING from before it sent it (seen at grpc-go's and grpc-java's 10 s clamp on a busy machine:
-      // the PING left 90-160 ms late, its ACK 100-170 ms after it, the client gone 94 ms after it).
-      // (tonic sends every PING with the same payload: an ACK before the PING is an earlier one's.)
-      const inTime = ack !== undefined && last !== undefined && ack.at >= last.at && ack.at - last.at < timeoutMs;
-      if (!first && keepaliveFailed && inTime && last && gaveUpAt - last.at < timeoutMs) {
-        return labError(
-          w,
-          `the client gave up on a keepalive PING ${Math.round(gaveUpAt - last.at)} ms after it left, and its ACK came ${Math.round((ack?.at ?? 0) - last.at)} ms after it, within its ${timeoutMs} ms: it sent the PING late, starved itself; the machine is too busy for these timings`,
-          true,
-        );
-      }
-      const gaveUp = keepaliveFailed ? gaveUpAt : close?.at;
-      if (first && gaveUp !== undefined && gaveUp >= first.at && gaveUp - first.at < timeoutMs / 2) {
-        return labError(
-          w,
-          `the client gave up on a keepalive PING ${Math.round(gaveUp - first.at)} ms after it left, short of its ${timeoutMs} ms: it sent the PING late, starved itself; the machine is too busy for these timings`,
-          true,
-        );
-      }
-    }
+  // A client that gave up on a keepalive PING because the machine, not the fault, kept its ACK
+  // from it: tried again.
+  if (result.code === "unavailable" || result.code === "internal" || result.code === "unknown") {
+    const starved = starvedKeepalive({
+      connections: w.relay?.connections ?? [],
+      endedAt: fromEpoch(result.endedAt),
+      message: result.message,
+      timeoutMs: f.ctx.settings.keepalive.timeoutMs,
+      keepaliveOn: [...w.observer.cell.clientArgs, ...(labCase.clientArgs?.(f.ctx.settings) ?? [])].includes(
+        "--ping-timeout-ms",
+      ),
+    });
+    if (starved) return labError(w, starved, true);
   }
   return undefined;
 }

@@ -130,19 +130,10 @@ export interface ServerPool {
   shared(stack: ServerStack, args: string[]): Promise<RunningServer>;
   /** The long-lived fault peer's listener for one fault (one process serves them all). */
   sharedPeer(stack: ServerStack, fault: string): Promise<RunningServer>;
-  /**
-   * A server of its own for one scene: one started ahead if there is one, else one resumed, else a
-   * new one. `resumes`: the scene will give it back with resume() (default false).
-   */
-  fresh(stack: ServerStack, args: string[], resumes?: boolean): Promise<RunningServer>;
-  /** Starts a server for a later fresh() with the same stack and flags (or sets a resumed one aside for it). */
+  /** A server of its own for one scene: one started ahead if there is one, else a new one. */
+  fresh(stack: ServerStack, args: string[]): Promise<RunningServer>;
+  /** Starts a server for a later fresh() with the same stack and flags. */
   warm(stack: ServerStack, args: string[]): void;
-  /**
-   * Takes back a fresh server whose scene only stopped it (SIGSTOP), or did nothing to it: resumed
-   * (SIGCONT) and answering a health check, it serves a later fresh() with the same flags; else it
-   * is ended. Its scene's connections are closed by then (the relays closed both legs).
-   */
-  resume(stack: ServerStack, args: string[], server: RunningServer): Promise<void>;
   /** Ends every server it started that is still running. */
   close(): Promise<void>;
 }
@@ -150,24 +141,14 @@ export interface ServerPool {
 export interface ServerPoolOptions {
   /** Flags of the long-lived fault peer: its faults, its delay, --sabotage for tests. */
   peerArgs: string[];
-  /** resume() keeps servers for later scenes. Default: true; off under --isolate (a server per run). */
-  reuse?: boolean;
 }
 
 export function createServerPool(options: ServerPoolOptions): ServerPool {
   const shared = new Map<string, Promise<RunningServer>>();
   const warm = new Map<string, Promise<RunningServer>[]>();
-  /** Servers a scene stopped and the pool resumed, answering, for the next fresh() with their flags. */
-  const resumed = new Map<string, RunningServer[]>();
-  /** Scenes under way, by flags, that will give their server back (resume()). */
-  const pending = new Map<string, number>();
   const everything = new Set<Promise<RunningServer>>();
   let peer: Promise<{ child: Child; ports: Map<string, number> }> | undefined;
   const key = (stack: ServerStack, args: string[]) => JSON.stringify([stack.id, args]);
-  // Issue 29: a server start costs 0.1-0.7 s of CPU (a JVM the most). A stop and a resume leave the
-  // process as it was to a new connection. Your own server (issue 28) is started anew every time.
-  const reusable = (stack: ServerStack) =>
-    options.reuse !== false && stack.program.kind !== "command" && stack.program.kind !== "address" && !stack.peerOnly;
   const track = (started: Promise<RunningServer>) => {
     everything.add(started);
     started.catch(() => {});
@@ -210,35 +191,12 @@ export function createServerPool(options: ServerPoolOptions): ServerPool {
       if (port === undefined) throw new Error(`the fault peer serves no ${fault}`);
       return { child, port };
     },
-    fresh(stack, args, resumes = false) {
-      const k = key(stack, args);
-      if (resumes && reusable(stack)) pending.set(k, (pending.get(k) ?? 0) + 1);
-      const ahead = warm.get(k)?.shift();
-      if (ahead) return ahead;
-      const again = resumed.get(k)?.shift();
-      const server = again ? Promise.resolve(again) : track(startServer(stack, ["--port", "0", ...args]));
-      // One that never started is never given back.
-      if (resumes && reusable(stack)) server.catch(() => pending.set(k, (pending.get(k) ?? 1) - 1));
-      return server;
+    fresh(stack, args) {
+      return warm.get(key(stack, args))?.shift() ?? track(startServer(stack, ["--port", "0", ...args]));
     },
     warm(stack, args) {
       const k = key(stack, args);
-      const again = resumed.get(k)?.shift();
-      // A scene under way will give one back: the later scene takes that one, or starts its own then.
-      if (!again && (pending.get(k) ?? 0) > 0) return;
-      warm.set(k, [
-        ...(warm.get(k) ?? []),
-        again ? Promise.resolve(again) : track(startServer(stack, ["--port", "0", ...args])),
-      ]);
-    },
-    async resume(stack, args, server) {
-      if (!reusable(stack)) return void (await server.child.stop());
-      const k = key(stack, args);
-      pending.set(k, (pending.get(k) ?? 1) - 1);
-      if (server.child.exit) return;
-      server.child.signal("SIGCONT");
-      if (!(await answers(server.port)) || server.child.exit) return void (await server.child.stop());
-      resumed.set(k, [...(resumed.get(k) ?? []), server]);
+      warm.set(k, [...(warm.get(k) ?? []), track(startServer(stack, ["--port", "0", ...args]))]);
     },
     async close() {
       const servers = await Promise.all([...everything].map((s) => s.catch(() => undefined)));
