@@ -90,6 +90,14 @@ export const handlerCases: LabCase[] = [
           codes: ["deadline_exceeded", "canceled"],
           why: 'grpc-go enforces the deadline the client sent (grpc-timeout) on its own clock and resets the stream, RST_STREAM(CANCEL); when that reset reaches gRPC core 1.85.1 before its own deadline timer fires, the call ends canceled "Stream removed (RST_STREAM (Received RST_STREAM with error code 8))", where grpc-go\'s client checks its deadline first (grpc/grpc-go #2211). grpcio alone against grpc-go alone, a handler that waits out the deadline: 31 canceled in 100 calls (docs/repro/grpcio-deadline-vs-grpc-go.py). Known upstream: grpc/grpc #2685 (deadline exceeded is best effort), grpc/grpc #27216 (clients encouraged to check the deadline on CANCELLED)',
         },
+        // 1 run in 3 of a full matrix (2026-12-05, the first in six): the tap shows grpc-go's
+        // RST_STREAM(CANCEL) at 799.1 ms, the client's end at 800.
+        {
+          server: "grpc-go",
+          client: "grpc-js",
+          codes: ["deadline_exceeded", "canceled"],
+          why: 'the same race with grpc-js 1.14.7: a RST_STREAM(CANCEL) that comes before its own deadline timer fires ends the call canceled "Call cancelled" (its subchannel call maps NGHTTP2_CANCEL to CANCELLED and does not look at the deadline). grpc-js alone against grpc-go alone, a handler that waits out the deadline: 28 and 24 canceled in two runs of 100 calls (docs/repro/grpc-js-deadline-vs-grpc-go.mts). No grpc-node issue found; the client-side check is grpc/grpc-go #2211, the advice grpc/grpc #27216',
+        },
       ],
     },
   },
