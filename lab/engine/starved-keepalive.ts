@@ -52,35 +52,29 @@ export function starvedKeepalive(end: KeepaliveEnd): string | undefined {
         (fr) => fr.dir === "s2c" && (fr.type === "GOAWAY" || fr.type === "RST_STREAM") && fr.at <= end.endedAt,
       ) || c.tcp.some((t) => t.leg === "client" && t.by !== "client" && t.event !== "open" && t.at <= end.endedAt);
     const keepaliveFailed = saysKeepalive || (end.keepaliveOn && !farSideClosed);
-    const pings = c.frames.filter((fr) => fr.dir === "c2s" && fr.type === "PING" && !fr.flags?.includes("ACK"));
-    // Its ACK: the first after it with its payload (tonic sends every PING with the same one: an ACK
-    // before the PING is an earlier one's).
-    const ackOf = (ping: (typeof pings)[number]) =>
-      c.frames.find(
-        (fr) =>
-          fr.dir === "s2c" &&
-          fr.type === "PING" &&
-          fr.flags?.includes("ACK") &&
-          fr.opaque === ping.opaque &&
-          fr.at >= ping.at,
-      );
+    const pings = pingAckDelays(c.frames);
     // The PING the client gave up on: the first one never answered (a client may PING again while it
     // waits: connect-node does, every interval).
-    const first = pings.find((p) => !ackOf(p));
+    const first = pings.find(({ ackMs }) => ackMs === undefined)?.ping;
     // Its GOAWAY, or (grpc-java sends none) the call's end, whichever came first: a starved client
     // may send its GOAWAY long after it failed the call (connect-node: "PING timed out" 109 ms after
     // its PING passed the relay, its GOAWAY 304 ms after it).
     const close = c.frames.find((fr) => fr.dir === "c2s" && fr.type === "GOAWAY" && fr.at >= (first?.at ?? 0));
     const gaveUpAt = Math.min(close?.at ?? end.endedAt, end.endedAt);
-    const last = pings[pings.length - 1];
-    const ack = last && ackOf(last);
+    const { ping: last, ackMs } = pings[pings.length - 1] ?? {};
     // Every PING answered, the last one's ACK on the wire within the timeout of the PING leaving, and
     // the client gave up before that timeout had passed since the PING left: it had timed the PING
     // from before it sent it (seen at grpc-go's and grpc-java's 10 s clamp on a busy machine: the PING
     // left 90-160 ms late, its ACK 100-170 ms after it, the client gone 94 ms after it).
-    const inTime = ack !== undefined && last !== undefined && ack.at - last.at < timeoutMs;
-    if (!first && keepaliveFailed && inTime && last && gaveUpAt - last.at < timeoutMs) {
-      return `the client gave up on a keepalive PING ${Math.round(gaveUpAt - last.at)} ms after it left, and its ACK came ${Math.round((ack?.at ?? 0) - last.at)} ms after it, within its ${timeoutMs} ms: it sent the PING late, starved itself; the machine is too busy for these timings`;
+    if (
+      !first &&
+      keepaliveFailed &&
+      last &&
+      ackMs !== undefined &&
+      ackMs < timeoutMs &&
+      gaveUpAt - last.at < timeoutMs
+    ) {
+      return `the client gave up on a keepalive PING ${Math.round(gaveUpAt - last.at)} ms after it left, and its ACK came ${Math.round(ackMs)} ms after it, within its ${timeoutMs} ms: it sent the PING late, starved itself; the machine is too busy for these timings`;
     }
     const gaveUp = keepaliveFailed ? gaveUpAt : close?.at;
     if (first && gaveUp !== undefined && gaveUp >= first.at && gaveUp - first.at < timeoutMs / 2) {

@@ -128,7 +128,8 @@ export const noCall = "no request went through the tap";
 
 /**
  * Each PING one side sent (the client's unless said), and how long the other side's ACK took to
- * cross the tap (undefined: none came, or the relay dropped it).
+ * cross the tap (undefined: none came, or the relay dropped it). Its ACK is the first with its
+ * payload after it: tonic sends every PING with the same one.
  */
 export function pingAckDelays(
   frames: readonly TapFrame[],
@@ -139,7 +140,13 @@ export function pingAckDelays(
     .filter((p) => p.dir === out && p.type === "PING" && !p.flags.includes("ACK"))
     .map((ping) => {
       const ack = frames.find(
-        (f) => f.dir === back && f.type === "PING" && f.flags.includes("ACK") && !f.dropped && f.opaque === ping.opaque,
+        (f) =>
+          f.dir === back &&
+          f.type === "PING" &&
+          f.flags.includes("ACK") &&
+          !f.dropped &&
+          f.opaque === ping.opaque &&
+          f.at >= ping.at,
       );
       return { ping, ackMs: ack && ack.at - ping.at };
     });
