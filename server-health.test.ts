@@ -63,8 +63,8 @@ for (const { server, client } of pairs) {
           args("--watch-health", "--health-service", "nope.v1.Nope", "--timeout-ms", String(ms)),
         );
       // Long enough for a JVM's first connection on a loaded machine (grpc-java: 0.44 s of it
-      // connecting once, and a 500 ms deadline passed before the first status). Under CI's load a
-      // deadline of 1.5 s once passed before grpcio's first status too: once more with 4 s then.
+      // connecting once, and a 500 ms deadline passed before the first status). A watch that still
+      // got no status before its deadline, on a loaded machine, is asked once more with 4 s.
       let r = await watch(1500);
       if (!/message 1:/.test(r.out) && /ended: deadline_exceeded/.test(r.out)) r = await watch(4000);
       assert.match(r.out, /message 1: "SERVICE_UNKNOWN"/, r.out);

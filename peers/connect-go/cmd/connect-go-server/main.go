@@ -197,7 +197,10 @@ func (h *health) Watch(ctx context.Context, r *connect.Request[healthv1.HealthCh
 		select {
 		case <-changed:
 		case <-ctx.Done():
-			return connect.NewError(connect.CodeCanceled, ctx.Err())
+			// connect-go codes a context's error itself: deadline_exceeded when the call's deadline
+			// passed, canceled when the client left (a canceled "context deadline exceeded" once reached
+			// a grpcio watch before its own deadline timer did).
+			return ctx.Err()
 		}
 	}
 }
